@@ -1,0 +1,200 @@
+"""The project's exception tree; every class knows the exit status it maps to.
+
+::
+
+    OrchestratorError                  exit 1
+    ├── UsageError                     exit 2   bad command line, unknown run id
+    ├── PlanError                      exit 2   plan/environment file invalid (all problems)
+    ├── JournalError                   exit 2   journal unreadable, run locked by another process
+    ├── PreflightError                 exit 4   token, org identity, permission or host check failed
+    ├── Interrupted                    exit 130 SIGINT/SIGTERM; the journal is consistent
+    └── RequestError                   exit 1   one request failed; carries org, config, status, ids
+        ├── TransportError                      no HTTP answer (timeout, refused, dropped)
+        │   └── ResponseTooLarge                body over the client's size limit
+        └── ApiError                            an HTTP answer that is not 2xx
+            ├── BadRequest                      400, 428: permanent
+            ├── AuthenticationFailed            401 (after one token refresh), token endpoint refusals
+            ├── PermissionDenied                403: stop writing to the org
+            ├── NotFound                        404: config or version absent (or pruned)
+            ├── Conflict                        409, 412, 400 "does not match the current version"
+            ├── RateLimited                     429, with ``retry_after`` seconds
+            └── ServerError                     5xx: transient
+
+Only ``client.py`` touches aiohttp's exceptions; it raises these. Messages are
+built from the fields, and no field ever holds a secret or a token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class OrchestratorError(Exception):
+    """Base of every error the orchestrator raises on purpose."""
+
+    exit_code = 1
+
+
+class UsageError(OrchestratorError):
+    """The command line asks for something impossible."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Problem:
+    """One thing wrong in a plan or environment file, located precisely."""
+
+    file: str
+    path: str
+    message: str
+    line: int | None = None
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}: {self.path}: " if self.path else f"{self.file}: "
+        text = where + self.message
+        if self.line is not None:
+            text += f" (line {self.line})"
+        if self.hint:
+            text += f"; {self.hint}"
+        return text
+
+
+class PlanError(OrchestratorError):
+    """A plan or environment file is invalid; holds every problem found."""
+
+    exit_code = 2
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class JournalError(OrchestratorError):
+    """The journal cannot be used as asked (locked, missing run, corrupt)."""
+
+    exit_code = 2
+
+
+class PreflightError(OrchestratorError):
+    """At least one org failed preflight; nothing was written anywhere."""
+
+    exit_code = 4
+
+    def __init__(self, failures: Sequence[tuple[str, str]]) -> None:
+        self.failures = tuple(failures)
+        lines = [f"preflight failed for org {org}: {why}" for org, why in self.failures]
+        super().__init__("\n".join(lines))
+
+
+class Interrupted(OrchestratorError):
+    """The run was interrupted by a signal; ``resume`` can finish it."""
+
+    exit_code = 130
+
+
+class RequestError(OrchestratorError):
+    """A request to an org failed. Carries where, what and the correlation id."""
+
+    code = "error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        org: str,
+        method: str,
+        path: str,
+        config_id: str | None = None,
+        status: int | None = None,
+        code: str | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        self.detail = message
+        self.org = org
+        self.method = method
+        self.path = path
+        self.config_id = config_id
+        self.status = status
+        if code is not None:
+            self.code = code
+        self.correlation_id = correlation_id
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        parts = [f"org {self.org}"]
+        if self.config_id:
+            parts.append(f"config {self.config_id}")
+        parts.append(f"{self.method} {self.path}")
+        parts.append(f"HTTP {self.status}" if self.status is not None else "no HTTP answer")
+        head = ", ".join(parts)
+        tail = f" [{self.code}]" if self.code else ""
+        corr = f" (correlation id {self.correlation_id})" if self.correlation_id else ""
+        return f"{head}: {self.detail}{tail}{corr}"
+
+    def as_dict(self) -> dict[str, object]:
+        """The error as the JSON report's ``error`` object."""
+        return {
+            "http_status": self.status,
+            "code": self.code,
+            "message": self.detail,
+            "correlation_id": self.correlation_id,
+        }
+
+
+class TransportError(RequestError):
+    """No HTTP answer arrived: timeout, refused or dropped connection.
+
+    ``maybe_applied`` is true when the request was a write that the server may
+    have applied before the connection failed; the caller must re-read.
+    """
+
+    code = "connection"
+
+    def __init__(self, message: str, *, maybe_applied: bool = False, **kw: object) -> None:
+        self.maybe_applied = maybe_applied
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+
+
+class ResponseTooLarge(TransportError):
+    """The response body exceeded the client's limit and was not read."""
+
+    code = "response.too.large"
+
+
+class ApiError(RequestError):
+    """The server answered with a non-2xx status."""
+
+
+class BadRequest(ApiError):
+    """400 or 428: the request itself is wrong; retrying cannot help."""
+
+
+class AuthenticationFailed(ApiError):
+    """The credentials or token were refused."""
+
+
+class PermissionDenied(ApiError):
+    """403: the client lacks a permission; writes to this org must stop."""
+
+
+class NotFound(ApiError):
+    """404: the config, assistant or version does not exist (or was pruned)."""
+
+
+class Conflict(ApiError):
+    """409, 412, or a 400 saying the version does not match: re-read and retry."""
+
+
+class RateLimited(ApiError):
+    """429: the org must pause for ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, retry_after: float, **kw: object) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+
+
+class ServerError(ApiError):
+    """5xx: transient; retried with backoff."""

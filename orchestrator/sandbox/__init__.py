@@ -1,0 +1,1 @@
+"""A faithful local emulator of the Genesys Cloud endpoints the orchestrator uses."""

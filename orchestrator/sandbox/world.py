@@ -1,0 +1,187 @@
+"""Everything one running sandbox holds, and the writes that change it.
+
+The HTTP handlers and the ``Sandbox`` facade both work through this class,
+so a write made by a test ("another writer") and one made over HTTP follow the
+same rules (new version, new ETag, retention, propagation).
+"""
+
+from __future__ import annotations
+
+import copy
+import secrets
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from orchestrator.sandbox.faults import FaultDice, Faults
+from orchestrator.sandbox.records import ForeignWrite, RequestLog
+from orchestrator.sandbox.seed import OrgSeed, Seed
+from orchestrator.sandbox.state import (
+    AssistantState,
+    ConfigState,
+    OrgState,
+    TokenState,
+    Version,
+)
+
+Clock = Callable[[], float]
+
+
+def _derived_user(org_id: str, role: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"sandbox:{org_id}:{role}"))
+
+
+def _org_state(seed: OrgSeed, faults: Faults, rng_seed: int) -> OrgState:
+    configs: dict[str, ConfigState] = {}
+    for config in seed.configs:
+        created = config.versions[0].date
+        versions = [
+            Version.build(
+                config.id,
+                dict(v.fields),
+                number=v.version,
+                created=created,
+                date=v.date,
+                by=v.by,
+            )
+            for v in config.versions
+        ]
+        state = ConfigState(config.id, versions)
+        state.prune(faults.version_retention)
+        configs[config.id] = state
+    assistants = {a["id"]: AssistantState(copy.deepcopy(dict(a))) for a in seed.assistants}
+    return OrgState(
+        name=seed.name,
+        org_id=seed.org_id,
+        display_name=seed.display_name,
+        client_id=seed.client_id,
+        client_secret=seed.client_secret,
+        permissions=frozenset(seed.permissions),
+        requests_per_minute=seed.requests_per_minute,
+        token_expires_in=seed.token_expires_in,
+        faults=faults,
+        dice=FaultDice(rng_seed, seed.name),
+        configs=configs,
+        assistants=assistants,
+        client_user=_derived_user(seed.org_id, "oauth-client"),
+        writer_user=_derived_user(seed.org_id, "another-writer"),
+    )
+
+
+class World:
+    """Orgs, tokens, the request log and the foreign-write log of one sandbox."""
+
+    def __init__(
+        self,
+        seed: Seed,
+        *,
+        faults: Mapping[str, Faults] | None,
+        rng_seed: int,
+        clock: Clock,
+    ) -> None:
+        self.clock = clock
+        self.orgs: dict[str, OrgState] = {}
+        self.clients: dict[str, OrgState] = {}
+        self.tokens: dict[str, TokenState] = {}
+        self.log = RequestLog()
+        self.foreign: list[ForeignWrite] = []
+        overrides = dict(faults or {})
+        for org_seed in seed.orgs:
+            chosen = overrides.get(org_seed.name, overrides.get("*", org_seed.faults))
+            org = _org_state(org_seed, chosen, rng_seed)
+            self.orgs[org.name] = org
+            self.clients[org.client_id] = org
+
+    def org(self, name: str) -> OrgState:
+        """The org called ``name``; ``KeyError`` naming it otherwise."""
+        try:
+            return self.orgs[name]
+        except KeyError:
+            raise KeyError(f"no org {name!r} in this sandbox") from None
+
+    def config(self, org: str, config_id: str) -> ConfigState:
+        """A config of an org; ``KeyError`` otherwise."""
+        try:
+            return self.org(org).configs[config_id]
+        except KeyError:
+            raise KeyError(f"no config {config_id!r} in org {org!r}") from None
+
+    def assistant(self, org: str, assistant_id: str) -> AssistantState:
+        """An assistant of an org; ``KeyError`` otherwise."""
+        try:
+            return self.org(org).assistants[assistant_id]
+        except KeyError:
+            raise KeyError(f"no assistant {assistant_id!r} in org {org!r}") from None
+
+    def issue_token(self, org: OrgState) -> str:
+        """A new opaque access token for ``org``."""
+        token = secrets.token_urlsafe(32)
+        ttl = org.faults.token_ttl if org.faults.token_ttl is not None else org.token_expires_in
+        self.tokens[token] = TokenState(org, self.clock() + ttl)
+        return token
+
+    def set_faults(self, org: OrgState, faults: Faults) -> None:
+        """Replace an org's faults; a smaller retention prunes at once."""
+        org.faults = faults
+        for config in org.configs.values():
+            config.prune(faults.version_retention)
+
+    def write_config(
+        self, org: OrgState, config: ConfigState, fields: dict[str, Any], *, by: str
+    ) -> Version:
+        """Store a new version of ``config`` (version + 1, new ETag)."""
+        faults = org.faults
+        return config.append(
+            fields,
+            by=by,
+            active_at=self.clock() + faults.propagation_delay,
+            retention=faults.version_retention,
+        )
+
+    def foreign_config_write(
+        self, org: OrgState, config: ConfigState, fields: dict[str, Any], *, source: str
+    ) -> Version:
+        """A write by "another writer", logged apart from the API's writes."""
+        version = self.write_config(org, config, fields, by=org.writer_user)
+        self.foreign.append(
+            ForeignWrite(
+                time=self.clock(),
+                org=org.name,
+                resource_id=config.id,
+                source=source,
+                version=version.number,
+            )
+        )
+        return version
+
+    def foreign_assistant_patch(
+        self, org: OrgState, assistant: AssistantState, fields: dict[str, Any], *, source: str
+    ) -> dict[str, Any]:
+        """A PATCH by "another writer", logged apart from the API's writes."""
+        body = assistant.patch(fields, by=org.writer_user, now=self.clock())
+        self.foreign.append(
+            ForeignWrite(time=self.clock(), org=org.name, resource_id=assistant.id, source=source)
+        )
+        return body
+
+    def race_config(self, org: OrgState, config: ConfigState) -> None:
+        """The concurrent-writer fault: maybe change ``config`` just before a PUT."""
+        faults = org.faults
+        if not org.dice.chance(faults.concurrent_writer_rate, "writer", config.id):
+            return
+        fields: dict[str, Any] = {}
+        if faults.concurrent_writer_mode == "edit":
+            number = config.current.number + 1
+            content = config.current.body["content"]
+            fields["content"] = content | {"note": f"edited by another writer (version {number})"}
+        self.foreign_config_write(org, config, fields, source="concurrent_writer")
+
+    def race_assistant(self, org: OrgState, assistant: AssistantState) -> None:
+        """The concurrent-writer fault for assistants: maybe patch it first."""
+        faults = org.faults
+        if not org.dice.chance(faults.concurrent_writer_rate, "writer", assistant.id):
+            return
+        fields: dict[str, Any] = {}
+        if faults.concurrent_writer_mode == "edit":
+            fields["state"] = "Inactive" if assistant.body.get("state") == "Active" else "Active"
+        self.foreign_assistant_patch(org, assistant, fields, source="concurrent_writer")

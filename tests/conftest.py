@@ -2,10 +2,107 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from pathlib import Path
+
+import aiohttp
 import pytest
+
+from orchestrator.sandbox import Faults, Sandbox, Seed, load_seed
+
+SEED_PATH = Path(__file__).resolve().parent.parent / "environments" / "sandbox" / "seed.yaml"
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     """aiohttp and aiolimiter are asyncio-only: pin anyio's backend."""
     return "asyncio"
+
+
+class FakeClock:
+    """A monotonic clock that moves only when told (pass it as ``clock=``)."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward."""
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    """A clock for Sandbox(clock=...): rate windows, expiry, lags move on demand."""
+    return FakeClock()
+
+
+@pytest.fixture(scope="session")
+def sandbox_seed() -> Seed:
+    """The shipped seed (environments/sandbox/seed.yaml), loaded once."""
+    return load_seed(SEED_PATH)
+
+
+@pytest.fixture
+async def sandbox(sandbox_seed: Seed) -> AsyncIterator[Sandbox]:
+    """A running sandbox of the shipped seed on 127.0.0.1, fresh per test, no faults."""
+    sb = Sandbox(sandbox_seed)
+    async with sb.serve():
+        yield sb
+
+
+SandboxFactory = Callable[..., contextlib.AbstractAsyncContextManager[Sandbox]]
+
+
+@pytest.fixture
+def make_sandbox(sandbox_seed: Seed) -> SandboxFactory:
+    """``async with make_sandbox(seed=..., faults=..., rng_seed=..., clock=...) as sb``.
+
+    Every argument is optional: the shipped seed, no faults, rng_seed 0 and
+    ``time.monotonic`` are the defaults. ``sb.url`` is set while it serves.
+    """
+
+    @contextlib.asynccontextmanager
+    async def factory(
+        *,
+        seed: Seed | None = None,
+        faults: Mapping[str, Faults] | None = None,
+        rng_seed: int = 0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> AsyncIterator[Sandbox]:
+        sb = Sandbox(seed or sandbox_seed, faults=faults, rng_seed=rng_seed, clock=clock)
+        async with sb.serve():
+            yield sb
+
+    return factory
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """A raw aiohttp session for talking to sandboxes."""
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+Login = Callable[..., Awaitable[dict[str, str]]]
+
+
+@pytest.fixture
+def login(http: aiohttp.ClientSession) -> Login:
+    """``await login(sb, "canary")`` -> headers with a fresh bearer token of that org."""
+
+    async def get(sb: Sandbox, org: str = "canary") -> dict[str, str]:
+        response = await http.post(
+            f"{sb.url}/oauth/token",
+            headers={"Authorization": aiohttp.encode_basic_auth(org, f"{org}-secret")},
+            data={"grant_type": "client_credentials"},
+        )
+        assert response.status == 200, await response.text()
+        token = (await response.json())["access_token"]
+        return {"Authorization": f"Bearer {token}"}
+
+    return get

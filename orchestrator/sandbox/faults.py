@@ -134,12 +134,11 @@ def parse_faults(data: Any, *, file: str, path: str) -> tuple[Faults, list[Probl
             values[key] = (
                 float(value) if _KINDS[key].startswith("float") and value is not None else value
             )
-    if problems:
-        return Faults(), problems
     try:
-        return Faults(**values), []
+        faults = Faults(**values)
     except ValueError as exc:
-        return Faults(), [Problem(file=file, path=path, message=str(exc))]
+        problems.append(Problem(file=file, path=path, message=str(exc)))
+    return (Faults(), problems) if problems else (faults, [])
 
 
 class FaultDice:

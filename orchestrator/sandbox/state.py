@@ -34,6 +34,7 @@ def iso_after(previous: str | None = None) -> str:
     still give two different, increasing timestamps.
     """
     now = datetime.now(UTC)
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # the served precision
     if previous is not None:
         before = datetime.fromisoformat(previous)
         if now <= before:

@@ -7,6 +7,7 @@
     ├── PlanError                      exit 2   plan/environment file invalid (all problems)
     ├── JournalError                   exit 2   journal unreadable, run locked by another process
     ├── PreflightError                 exit 4   token, org identity, permission or host check failed
+    ├── TargetUnavailable              exit 1   an item's rollback target cannot be found (pruned, no snapshot)
     ├── Interrupted                    exit 130 SIGINT/SIGTERM; the journal is consistent
     └── RequestError                   exit 1   one request failed; carries org, config, status, ids
         ├── TransportError                      no HTTP answer (timeout, refused, dropped)
@@ -87,6 +88,29 @@ class PreflightError(OrchestratorError):
         self.failures = tuple(failures)
         lines = [f"preflight failed for org {org}: {why}" for org, why in self.failures]
         super().__init__("\n".join(lines))
+
+
+class TargetUnavailable(OrchestratorError):
+    """An item's rollback target does not exist or is no longer kept.
+
+    ``code`` is machine-readable (``target.pruned``, ``target.missing``,
+    ``snapshot.missing``); ``cause`` is the HTTP error that revealed it, if any.
+    """
+
+    def __init__(self, message: str, *, code: str, cause: RequestError | None = None) -> None:
+        self.detail = message
+        self.code = code
+        self.cause = cause
+        super().__init__(message)
+
+    def as_dict(self) -> dict[str, object]:
+        """The error as the JSON report's ``error`` object."""
+        return {
+            "http_status": self.cause.status if self.cause else None,
+            "code": self.code,
+            "message": self.detail,
+            "correlation_id": self.cause.correlation_id if self.cause else None,
+        }
 
 
 class Interrupted(OrchestratorError):

@@ -1,0 +1,249 @@
+"""The commands behind ``orchestrator plan|run|resume|status|report|snapshot``.
+
+Each takes the parsed arguments and returns the exit status; ``cli.py`` only
+parses and maps errors. Reports go to stdout, everything else to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from orchestrator import logs, planview, report
+from orchestrator.client import Client, HttpStats, new_session
+from orchestrator.engine import Options, Result, preview, resumable, resume_run, run_plan
+from orchestrator.errors import RequestError, UsageError
+from orchestrator.journal import Journal, stamp
+from orchestrator.kinds import KINDS, list_assistants
+from orchestrator.loader import load_environment, load_plan
+from orchestrator.plan import Environment, Kind, Limits, Org
+from orchestrator.progress import LineObserver, Observer
+from orchestrator.scheduler import Approver
+from orchestrator.snapshots import store
+
+
+def _setup_logging(args: argparse.Namespace) -> None:
+    logs.configure(fmt=args.log_format, quiet=args.quiet)
+
+
+def _observer(args: argparse.Namespace) -> Observer:
+    from orchestrator.display import choose_observer
+
+    return choose_observer(quiet=args.quiet, plain=getattr(args, "plain", False))
+
+
+def terminal_approver(*, yes: bool, observer: Observer) -> Approver:
+    """Gates pass with ``--yes``; on a terminal the operator is asked; otherwise nobody can."""
+
+    async def ask(question: str) -> bool | None:
+        if yes:
+            observer.note(f"approved by --yes: {question}")
+            return True
+        if not sys.stdin.isatty():
+            return None
+        observer.close()  # give the terminal back for the question
+        answer = await anyio.to_thread.run_sync(
+            lambda: input(f"{question} [y/N] "), abandon_on_cancel=True
+        )
+        return answer.strip().lower() in ("y", "yes")
+
+    return ask
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """``orchestrator plan PLAN`` (and ``run --dry-run``)."""
+    _setup_logging(args)
+    plan = load_plan(args.plan)
+    journal = Journal(args.journal)  # only its snapshot store is read
+    try:
+        result = anyio.run(lambda: preview(plan, journal=journal))
+    finally:
+        journal.close()
+    print(planview.render(plan, result, args.format), end="")
+    return result.exit_code
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``orchestrator run PLAN``."""
+    if args.dry_run:
+        args.format = "json" if args.format == "json" else "text"
+        return cmd_plan(args)
+    _setup_logging(args)
+    plan = load_plan(args.plan)
+    journal = Journal(args.journal)
+    observer = _observer(args)
+    try:
+        result = anyio.run(
+            lambda: run_plan(
+                plan,
+                journal,
+                observer=observer,
+                approver=terminal_approver(yes=args.yes, observer=observer),
+                options=Options(no_wait=args.no_wait),
+            )
+        )
+        observer.close()
+        return _finish(args, journal, result)
+    finally:
+        observer.close()
+        journal.close()
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    """``orchestrator resume [RUN_ID] [--approve]``."""
+    _setup_logging(args)
+    journal = Journal(args.journal)
+    observer = _observer(args)
+    try:
+        row = resumable(journal, args.run_id)
+        plan = load_plan(row.plan_path)
+        result = anyio.run(
+            lambda: resume_run(
+                plan,
+                journal,
+                row,
+                observer=observer,
+                approver=terminal_approver(yes=args.yes, observer=observer),
+                options=Options(approve_once=args.approve),
+            )
+        )
+        observer.close()
+        return _finish(args, journal, result)
+    finally:
+        observer.close()
+        journal.close()
+
+
+def _finish(args: argparse.Namespace, journal: Journal, result: Result) -> int:
+    if result.run_id is None:  # refused before the run existed
+        print(f"halted: {result.reason}", file=sys.stderr)
+        return result.exit_code
+    data = report.build(journal, result.run_id)
+    print(report.render(data, args.format), end="")
+    if args.report:
+        Path(args.report).write_text(report.render(data, "json"))
+    if result.reason and result.exit_code != 0:
+        print(f"run {result.run_id} {result.status}: {result.reason}", file=sys.stderr)
+    if result.exit_code in (3, 130):
+        print(f"continue with: orchestrator resume {result.run_id}", file=sys.stderr)
+    return result.exit_code
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """``orchestrator status [RUN_ID]``: the journal's runs, or one run's items."""
+    journal = Journal(args.journal)
+    try:
+        if args.run_id:
+            data: Any = report.build(journal, args.run_id)
+            if args.format == "json":
+                print(json.dumps(data, indent=2))
+            else:
+                print(report.render(data, "text"), end="")
+            return 0
+        runs = journal.runs()
+        rows = []
+        for run in runs:
+            summary = report.build(journal, run.id)["summary"]
+            rows.append(
+                {
+                    "run_id": run.id,
+                    "plan": run.plan_name,
+                    "status": run.status.value,
+                    "started_at": run.started_at,
+                    "finished_at": run.finished_at,
+                    "summary": summary,
+                }
+            )
+        if args.format == "json":
+            print(json.dumps(rows, indent=2))
+        elif not rows:
+            print(f"no runs in {journal.path}")
+        for row in rows if args.format != "json" else []:
+            s = row["summary"]
+            counts = ", ".join(f"{v} {k}" for k, v in s.items() if k != "total" and v)
+            print(
+                f"{row['run_id']}  {row['status']:<11} {row['started_at']}  "
+                f"{s['total']} items: {counts}"
+            )
+        return 0
+    finally:
+        journal.close()
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """``orchestrator report RUN_ID --format ...``."""
+    journal = Journal(args.journal)
+    try:
+        print(report.render(report.build(journal, args.run_id), args.format), end="")
+        return 0
+    finally:
+        journal.close()
+
+
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    """``orchestrator snapshot PLAN`` or ``--env FILE --org NAME --all``."""
+    _setup_logging(args)
+    if args.plan is not None:
+        plan = load_plan(args.plan)
+        targets = [(plan.environment.org(i.org), i.kind, i.id) for i in plan.items]
+        limits, every = plan.limits, None
+    else:
+        if not (args.env and args.org and args.all):
+            raise UsageError("give a PLAN, or --env FILE --org NAME --all")
+        env = load_environment(args.env)
+        org = _org(env, args.org)
+        targets, limits, every = [], Limits(), org
+    journal = Journal(args.journal)
+    try:
+        taken, failures = anyio.run(lambda: _snapshot(journal, targets, every, limits))
+    finally:
+        journal.close()
+    for line in failures:
+        print(f"error: {line}", file=sys.stderr)
+    print(f"stored {taken} snapshot(s) at {stamp()[:19]}Z in {args.journal}")
+    return 1 if failures else 0
+
+
+def _org(env: Environment, name: str) -> Org:
+    try:
+        return env.org(name)
+    except KeyError:
+        known = ", ".join(o.name for o in env.orgs)
+        raise UsageError(f"no org {name!r} in {env.path} (it has: {known})") from None
+
+
+async def _snapshot(
+    journal: Journal, targets: list[tuple[Org, Kind, str]], every: Org | None, limits: Limits
+) -> tuple[int, list[str]]:
+    taken_at = stamp()
+    failures: list[str] = []
+    taken = 0
+    async with new_session(limits) as session:
+        client = Client(session, limits)
+        if every is not None:
+            org_client = client.org(every)
+            for body in await list_assistants(org_client, HttpStats()):
+                if isinstance(body.get("id"), str):
+                    targets.append((every, Kind.ASSISTANT, body["id"]))
+        for org, kind, rid in targets:
+            try:
+                live = await KINDS[kind].read(client.org(org), rid, HttpStats())
+            except RequestError as exc:
+                failures.append(str(exc))
+                continue
+            store(
+                journal,
+                org=org.name,
+                kind=kind.value,
+                resource_id=rid,
+                live=live,
+                taken_at=taken_at,
+                source="snapshot",
+            )
+            taken += 1
+    return taken, failures

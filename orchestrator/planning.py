@@ -1,0 +1,173 @@
+"""Preflight and planning: prove every credential, read every item, resolve its target.
+
+Nothing here writes to an org. ``orchestrator plan`` stops after this;
+``orchestrator run`` records what it found as each item's drift reference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from orchestrator import snapshots
+from orchestrator.client import OrgClient
+from orchestrator.diff import diff
+from orchestrator.errors import (
+    AuthenticationFailed,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    RequestError,
+    TargetUnavailable,
+)
+from orchestrator.job import Job, Recorder
+from orchestrator.journal import Journal
+from orchestrator.kinds import Live, TargetState
+from orchestrator.outcome import Status
+from orchestrator.plan import Limits, Org, ToBefore, ToSnapshot
+from orchestrator.retry import Budget, retrying
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrgCheck:
+    """The preflight verdict on one org."""
+
+    org: str
+    ok: bool
+    org_id: str | None = None
+    org_name: str | None = None
+    problem: str | None = None
+    error: dict[str, Any] | None = None
+
+
+async def preflight(client: OrgClient, org: Org, limits: Limits) -> OrgCheck:
+    """Token, reachability and identity: ``/api/v2/tokens/me`` must name ``org.org_id``."""
+    try:
+        resp = await retrying(
+            lambda: client.request("GET", "/api/v2/tokens/me"),
+            budget=Budget(min(3, limits.attempts)),
+            backoff=limits.backoff,
+            max_retry_after=limits.max_retry_after,
+        )
+    except RequestError as exc:
+        return OrgCheck(org=org.name, ok=False, problem=str(exc), error=exc.as_dict())
+    body = resp.body if isinstance(resp.body, dict) else {}
+    who = body.get("organization")
+    if not isinstance(who, dict):
+        who = {}
+    org_id, org_name = who.get("id"), who.get("name")
+    if org.org_id and org_id != org.org_id:
+        return OrgCheck(
+            org=org.name,
+            ok=False,
+            org_id=org_id,
+            org_name=org_name,
+            problem=(
+                f"the token belongs to org {org_id} ({org_name}), not to {org.org_id} as the"
+                " environment file says: wrong credentials for this org"
+            ),
+            error={
+                "http_status": 200,
+                "code": "wrong.org",
+                "message": "org id mismatch",
+                "correlation_id": resp.correlation_id,
+            },
+        )
+    return OrgCheck(org=org.name, ok=True, org_id=org_id, org_name=org_name)
+
+
+class Planner:
+    """Reads each item's live state and resolves its target."""
+
+    def __init__(self, *, limits: Limits, journal: Journal | None, recorder: Recorder) -> None:
+        self._limits = limits
+        self._journal = journal
+        self._recorder = recorder
+        self.refused: dict[str, RequestError] = {}  # org -> the auth/permission error on read
+
+    async def plan(self, job: Job) -> None:
+        """Fill ``job`` with its baseline, target and diff, or give it its final status."""
+        try:
+            live = await self._read(job)
+        except NotFound as exc:
+            job.fail(Status.FAILED, exc)
+            job.error = {**exc.as_dict(), "message": f"{job.kind.kind} {job.rid} does not exist"}
+            return self._finish(job)
+        except (PermissionDenied, AuthenticationFailed) as exc:
+            self.refused.setdefault(job.org, exc)
+            job.fail(Status.FAILED, exc)
+            return self._finish(job)
+        except RateLimited as exc:
+            job.fail(Status.RATE_LIMITED, exc)
+            return self._finish(job)
+        except RequestError as exc:
+            job.fail(Status.FAILED, exc)
+            return self._finish(job)
+        job.name = live.fields.get("name") if isinstance(live.fields.get("name"), str) else None
+        job.baseline = live
+        try:
+            job.target = await self._target(job, live)
+        except TargetUnavailable as exc:
+            job.fail(Status.FAILED, exc)
+            job.error = {**exc.as_dict(), "message": exc.detail + self._snapshot_hint(job, exc)}
+            return self._finish(job)
+        except RequestError as exc:
+            job.fail(Status.FAILED, exc)
+            return self._finish(job)
+        job.changes = diff(live.fields, job.target.fields)
+        self._recorder.planned(job)
+        if live.hash == job.target.hash:
+            job.status = Status.ALREADY_AT_TARGET
+            self._recorder.done(job)
+        return None
+
+    def _finish(self, job: Job) -> None:
+        self._recorder.planned(job)
+        self._recorder.done(job)
+
+    async def _read(self, job: Job) -> Live:
+        return await retrying(
+            lambda: job.kind.read(job.client, job.rid, job.tally),
+            budget=job.budget,
+            backoff=self._limits.backoff,
+            max_retry_after=self._limits.max_retry_after,
+        )
+
+    async def _target(self, job: Job, live: Live) -> TargetState:
+        to, overrides = job.item.to, job.item.set
+        from_store = isinstance(to, ToSnapshot) or (
+            isinstance(to, ToBefore) and not job.kind.has_server_history
+        )
+        if from_store:
+            if self._journal is None:
+                raise TargetUnavailable("no snapshot store is open", code="snapshot.missing")
+            assert isinstance(to, ToSnapshot | ToBefore)
+            snap = snapshots.find(
+                self._journal,
+                job.kind.kind.value,
+                job.rid,
+                to.instant,
+                strictly_before=isinstance(to, ToBefore),
+            )
+            return TargetState.build(
+                snap.fields, overrides, version=snap.version, label=f"snapshot {snap.taken_at}"
+            )
+        version, fields = await retrying(
+            lambda: job.kind.resolve(job.client, job.rid, to, live, job.tally),
+            budget=job.budget,
+            backoff=self._limits.backoff,
+            max_retry_after=self._limits.max_retry_after,
+        )
+        return TargetState.build(fields, overrides, version=version, label=f"v{version}")
+
+    def _snapshot_hint(self, job: Job, exc: TargetUnavailable) -> str:
+        if exc.code != "target.pruned" or self._journal is None:
+            return ""
+        rows = self._journal.snapshots(job.kind.kind.value, job.rid)
+        if not rows:
+            return "; no local snapshot of it exists either"
+        newest = rows[-1]
+        return (
+            f"; local snapshots exist (newest: version {newest.version} taken"
+            f" {newest.taken_at}): use `to: {{snapshot: {newest.taken_at}}}`"
+        )

@@ -1,0 +1,46 @@
+"""A bounded pool of workers pulling from a memory object stream."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+import anyio
+from anyio.abc import ObjectReceiveStream
+
+T = TypeVar("T")
+
+
+async def drain(
+    items: Sequence[T],
+    workers: int,
+    handle: Callable[[T], Awaitable[None]],
+    *,
+    proceed: Callable[[], bool] = lambda: True,
+) -> None:
+    """Feed ``items`` to at most ``workers`` concurrent calls of ``handle``.
+
+    ``proceed`` is asked before each item starts; once it says no, the items
+    not yet started are left untouched (the caller decides what they become).
+    """
+    if not items:
+        return
+    send, receive = anyio.create_memory_object_stream[T](len(items))
+    with send:
+        for item in items:
+            send.send_nowait(item)
+    async with anyio.create_task_group() as tg:
+        for _ in range(max(1, min(workers, len(items)))):
+            tg.start_soon(_work, receive.clone(), handle, proceed)
+    receive.close()
+
+
+async def _work(
+    receive: ObjectReceiveStream[T],
+    handle: Callable[[T], Awaitable[None]],
+    proceed: Callable[[], bool],
+) -> None:
+    async with receive:
+        async for item in receive:
+            if proceed():
+                await handle(item)

@@ -1,0 +1,130 @@
+"""Verification: poll written items until they are live, without a task per item.
+
+Propagation can take minutes, so a wave may have hundreds of written items
+waiting at once. The verifier keeps them in one heap ordered by when each is
+next due, probes the due ones (every probe is a request through the org's
+gate, so the usual limits apply) and backs off per item until it is live or
+its ``verify_timeout`` runs out.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import anyio
+from anyio.abc import TaskGroup
+
+from orchestrator.errors import RateLimited, RequestError
+from orchestrator.job import Job, error_dict
+from orchestrator.outcome import Status
+from orchestrator.plan import Limits
+from orchestrator.retry import is_retryable
+
+FIRST_INTERVAL = 0.5
+MAX_INTERVAL = 5.0
+
+
+@dataclass(order=True, slots=True)
+class _Entry:
+    due: float
+    order: int
+    job: Job = field(compare=False)
+    deadline: float = field(compare=False)
+    interval: float = field(compare=False, default=FIRST_INTERVAL)
+
+
+class Verifier:
+    """Confirms that each written item went live; finishes it either way."""
+
+    def __init__(
+        self, *, limits: Limits, finish: Callable[[Job], None], may_continue: Callable[[], bool]
+    ) -> None:
+        self._limits = limits
+        self._finish = finish
+        self._may_continue = may_continue
+        self._heap: list[_Entry] = []
+        self._order = itertools.count()
+        self._in_flight = 0
+        self._closed = False
+        self._wake = anyio.Event()
+
+    def submit(self, job: Job) -> None:
+        """Verify ``job`` from now on (its first probe goes out at once)."""
+        now = anyio.current_time()
+        deadline = now + self._limits.verify_timeout
+        heapq.heappush(self._heap, _Entry(now, next(self._order), job, deadline))
+        self._poke()
+
+    def close(self) -> None:
+        """No more submissions: :meth:`run` returns once the last item is settled."""
+        self._closed = True
+        self._poke()
+
+    def _poke(self) -> None:
+        self._wake.set()
+        self._wake = anyio.Event()
+
+    async def run(self, tg: TaskGroup) -> None:
+        """Probe due items until closed and empty (or interrupted)."""
+        while True:
+            if not self._may_continue():
+                return  # interrupted: written items stay "written" for resume
+            if self._closed and not self._heap and not self._in_flight:
+                return
+            now = anyio.current_time()
+            while self._heap and self._heap[0].due <= now:
+                entry = heapq.heappop(self._heap)
+                self._in_flight += 1
+                tg.start_soon(self._probe, entry)
+            wake = self._wake
+            delay = self._heap[0].due - now if self._heap else None
+            with anyio.move_on_after(delay):
+                await wake.wait()
+
+    async def _probe(self, entry: _Entry) -> None:
+        job = entry.job
+        assert job.written is not None and job.target is not None
+        try:
+            live = await job.kind.is_live(job.client, job.rid, job.written, job.target, job.tally)
+            problem: RequestError | None = None
+        except RequestError as exc:
+            live, problem = False, exc
+        finally:
+            self._in_flight -= 1
+        now = anyio.current_time()
+        if live:
+            job.status = Status.SUCCEEDED
+            self._finish(job)
+        elif problem is not None and not _worth_retrying(problem, self._limits):
+            job.fail(Status.UNVERIFIED, problem)
+            job.error = {**(job.error or {}), "message": f"written, but not verified: {problem}"}
+            self._finish(job)
+        elif now + entry.interval > entry.deadline:
+            job.fail(Status.UNVERIFIED, self._timeout_error(job))
+            self._finish(job)
+        else:
+            entry.due = now + entry.interval
+            entry.interval = min(MAX_INTERVAL, entry.interval * 1.5)
+            heapq.heappush(self._heap, entry)
+        self._poke()
+
+    def _timeout_error(self, job: Job) -> dict[str, object]:
+        what = (
+            f"version {job.written.version}"
+            if job.written and job.written.version is not None
+            else "the new content"
+        )
+        return error_dict(
+            "verify.timeout",
+            f"{what} was written but not seen live within verify_timeout "
+            f"({self._limits.verify_timeout:g} s)",
+        )
+
+
+def _worth_retrying(problem: RequestError, limits: Limits) -> bool:
+    if isinstance(problem, RateLimited):
+        return problem.retry_after <= limits.max_retry_after
+    return is_retryable(problem)

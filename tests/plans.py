@@ -1,0 +1,114 @@
+"""Plan files for tests: the shipped sandbox orgs, pointed at a sandbox on port 0."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from orchestrator.loader import load_plan
+from orchestrator.plan import Plan
+
+ORG_IDS = {
+    "canary": "37104616-be01-5864-95e3-a7a637fffc9d",
+    "emea-prod": "6bf20828-23b1-5608-aeaf-43bd310cac84",
+    "amer-prod": "5b0af383-96fa-5567-b24c-f888dabe50a9",
+    "apac-prod": "86bc6917-7c01-50be-8c2c-246284fdcaee",
+}
+CONFIGS = {
+    "canary": [
+        "19cc7f17-becc-5e23-8534-27fd328a4d65",
+        "d3e27a42-edd9-5fa3-9019-1b77e651243d",
+        "77ab7ce6-c1a1-594e-996b-ec466abca695",
+        "1743d0a7-d63d-5e81-93d0-ad08b31651e9",
+        "22b501d2-0ea0-50ef-9e42-131f3e783c94",
+    ],
+    "emea-prod": [
+        "6595ab42-008d-59b7-ae99-f71edc49f71f",
+        "2834ebb4-80bf-5671-aa55-9b5a2a2d4d65",
+        "78a21d85-e755-5e29-a448-c9619162622d",
+        "184aba11-9133-5f1b-8057-2291e379d5fa",
+        "d144ec01-034b-5b46-8c55-3dcfefdc9d9a",
+    ],
+    "amer-prod": [
+        "bb4e537f-6c51-5351-a458-3070ea2df1ab",
+        "6815224f-ed08-59c3-a64a-1d2cee084679",
+        "a0b12203-10cf-5c5b-9a7e-ff2ea1f183e1",
+        "4b2cef1f-5077-559b-a77f-7ae983237b68",
+        "af7a941e-62f2-5d8c-9ce7-0ddb9d83f533",
+    ],
+    "apac-prod": [
+        "f4b71654-b36b-55c2-a9ca-9eba63683b6a",
+        "3a0db82a-ccef-5306-b9f8-3b76c639c410",
+        "a562b995-6d18-5642-892c-0dc4a3c840c9",
+        "fbf2dfff-87d9-5589-b454-db7c44f58d5f",
+        "374348f7-6e48-583a-8b24-097c3bbf8153",
+    ],
+}
+ASSISTANTS = {
+    "canary": [
+        "d5d30071-3a20-5442-b022-d4416f64cc99",
+        "9bd9322c-c4dd-5650-b462-ec0b56c8a5dc",
+        "a709ecee-1cd5-51fa-8cf9-6d7661e3cbc1",
+    ],
+    "emea-prod": [
+        "0a31cd07-f23f-59d1-9349-275ab4a9f0b2",
+        "c4ee894b-211b-5805-87ab-4f8122feb58d",
+        "98fca21d-b43b-5e09-91d7-7ac1832ab93d",
+    ],
+}
+# Fast limits for tests: the sandbox answers in microseconds.
+FAST_LIMITS = {
+    "backoff": {"base": "10ms", "max": "50ms"},
+    "verify_timeout": "5s",
+    "request_timeout": "5s",
+}
+
+
+def org_entry(url: str, name: str, **overrides: Any) -> dict[str, Any]:
+    """An inline ``orgs:`` entry for a seeded org on the sandbox at ``url``."""
+    entry: dict[str, Any] = {
+        "base_url": url,
+        "org_id": ORG_IDS.get(name),
+        "client_id": name,
+        "client_secret": f"{name}-secret",
+    }
+    entry.update(overrides)
+    return {k: v for k, v in entry.items() if v is not None}
+
+
+def write_plan(
+    directory: Path,
+    url: str,
+    targets: Mapping[str, Sequence[Any]],
+    *,
+    name: str = "test-plan",
+    defaults: Mapping[str, Any] | None = None,
+    waves: Sequence[Mapping[str, Any]] | None = None,
+    limits: Mapping[str, Any] | None = None,
+    schedule: Mapping[str, Any] | None = None,
+    orgs: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Path:
+    """Write a plan file with inline orgs for every org in ``targets``; returns its path."""
+    document: dict[str, Any] = {
+        "plan": 1,
+        "name": name,
+        "orgs": {org: org_entry(url, org, **dict((orgs or {}).get(org, {}))) for org in targets},
+        "defaults": dict(defaults or {"to": "previous"}),
+        "targets": [{"org": org, "configs": list(items)} for org, items in targets.items()],
+        "limits": {**FAST_LIMITS, **dict(limits or {})},
+    }
+    if waves is not None:
+        document["waves"] = [dict(w) for w in waves]
+    if schedule is not None:
+        document["schedule"] = dict(schedule)
+    path = directory / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+def make_plan(directory: Path, url: str, targets: Mapping[str, Sequence[Any]], **kw: Any) -> Plan:
+    """:func:`write_plan`, then load it."""
+    return load_plan(write_plan(directory, url, targets, **kw))

@@ -1,0 +1,507 @@
+"""The rollback engine end to end against the sandbox: statuses, guards, exit codes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator import report
+from orchestrator.engine import Options, Result, preview, run_plan
+from orchestrator.journal import Journal
+from orchestrator.plan import Plan
+from orchestrator.progress import Observer
+from orchestrator.sandbox import Faults, Sandbox
+from tests.conftest import SandboxFactory
+from tests.plans import CONFIGS, make_plan
+
+pytestmark = pytest.mark.anyio
+
+CANARY = CONFIGS["canary"]
+EMEA = CONFIGS["emea-prod"]
+
+
+async def approve(question: str) -> bool | None:
+    return True
+
+
+@pytest.fixture
+async def journal(tmp_path: Path) -> AsyncIterator[Journal]:
+    j = Journal(tmp_path / "journal.sqlite3")
+    yield j
+    j.close()
+
+
+class AtWave(Observer):
+    """Calls ``action`` when a wave starts: after planning, before any write."""
+
+    def __init__(self, action: Callable[[], None]) -> None:
+        self._action = action
+
+    def wave_started(self, index: int, wave: Any, jobs: Any) -> None:
+        self._action()
+
+
+async def execute(
+    plan: Plan, journal: Journal, *, at_wave: Callable[[], None] | None = None
+) -> tuple[Result, dict[str, Any]]:
+    """Run ``plan`` unattended; the result and its JSON report."""
+    observer = AtWave(at_wave) if at_wave else Observer()
+    result = await run_plan(
+        plan, journal, observer=observer, approver=approve, options=Options(handle_signals=False)
+    )
+    assert result.run_id is not None
+    return result, report.build(journal, result.run_id)
+
+
+def statuses(data: dict[str, Any]) -> dict[str, str]:
+    return {i["id"]: i["status"] for i in data["items"]}
+
+
+def puts(sb: Sandbox, org: str | None = None) -> list[Any]:
+    return [r for r in sb.requests if r.method == "PUT" and (org is None or r.org == org)]
+
+
+async def test_rolls_every_config_back_to_the_previous_content(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """Each config gets exactly one write, whose content is the previous version's."""
+    before = {c: sandbox.config("canary", c) for c in CANARY}
+    plan = make_plan(tmp_path, sandbox.url or "", {"canary": CANARY})
+    result, data = await execute(plan, journal)
+    assert result.exit_code == 0
+    assert set(statuses(data).values()) == {"succeeded"}
+    for config_id, old in before.items():
+        now = sandbox.config("canary", config_id)
+        assert now.version == old.version + 1
+        writes = sandbox.writes("canary", config_id)
+        assert len(writes) == 1
+        previous = next(
+            r for r in sandbox.requests if r.path.endswith(f"/versions/{old.version - 1}")
+        )
+        assert previous.status == 200
+        assert writes[0].body["version"] == old.version + 1
+    assert data["summary"]["succeeded"] == len(CANARY)
+
+
+async def test_every_put_is_guarded_and_carries_only_writable_fields(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """If-Match is an ETag the server issued for that config; version = current + 1."""
+    issued = {c: sandbox.config("canary", c).etag for c in CANARY}
+    versions = {c: sandbox.config("canary", c).version for c in CANARY}
+    plan = make_plan(tmp_path, sandbox.url or "", {"canary": CANARY})
+    await execute(plan, journal)
+    writable = {"name", "description", "version", "deployed", "trafficPercent", "content"}
+    for record in puts(sandbox):
+        assert record.if_match == issued[record.resource_id]
+        assert record.body["version"] == versions[record.resource_id] + 1
+        assert set(record.body) <= writable
+
+
+async def test_a_config_already_at_target_is_not_written(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """Live content equal to the target: already_at_target, and no PUT at all."""
+    config_id = CANARY[0]
+    current = sandbox.config("canary", config_id).version
+    plan = make_plan(tmp_path, sandbox.url or "", {"canary": [{"id": config_id, "to": current}]})
+    result, data = await execute(plan, journal)
+    assert statuses(data) == {config_id: "already_at_target"}
+    assert puts(sandbox) == []
+    assert result.exit_code == 0
+
+
+async def test_a_stale_etag_is_re_read_and_retried(
+    make_sandbox: SandboxFactory, tmp_path: Path, journal: Journal
+) -> None:
+    """A version bump by another writer: conflict, re-read, one effective write."""
+    faults = {"canary": Faults(concurrent_writer_rate=0.5, concurrent_writer_mode="bump")}
+    async with make_sandbox(faults=faults, rng_seed=7) as sb:
+        plan = make_plan(tmp_path, sb.url or "", {"canary": CANARY})
+        result, data = await execute(plan, journal)
+        assert set(statuses(data).values()) == {"succeeded"}
+        assert data["http"]["conflicts"] > 0
+        assert sum(i["conflicts"] for i in data["items"]) == data["http"]["conflicts"]
+        conflicted = [r for r in puts(sb) if r.status == 409]
+        assert conflicted
+        for config_id in CANARY:
+            assert len(sb.writes("canary", config_id)) == 1
+        assert result.exit_code == 0
+
+
+@pytest.mark.parametrize("fault", [{"conflict_status": 412}, {"version_mismatch_as_400": True}])
+async def test_412_and_the_400_version_mismatch_are_conflicts_too(
+    make_sandbox: SandboxFactory, tmp_path: Path, journal: Journal, fault: dict[str, Any]
+) -> None:
+    """Every stale-write answer of api.md leads to a re-read and a retry."""
+    faults = {"canary": Faults(concurrent_writer_rate=0.6, **fault)}
+    async with make_sandbox(faults=faults, rng_seed=3) as sb:
+        plan = make_plan(tmp_path, sb.url or "", {"canary": CANARY})
+        _, data = await execute(plan, journal)
+        assert set(statuses(data).values()) == {"succeeded"}
+        refused = {r.status for r in puts(sb) if not r.applied}
+        assert refused == {412} if "conflict_status" in fault else refused <= {400, 409}
+        assert data["http"]["conflicts"] > 0
+
+
+async def test_drift_stops_without_writing(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """Another writer changed the content since planning: drifted, not written."""
+    config_id = CANARY[0]
+    plan = make_plan(tmp_path, sandbox.url or "", {"canary": [config_id]})
+
+    def other_writer() -> None:
+        sandbox.edit_config("canary", config_id, description="changed by someone else")
+
+    result, data = await execute(plan, journal, at_wave=other_writer)
+    assert statuses(data) == {config_id: "drifted"}
+    assert data["items"][0]["error"]["code"] == "drift"
+    assert data["items"][0]["conflicts"] == 1
+    assert sandbox.writes("canary") == []
+    assert sandbox.config("canary", config_id).body["description"] == "changed by someone else"
+    assert result.exit_code == 1
+
+
+async def test_a_pure_version_bump_is_not_drift(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """A conflict whose re-read shows the planned content is retried, not drift."""
+    config_id = CANARY[0]
+    plan = make_plan(tmp_path, sandbox.url or "", {"canary": [config_id]})
+    _result, data = await execute(
+        plan, journal, at_wave=lambda: sandbox.edit_config("canary", config_id)
+    )
+    assert statuses(data) == {config_id: "succeeded"}
+    assert data["items"][0]["conflicts"] == 1
+    assert len(sandbox.writes("canary", config_id)) == 1
+
+
+async def test_overwrite_writes_through_drift(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """on_drift: overwrite writes the target although the content moved."""
+    config_id = CANARY[0]
+    target = sandbox.config("canary", config_id).version - 1
+    plan = make_plan(
+        tmp_path,
+        sandbox.url or "",
+        {"canary": [{"id": config_id, "on_drift": "overwrite", "to": target}]},
+    )
+
+    def other_writer() -> None:
+        sandbox.edit_config("canary", config_id, description="changed by someone else")
+
+    _, data = await execute(plan, journal, at_wave=other_writer)
+    assert statuses(data) == {config_id: "succeeded"}
+    assert len(sandbox.writes("canary", config_id)) == 1
+    assert sandbox.config("canary", config_id).body["description"] != "changed by someone else"
+
+
+async def test_a_403_stops_every_write_to_that_org(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """One failed, the rest skipped, and no PUT leaves after the 403 came back."""
+    sandbox.set_permissions("emea-prod", ["agentassist:config:read"])
+    plan = make_plan(
+        tmp_path, sandbox.url or "", {"emea-prod": EMEA}, orgs={"emea-prod": {"concurrency": 1}}
+    )
+    result, data = await execute(plan, journal)
+    counts = data["summary"]
+    assert counts["failed"] == 1 and counts["skipped"] == len(EMEA) - 1
+    failed = next(i for i in data["items"] if i["status"] == "failed")
+    assert failed["error"]["http_status"] == 403
+    assert failed["error"]["code"] == "missing.permissions"
+    assert failed["error"]["correlation_id"]
+    first_403 = next(r for r in sandbox.requests if r.status == 403)
+    assert [r for r in puts(sandbox) if r.time > first_403.time] == []
+    skipped = [i for i in data["items"] if i["status"] == "skipped"]
+    assert all(
+        "403" in i["error"]["message"] or "missing" in i["error"]["message"] for i in skipped
+    )
+    assert result.exit_code == 1
+
+
+async def test_a_pruned_target_fails_and_says_so(
+    make_sandbox: SandboxFactory, tmp_path: Path, journal: Journal
+) -> None:
+    """A version older than the server keeps: failed at planning, code target.pruned."""
+    async with make_sandbox(faults={"canary": Faults(version_retention=3)}) as sb:
+        plan = make_plan(tmp_path, sb.url or "", {"canary": [{"id": CANARY[0], "to": 1}]})
+        result, data = await execute(plan, journal)
+        item = data["items"][0]
+        assert item["status"] == "failed"
+        assert item["error"]["code"] == "target.pruned"
+        assert "pruned" in item["error"]["message"]
+        assert item["error"]["http_status"] == 404
+        assert puts(sb) == []
+        assert result.exit_code == 1
+
+
+async def test_a_retry_after_beyond_max_retry_after_ends_rate_limited(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """A 429 asking for 300 s with max_retry_after 180 s: rate_limited, wait stated."""
+    plan = make_plan(
+        tmp_path, sandbox.url or "", {"canary": CANARY[:2]}, orgs={"canary": {"concurrency": 1}}
+    )
+    throttle = Faults(throttle_rate=1.0, throttle_burst=1, throttle_retry_after=300)
+    result, data = await execute(
+        plan, journal, at_wave=lambda: sandbox.set_faults("canary", throttle)
+    )
+    assert set(statuses(data).values()) == {"rate_limited"}
+    errors = [i["error"] for i in data["items"]]
+    assert all(e["http_status"] == 429 and e["correlation_id"] for e in errors)
+    assert sandbox.writes() == []
+    # The first 429 paused the org: the second item never sent its write.
+    assert len([r for r in sandbox.requests if r.status == 429]) == 1
+    assert result.exit_code == 1
+
+
+async def test_a_429_pauses_every_request_to_the_org(
+    make_sandbox: SandboxFactory, tmp_path: Path, journal: Journal
+) -> None:
+    """After a 429 no request reaches that org before Retry-After has passed."""
+    faults = {"canary": Faults(throttle_rate=0.2, throttle_burst=1, throttle_retry_after=1)}
+    async with make_sandbox(faults=faults, rng_seed=11) as sb:
+        plan = make_plan(tmp_path, sb.url or "", {"canary": CANARY})
+        _result, data = await execute(plan, journal)
+        assert set(statuses(data).values()) == {"succeeded"}
+        throttled = [r for r in sb.requests if r.status == 429 and r.org == "canary"]
+        assert throttled and data["http"]["rate_limited"] == len(throttled)
+        api = [r for r in sb.requests if r.org == "canary" and r.path.startswith("/api/")]
+        for hit in throttled:
+            # Requests already in flight may land just after; none may be *sent* later.
+            inside = [r for r in api if hit.time + 0.05 < r.time < hit.time + 0.95]
+            assert inside == [], f"requests during the pause after {hit.correlation_id}"
+
+
+async def test_http_date_retry_after_is_understood(
+    make_sandbox: SandboxFactory, tmp_path: Path, journal: Journal
+) -> None:
+    """Retry-After as an HTTP date pauses and retries like seconds do."""
+    faults = {
+        "canary": Faults(
+            throttle_rate=0.3, throttle_burst=1, throttle_retry_after=1, throttle_http_date=True
+        )
+    }
+    async with make_sandbox(faults=faults, rng_seed=5) as sb:
+        plan = make_plan(tmp_path, sb.url or "", {"canary": CANARY[:3]})
+        _, data = await execute(plan, journal)
+        assert set(statuses(data).values()) == {"succeeded"}
+        assert any(r.status == 429 for r in sb.requests)
+
+
+async def test_a_dropped_connection_after_an_applied_write_is_not_written_twice(
+    make_sandbox: SandboxFactory, tmp_path: Path, journal: Journal
+) -> None:
+    """The answer is lost, the write happened: re-read, never re-send; one effective write."""
+    async with make_sandbox(faults={"canary": Faults(drop_after_write_rate=1.0)}) as sb:
+        plan = make_plan(tmp_path, sb.url or "", {"canary": CANARY})
+        result, data = await execute(plan, journal)
+        assert set(statuses(data).values()) == {"succeeded"}
+        for config_id in CANARY:
+            writes = sb.writes("canary", config_id)
+            assert len(writes) == 1 and writes[0].dropped
+            assert len([r for r in puts(sb) if r.resource_id == config_id]) == 1
+        assert result.exit_code == 0
+
+
+async def test_server_errors_are_retried_and_each_config_written_once(
+    make_sandbox: SandboxFactory, tmp_path: Path, journal: Journal
+) -> None:
+    """5xx on reads and writes: retried with backoff; exactly one effective write each."""
+    async with make_sandbox(faults={"*": Faults(server_error_rate=0.25)}, rng_seed=2) as sb:
+        plan = make_plan(
+            tmp_path,
+            sb.url or "",
+            {"canary": CANARY, "emea-prod": EMEA},
+            limits={"attempts": 12},
+        )
+        _, data = await execute(plan, journal)
+        assert set(statuses(data).values()) == {"succeeded"}
+        assert data["http"]["server_errors"] == len(
+            [r for r in sb.requests if r.status and r.status >= 500]
+        )
+        assert data["http"]["server_errors"] > 0
+        for org, ids in (("canary", CANARY), ("emea-prod", EMEA)):
+            for config_id in ids:
+                assert len(sb.writes(org, config_id)) == 1
+
+
+async def test_attempts_exhausted_is_failed_with_the_last_error(
+    make_sandbox: SandboxFactory, tmp_path: Path, journal: Journal
+) -> None:
+    """A conflict on every write: failed after `attempts`, naming the last error."""
+    faults = {"canary": Faults(concurrent_writer_rate=1.0, concurrent_writer_mode="bump")}
+    async with make_sandbox(faults=faults) as sb:
+        plan = make_plan(tmp_path, sb.url or "", {"canary": CANARY[:1]}, limits={"attempts": 3})
+        _, data = await execute(plan, journal)
+        item = data["items"][0]
+        assert item["status"] == "failed"
+        assert item["attempts"] == 3
+        assert "gave up after 3 attempts" in item["error"]["message"]
+        assert item["error"]["http_status"] == 409
+        assert len(puts(sb)) == 3
+
+
+async def test_unverified_when_propagation_outlasts_verify_timeout(
+    make_sandbox: SandboxFactory, tmp_path: Path, journal: Journal
+) -> None:
+    """Written but activeVersion never catches up in time: unverified, exit 1."""
+    async with make_sandbox(faults={"canary": Faults(propagation_delay=600)}) as sb:
+        plan = make_plan(
+            tmp_path, sb.url or "", {"canary": CANARY[:1]}, limits={"verify_timeout": "1s"}
+        )
+        result, data = await execute(plan, journal)
+        item = data["items"][0]
+        assert item["status"] == "unverified"
+        assert item["error"]["code"] == "verify.timeout"
+        assert len(sb.writes("canary")) == 1
+        assert result.exit_code == 1
+
+
+async def test_verification_waits_for_propagation(
+    make_sandbox: SandboxFactory, tmp_path: Path, journal: Journal
+) -> None:
+    """activeVersion catches up after the delay: the verifier polls until it does."""
+    async with make_sandbox(faults={"canary": Faults(propagation_delay=1.0)}) as sb:
+        plan = make_plan(tmp_path, sb.url or "", {"canary": CANARY[:2]})
+        _, data = await execute(plan, journal)
+        assert set(statuses(data).values()) == {"succeeded"}
+        queries = [r for r in sb.requests if r.path.endswith("/conversations/query")]
+        assert len(queries) > 2  # at least one "not yet" answer per item
+
+
+async def test_an_expired_token_is_refreshed_once(
+    make_sandbox: SandboxFactory, tmp_path: Path, journal: Journal
+) -> None:
+    """A 401 credentials.expired leads to one new token, and the run goes on."""
+    async with make_sandbox(faults={"canary": Faults(token_ttl=0.15, latency=0.08)}) as sb:
+        plan = make_plan(tmp_path, sb.url or "", {"canary": CANARY})
+        _, data = await execute(plan, journal)
+        assert set(statuses(data).values()) == {"succeeded"}
+        tokens = [r for r in sb.requests if r.path == "/oauth/token"]
+        expired = [r for r in sb.requests if r.status == 401]
+        assert expired and len(tokens) >= 2
+
+
+async def test_a_token_is_fetched_once_per_org_and_reused(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """One client-credentials request per org for the whole run."""
+    plan = make_plan(tmp_path, sandbox.url or "", {"canary": CANARY, "emea-prod": EMEA})
+    await execute(plan, journal)
+    tokens = [r.org for r in sandbox.requests if r.path == "/oauth/token"]
+    assert sorted(tokens) == ["canary", "emea-prod"]
+
+
+async def test_preflight_refuses_a_token_of_another_org(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """org_id mismatch: exit 4, and nothing written anywhere."""
+    plan = make_plan(
+        tmp_path,
+        sandbox.url or "",
+        {"canary": CANARY, "emea-prod": EMEA},
+        orgs={"emea-prod": {"org_id": "00000000-0000-4000-8000-000000000000"}},
+    )
+    result, data = await execute(plan, journal)
+    assert result.exit_code == 4
+    assert puts(sandbox) == []
+    assert set(statuses(data).values()) == {"skipped"}
+    assert "emea-prod" in (data["reason"] or "")
+
+
+async def test_preflight_refuses_bad_credentials_and_unreachable_hosts(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """A wrong secret or a dead host fails preflight: exit 4, no write anywhere."""
+    plan = make_plan(
+        tmp_path,
+        sandbox.url or "",
+        {"canary": CANARY, "emea-prod": EMEA, "amer-prod": CONFIGS["amer-prod"]},
+        orgs={
+            "emea-prod": {"client_secret": "wrong-secret"},
+            "amer-prod": {"base_url": "http://127.0.0.1:9"},
+        },
+    )
+    result, data = await execute(plan, journal)
+    assert result.exit_code == 4
+    assert puts(sandbox) == []
+    reason = data["reason"] or ""
+    assert "emea-prod" in reason and "amer-prod" in reason
+    assert "invalid_client" in reason
+    assert "wrong-secret" not in reason
+
+
+async def test_missing_read_permission_fails_preflight(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """A 403 while reading during planning is a preflight failure (exit 4)."""
+    sandbox.set_permissions("canary", [])
+    plan = make_plan(tmp_path, sandbox.url or "", {"canary": CANARY, "emea-prod": EMEA})
+    result, _ = await execute(plan, journal)
+    assert result.exit_code == 4
+    assert puts(sandbox) == []
+
+
+async def test_plan_preview_writes_nothing_and_shows_the_diff(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """`plan` reads and resolves every item; the sandbox sees no write at all."""
+    plan = make_plan(tmp_path, sandbox.url or "", {"canary": CANARY})
+    result = await preview(plan, journal=journal)
+    assert result.exit_code == 0
+    assert all(job.changes for job in result.jobs)
+    assert puts(sandbox) == []
+    assert all(r.method in ("GET", "POST") for r in sandbox.requests)
+    assert not any(r.path.endswith("/conversations/query") for r in sandbox.requests)
+
+
+async def test_before_resolves_through_paged_history(
+    make_sandbox: SandboxFactory, tmp_path: Path, journal: Journal
+) -> None:
+    """{before: T} follows pageCount when the server caps pageSize."""
+    async with make_sandbox(faults={"*": Faults(page_size_cap=2)}) as sb:
+        config_id = CONFIGS["amer-prod"][2]
+        plan = make_plan(
+            tmp_path,
+            sb.url or "",
+            {"amer-prod": [{"id": config_id, "to": {"before": "2026-10-25T00:00:00Z"}}]},
+        )
+        _, data = await execute(plan, journal)
+        item = data["items"][0]
+        assert (item["status"], item["target_version"]) == ("succeeded", 2)
+        pages = [r for r in sb.requests if r.path.endswith("/versions") and r.status == 200]
+        assert len(pages) >= 3
+
+
+async def test_set_forces_fields_on_top_of_the_target(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """`set` overrides the restored content's fields in the write."""
+    config_id = CANARY[0]
+    plan = make_plan(
+        tmp_path, sandbox.url or "", {"canary": [{"id": config_id, "set": {"trafficPercent": 7}}]}
+    )
+    _, data = await execute(plan, journal)
+    assert statuses(data) == {config_id: "succeeded"}
+    assert sandbox.config("canary", config_id).body["trafficPercent"] == 7
+
+
+async def test_secrets_never_reach_the_journal_or_report(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """No client secret and no access token in any journal row or report format."""
+    plan = make_plan(tmp_path, sandbox.url or "", {"canary": CANARY, "emea-prod": EMEA})
+    result, data = await execute(plan, journal)
+    assert result.run_id
+    texts = [report.render(data, fmt) for fmt in report.FORMATS]
+    raw = (tmp_path / "journal.sqlite3").read_bytes()
+    for secret in ("canary-secret", "emea-prod-secret"):
+        assert all(secret not in t for t in texts)
+        assert secret.encode() not in raw

@@ -94,6 +94,8 @@ async def tokens_me(request: web.Request) -> web.StreamResponse:
     client: dict[str, Any] = {
         "id": org.client_id,
         "name": f"{org.display_name} orchestrator",
+        "authorizedGrantType": "CLIENT-CREDENTIALS",
+        "organization": {"id": org.org_id, "name": org.display_name},
         "selfUri": f"/api/v2/oauth/clients/{org.client_id}",
     }
     body = {

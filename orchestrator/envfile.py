@@ -49,7 +49,7 @@ class OrgsRead:
     """
 
     orgs: tuple[Org, ...]
-    names: tuple[str, ...]
+    names: tuple[str, ...] | None  # None: no `orgs:` mapping could be read at all
 
 
 def read_environment(
@@ -58,11 +58,11 @@ def read_environment(
     """The orgs of an environment file's root node."""
     top = problems.mapping(root, "")
     if top is None:
-        return OrgsRead((), ())
+        return OrgsRead((), None)
     hints = dict.fromkeys(_PLAN_KEYS, "this looks like a plan file, not an environment file")
     problems.check_keys(top, "", ("orgs",), required=("orgs",), hints=hints)
     if "orgs" not in top.entries:
-        return OrgsRead((), ())
+        return OrgsRead((), None)
     return read_orgs(top.entries["orgs"][1], "orgs", problems, environ, sandbox_url)
 
 
@@ -76,9 +76,10 @@ def read_orgs(
     """The orgs of an ``orgs:`` mapping (environment file or inline in a plan)."""
     mapping = problems.mapping(node, path)
     if mapping is None:
-        return OrgsRead((), ())
+        return OrgsRead((), None)
     if not mapping.entries:
         problems.add(mapping, path, "expected at least one org")
+        return OrgsRead((), None)
     orgs: list[Org] = []
     for name, (line, value) in mapping.entries.items():
         org_path = join_key(path, name)
@@ -196,15 +197,11 @@ class _OrgReader:
 
     def _secret(self, mapping: Map, loopback: bool | None) -> str | None:
         entry = mapping.entries.get("client_secret")
-        if entry is None:
+        secret = self._text(mapping, "client_secret")
+        if entry is None or secret is None:
             return None
-        node = entry[1]
-        raw = node.value if isinstance(node, Scalar) else None
-        if not isinstance(raw, str):
-            # The value itself is never echoed: it may be a real secret.
-            self._problem(mapping, "client_secret", "expected a string")
-            return None
-        if loopback is False and not is_reference(raw):
+        raw = entry[1].value if isinstance(entry[1], Scalar) else None
+        if loopback is False and not (isinstance(raw, str) and is_reference(raw)):
             self._problem(
                 mapping,
                 "client_secret",
@@ -213,7 +210,7 @@ class _OrgReader:
                 f"client_secret: ${{{_variable(self.name)}}} and set that variable",
             )
             return None
-        return self._text(mapping, "client_secret")
+        return secret
 
     def _text(self, mapping: Map, key: str) -> str | None:
         """The string value of ``key`` with ``${NAME}`` resolved, or None."""

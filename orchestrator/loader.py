@@ -29,6 +29,8 @@ __all__ = ["MAX_FILE_BYTES", "load_environment", "load_plan"]
 
 MAX_FILE_BYTES = 16 * 1024 * 1024  # a 100,000-item plan is about 8 MiB
 PLAN_FORMAT = 1
+_CHUNK_BYTES = 1024 * 1024
+_TOO_LARGE = f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB"
 PLAN_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
 _PLAN_NAME_RULE = "a plan name is 1..100 letters, digits, '-', '_' and '.' (it names runs)"
 _PLAN_KEYS = (
@@ -151,12 +153,22 @@ def _read_document(path: Path, problems: Problems) -> tuple[bytes, Node] | None:
 
 
 def _read_bytes(path: Path) -> bytes:
-    """The file's bytes; ValueError if it is larger than any sane plan."""
+    """The file's bytes; ValueError if it is larger than any sane plan.
+
+    Read in chunks: ``read(limit)`` would allocate the whole limit up front, and
+    a FIFO or device has no size to check first.
+    """
+    chunks: list[bytes] = []
+    total = 0
     with path.open("rb") as stream:
-        data = stream.read(MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:
-        raise ValueError(f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
-    return data
+        if os.fstat(stream.fileno()).st_size > MAX_FILE_BYTES:
+            raise ValueError(_TOO_LARGE)
+        while chunk := stream.read(_CHUNK_BYTES):
+            total += len(chunk)
+            if total > MAX_FILE_BYTES:
+                raise ValueError(_TOO_LARGE)
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _decode(data: bytes, problems: Problems) -> str | None:

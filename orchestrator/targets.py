@@ -218,7 +218,8 @@ class TargetsReader:
                 why = fields.field_problem(kind, name) or _value_problem(kind, name, value)
                 if why is not None:
                     message = f"`set.{name}` from defaults (line {source}) cannot apply to {kind}"
-                    self.problems.add(line, path, f"{message}: {why[0]}", why[1])
+                    hint = "defaults.set applies to every item: set it on the items it suits"
+                    self.problems.add(line, path, f"{message}: {why[0]}", hint)
                     ok = False
                     continue
             merged[name] = value

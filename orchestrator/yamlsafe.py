@@ -16,6 +16,7 @@ refused.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 MAX_DEPTH = 64
-MAX_NODES = 1_000_000
+MAX_NODES = 500_000  # with aliases expanded; a 100,000-item plan has about that many
 MAX_SCALAR_CHARS = 1024 * 1024
 
 ScalarValue = str | int | float | bool | None | datetime | date
@@ -113,13 +114,17 @@ def read_yaml(text: str, report: Report) -> Node | None:
     try:
         builder.feed(_events(loader))
     except TooHostile as exc:
-        report(exc.line, builder.path(), exc.message, exc.hint)
+        report(exc.line, _shortened(builder.path()), exc.message, exc.hint)
+        return None
+    except yaml.reader.ReaderError as exc:
+        at = text.count("\n", 0, exc.position) + 1
+        report(at, "", f"not valid YAML: character #x{exc.character:04x}: {exc.reason}", None)
         return None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         what = " ".join(part for part in (exc.context, exc.problem) if part)
-        report(line, builder.path(), f"not valid YAML: {what}", None)
+        report(line, "", f"not valid YAML: {what}", None)  # a key path would be a guess
         return None
     except yaml.YAMLError as exc:
         report(None, "", f"not valid YAML: {exc}", None)
@@ -129,6 +134,10 @@ def read_yaml(text: str, report: Report) -> Node | None:
     if builder.root is None:
         report(1, "", "the file holds no YAML document (it is empty)", None)
     return builder.root
+
+
+def _shortened(path: str) -> str:
+    return path if len(path) <= 80 else f"{path[:40]}...{path[-30:]}"
 
 
 def _events(loader: _Loader) -> Iterator[yaml.Event]:
@@ -141,6 +150,8 @@ def _events(loader: _Loader) -> Iterator[yaml.Event]:
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _SEXAGESIMAL = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
 _OCTAL = re.compile(r"[-+]?0[0-7_]+")
+_DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+_CACHED_CHARS = 64
 _BOOL_WORDS = frozenset({"true", "false"})
 _resolver = yaml.resolver.Resolver()
 _constructor = yaml.constructor.SafeConstructor()
@@ -231,7 +242,7 @@ class _Builder:
             raise TooHostile(line, f"alias *{anchor} refers to no complete anchor before it")
         node, size = self.anchors[anchor]
         self._count(size, line)
-        self._attach(node, None, 0)
+        self._attach(node, None, 0, fresh=False)
 
     def _scalar(self, event: yaml.ScalarEvent) -> Scalar:
         line = _line(event)
@@ -244,45 +255,13 @@ class _Builder:
         plain = bool(event.implicit[0]) and event.tag is None
         node = Scalar(line, text, text, plain)
         if plain:
-            self._resolve(node)
+            resolve = _plain_cached if len(text) <= _CACHED_CHARS else _plain
+            node.value, why = resolve(text)
+            if why is not None:
+                node.reported = True
+                self._report(line, *why)
         self._check_tag(event.tag, node)
         return node
-
-    def _resolve(self, node: Scalar) -> None:
-        tag: str = _resolver.resolve(  # type: ignore[no-untyped-call]
-            yaml.ScalarNode, node.text, (True, False)
-        )
-        if tag == _STR_TAG:
-            return
-        if tag == _MERGE_TAG:
-            node.reported = True
-            self._report(
-                node.line,
-                "merge keys (`<<`) are not supported",
-                "write the keys out, or put shared item settings in `defaults:`",
-            )
-            return
-        # The per-tag function, not construct_object: that one caches every node it sees.
-        construct = _constructor.yaml_constructors[tag]
-        node.value = construct(_constructor, yaml.ScalarNode(tag, node.text))
-        self._check_ambiguous(node)
-
-    def _check_ambiguous(self, node: Scalar) -> None:
-        """Refuse scalars that YAML 1.1 (PyYAML) and 1.2 (editors, Go, JS) read differently."""
-        text, value = node.text, node.value
-        why: tuple[str, str] | None = None
-        if isinstance(value, bool) and text.lower() not in _BOOL_WORDS:
-            why = (
-                f"`{text}` is a boolean in YAML 1.1 but a string in YAML 1.2",
-                "write true or false (or quote it if you mean the word)",
-            )
-        elif isinstance(value, int | float) and _SEXAGESIMAL.fullmatch(text):
-            why = (f"`{text}` is read as {value} (YAML 1.1 base 60)", "quote it")
-        elif isinstance(value, int) and not isinstance(value, bool) and _OCTAL.fullmatch(text):
-            why = (f"`{text}` is read as {value} (YAML 1.1 octal)", "drop the leading zero")
-        if why:
-            node.reported = True
-            self._report(node.line, *why)
 
     def _check_tag(self, tag: str | None, node: Node) -> None:
         if tag is not None:
@@ -295,7 +274,8 @@ class _Builder:
     def _report(self, line: int, message: str, hint: str | None) -> None:
         self.report(line, self.path(), message, hint)
 
-    def _attach(self, node: Node, anchor: str | None, size: int) -> None:
+    def _attach(self, node: Node, anchor: str | None, size: int, *, fresh: bool = True) -> None:
+        """Place a finished node in its parent; ``fresh`` is False for an alias."""
         if anchor is not None:
             self.anchors[anchor] = (node, size)
         if not self.stack:
@@ -308,7 +288,7 @@ class _Builder:
         elif frame.key is None and not frame.skip_value:
             self._take_key(frame, node)
         else:
-            self._take_value(frame, parent, node)
+            self._take_value(frame, parent, node, fresh)
 
     def _take_key(self, frame: _Frame, node: Node) -> None:
         if isinstance(node, Scalar) and isinstance(node.value, str) and not node.reported:
@@ -319,8 +299,12 @@ class _Builder:
             shown = f"`{node.text}`" if isinstance(node, Scalar) else "a collection"
             self._report(node.line, f"keys must be strings, got {shown}", "quote the key")
 
-    def _take_value(self, frame: _Frame, parent: Map, node: Node) -> None:
+    def _take_value(self, frame: _Frame, parent: Map, node: Node, fresh: bool) -> None:
         key = frame.key
+        if fresh and isinstance(node, Map | Seq) and node.line > frame.key_line:
+            # A block collection starts on the line after its key; problems with
+            # the whole collection read better at `key:` itself.
+            node.line = frame.key_line
         if key is not None and not frame.skip_value:
             if key in parent.entries:
                 first = parent.entries[key][0]
@@ -333,6 +317,44 @@ class _Builder:
             else:
                 parent.entries[key] = (frame.key_line, node)
         frame.key, frame.skip_value = None, False
+
+
+def _plain(text: str) -> tuple[ScalarValue, tuple[str, str] | None]:
+    """The value YAML 1.1 gives a plain scalar, and why it is refused (or None)."""
+    if _DECIMAL.fullmatch(text):  # the common case, without the resolver's regex tour
+        return int(text), None
+    tag: str = _resolver.resolve(  # type: ignore[no-untyped-call]
+        yaml.ScalarNode, text, (True, False)
+    )
+    if tag == _STR_TAG:
+        return text, None
+    if tag == _MERGE_TAG:
+        why = "write the keys out, or put shared item settings in `defaults:`"
+        return text, ("merge keys (`<<`) are not supported", why)
+    # The per-tag function, not construct_object: that one caches every node it sees.
+    construct = _constructor.yaml_constructors[tag]
+    value: ScalarValue = construct(_constructor, yaml.ScalarNode(tag, text))
+    return value, _ambiguity(text, value)
+
+
+# Plans repeat the same short scalars (keys, `previous`, small numbers) many times.
+_plain_cached = functools.lru_cache(maxsize=4096)(_plain)
+
+
+def _ambiguity(text: str, value: ScalarValue) -> tuple[str, str] | None:
+    """Why YAML 1.1 (PyYAML) and 1.2 (editors, Go, JS) would read ``text`` differently."""
+    if isinstance(value, bool):
+        if text.lower() in _BOOL_WORDS:
+            return None
+        return (
+            f"`{text}` is a boolean in YAML 1.1 but a string in YAML 1.2",
+            "write true or false (or quote it if you mean the word)",
+        )
+    if isinstance(value, int | float) and _SEXAGESIMAL.fullmatch(text):
+        return f"`{text}` is read as {value} (YAML 1.1 base 60)", "quote it"
+    if isinstance(value, int) and _OCTAL.fullmatch(text):
+        return f"`{text}` is read as {value} (YAML 1.1 octal)", "drop the leading zero"
+    return None
 
 
 def _line(event: yaml.Event) -> int:

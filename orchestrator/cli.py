@@ -19,10 +19,14 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from orchestrator.loader import load_plan
 
     plan = load_plan(args.plan)
-    items = len(plan.items)
-    orgs = len({item.org for item in plan.items})
-    waves = ", ".join(f"{w.name} ({len(w.orgs)} orgs)" for w in plan.waves)
-    print(f"{args.plan}: valid: plan {plan.name!r}, {items} items in {orgs} orgs; waves: {waves}")
+
+    def count(n: int, noun: str) -> str:
+        return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+    items = count(len(plan.items), "item")
+    orgs = count(len({item.org for item in plan.items}), "org")
+    waves = ", ".join(f"{w.name} ({count(len(w.orgs), 'org')})" for w in plan.waves)
+    print(f"{args.plan}: valid: plan {plan.name!r}, {items} in {orgs}; waves: {waves}")
     return 0
 
 

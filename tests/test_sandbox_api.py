@@ -847,3 +847,34 @@ async def test_admin_endpoints(sandbox: Sandbox, http: aiohttp.ClientSession, lo
         ]
         == 412
     )
+
+
+async def test_request_log_can_be_capped(sandbox_seed: Any, http: aiohttp.ClientSession) -> None:
+    """max_requests keeps only the newest records, in arrival order."""
+    sb = Sandbox(sandbox_seed, max_requests=3)
+    async with sb.serve() as url:
+        for n in range(5):
+            await http.get(f"{url}/nowhere/{n}")
+    assert [r.path for r in sb.requests] == ["/nowhere/2", "/nowhere/3", "/nowhere/4"]
+
+
+@pytest.mark.parametrize("version", ["²", "1e3", "-1", " 1"])
+async def test_odd_version_ids_are_404(
+    sandbox: Sandbox, http: aiohttp.ClientSession, login: Any, version: str
+) -> None:
+    """A version id that is not plain digits is simply not found."""
+    response = await http.get(
+        f"{sandbox.url}{CONFIGS}/{BILLING}/versions/{version}", headers=await login(sandbox)
+    )
+    await error(response, 404, "not.found")
+
+
+async def test_oversized_body_is_a_json_413(
+    sandbox: Sandbox, http: aiohttp.ClientSession, login: Any
+) -> None:
+    """A body over the server's size limit is refused with the JSON error body."""
+    auth = await login(sandbox)
+    body = json.dumps({"name": "x", "version": 7, "content": {"blob": "x" * (5 * 1024 * 1024)}})
+    headers = auth | {"If-Match": '"x"', "Content-Type": "application/json"}
+    response = await http.put(f"{sandbox.url}{CONFIGS}/{BILLING}", headers=headers, data=body)
+    await error(response, 413, "request.entity.too.large")

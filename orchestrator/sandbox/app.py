@@ -124,7 +124,12 @@ async def _gate(world: World, request: web.Request, ex: Exchange) -> None:
     if org is not None and org.faults.latency > 0:
         await anyio.sleep(org.dice.stream("latency", key).uniform(0.0, org.faults.latency))
     if request.method in _BODY_METHODS:
-        ex.take_body(await request.read())
+        try:
+            ex.take_body(await request.read())
+        except web.HTTPRequestEntityTooLarge:
+            refusal = refusal or ApiFailure(
+                413, "request.entity.too.large", "The body is too large"
+            )
     if refusal is not None:
         raise refusal
     assert org is not None
@@ -132,22 +137,21 @@ async def _gate(world: World, request: web.Request, ex: Exchange) -> None:
         raise server_error(org.dice.stream("5xx", key).choice(_SERVER_ERRORS))
 
 
-def _too_many(retry_after: int, *, allowed: int, count: int, http_date: bool) -> ApiFailure:
+def _too_many(retry_after: int, *, allowed: int | None, count: int, http_date: bool) -> ApiFailure:
     if http_date:
         # Rounded up so that a client reading the date never retries early.
         header = email.utils.formatdate(math.ceil(time.time() + retry_after), usegmt=True)
     else:
         header = str(retry_after)
+    headers = {"Retry-After": header, "inin-ratelimit-reset": str(retry_after)}
+    if allowed is not None:
+        headers["inin-ratelimit-allowed"] = str(allowed)
+        headers["inin-ratelimit-count"] = str(count)
     return ApiFailure(
         429,
         "too.many.requests.retry.after",
         f"Rate limit exceeded the maximum. Retry the request in [{retry_after}] seconds",
-        headers={
-            "Retry-After": header,
-            "inin-ratelimit-allowed": str(allowed),
-            "inin-ratelimit-count": str(count),
-            "inin-ratelimit-reset": str(retry_after),
-        },
+        headers=headers,
     )
 
 
@@ -160,10 +164,9 @@ def _throttled(org: OrgState) -> ApiFailure | None:
         org.throttle_left = faults.throttle_burst
     org.throttle_left -= 1
     retry_after = math.ceil(faults.throttle_retry_after)
-    limit = org.requests_per_minute or 0
-    return _too_many(
-        retry_after, allowed=limit, count=limit + 1, http_date=faults.throttle_http_date
-    )
+    limit = org.requests_per_minute
+    count = limit + 1 if limit is not None else 0
+    return _too_many(retry_after, allowed=limit, count=count, http_date=faults.throttle_http_date)
 
 
 def _over_limit(org: OrgState, window: SlidingWindow, now: float) -> ApiFailure | None:

@@ -15,7 +15,14 @@ from typing import Any
 from aiohttp import web
 
 from orchestrator.sandbox.bodies import config_fields
-from orchestrator.sandbox.exchange import Dropped, exchange, page_size, positive_int, world
+from orchestrator.sandbox.exchange import (
+    Dropped,
+    exchange,
+    is_number,
+    page_size,
+    positive_int,
+    world,
+)
 from orchestrator.sandbox.failures import ApiFailure, invalid_values, not_found
 from orchestrator.sandbox.state import ConfigState, OrgState, Version, user_ref
 
@@ -127,7 +134,7 @@ async def get_version(request: web.Request) -> web.StreamResponse:
     org = exchange(request).require(READ)
     config = _config(org, request.match_info["config_id"])
     text = request.match_info["version_id"]
-    version = config.find(int(text)) if text.isdigit() else None
+    version = config.find(int(text)) if is_number(text) else None
     if version is None:
         raise not_found(f"Version {text} of Agent Assist config {config.id}")
     return _answer(version, etag=False)

@@ -146,6 +146,11 @@ def page_size(request: web.Request, org: OrgState, default: int = 25) -> int:
     return min(size, cap) if cap is not None else size
 
 
+def is_number(text: str) -> bool:
+    """Plain ASCII digits: what ``int`` reads as a non-negative number here."""
+    return text.isascii() and text.isdigit()
+
+
 def positive_int(request: web.Request, name: str, default: int) -> int:
     """A positive integer query parameter.
 
@@ -155,6 +160,6 @@ def positive_int(request: web.Request, name: str, default: int) -> int:
     text = request.query.get(name)
     if text is None:
         return default
-    if not text.isdigit() or int(text) < 1:
+    if not is_number(text) or int(text) < 1:
         raise invalid_values([(name, "must be a positive integer")])
     return int(text)

@@ -115,7 +115,6 @@ def _assistant(org: str, index: int) -> dict[str, Any]:
 
 
 def generate_seed(
-    *,
     orgs: int = 200,
     configs: int = 25,
     versions: int = 6,

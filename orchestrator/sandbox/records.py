@@ -57,16 +57,20 @@ class RequestLog:
     sorts before a fast one that arrived after it.
     """
 
-    __slots__ = ("_seq", "_slots")
+    __slots__ = ("_limit", "_seq", "_slots")
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int | None = None) -> None:
+        self._limit = limit  # keep only the newest `limit` requests; None keeps all
         self._seq = itertools.count()
         self._slots: dict[int, RequestRecord | None] = {}
 
     def reserve(self) -> int:
         """A slot for a request that just arrived."""
         seq = next(self._seq)
-        self._slots[seq] = None
+        slots = self._slots
+        slots[seq] = None
+        if self._limit is not None and len(slots) > self._limit:
+            del slots[next(iter(slots))]
         return seq
 
     def fill(self, seq: int, record: RequestRecord) -> None:

@@ -56,6 +56,8 @@ class Sandbox:
         rng_seed: makes every fault decision reproducible.
         clock: monotonic seconds; rate windows, token expiry, propagation and
             read lag follow it, so tests can move time without sleeping.
+        max_requests: keep only this many newest request records (a
+            long-running server); None keeps every one.
     """
 
     def __init__(
@@ -65,8 +67,11 @@ class Sandbox:
         faults: Mapping[str, Faults] | None = None,
         rng_seed: int = 0,
         clock: Callable[[], float] = time.monotonic,
+        max_requests: int | None = None,
     ) -> None:
-        self._world = World(seed, faults=faults, rng_seed=rng_seed, clock=clock)
+        self._world = World(
+            seed, faults=faults, rng_seed=rng_seed, clock=clock, max_requests=max_requests
+        )
         self.url: str | None = None
 
     @contextlib.asynccontextmanager
@@ -123,7 +128,11 @@ class Sandbox:
         return self._world.org(org).faults
 
     def set_faults(self, org: str, faults: Faults) -> None:
-        """Replace an org's faults (a smaller retention prunes at once)."""
+        """Replace an org's faults from now on.
+
+        A smaller retention prunes at once; a token_ttl applies to tokens
+        issued afterwards; a propagation_delay to writes made afterwards.
+        """
         self._world.set_faults(self._world.org(org), faults)
 
     def set_permissions(self, org: str, permissions: Iterable[str]) -> None:

@@ -10,6 +10,8 @@ import anyio
 from orchestrator.sandbox.sandbox import Sandbox
 from orchestrator.sandbox.seed import Seed, load_faults, load_seed
 
+MAX_REQUESTS = 100_000
+
 
 def _table(seed: Seed) -> str:
     rows = [("org", "client_id", "org_id", "req/min", "configs", "assistants")]
@@ -53,5 +55,7 @@ def serve_forever(
     """
     loaded = load_seed(seed)
     fault_map = load_faults(faults) if faults is not None else None
-    sandbox = Sandbox(loaded, faults=fault_map)
+    # A server left running must not grow without bound: the admin endpoint
+    # shows the newest requests, which is what a curl user looks at.
+    sandbox = Sandbox(loaded, faults=fault_map, max_requests=MAX_REQUESTS)
     anyio.run(_serve, sandbox, loaded, host, port, backend="asyncio")

@@ -10,6 +10,7 @@ Served bodies are never mutated in place: a write builds a new dict, so a
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
@@ -179,7 +180,8 @@ class AssistantState:
 
     def patch(self, fields: dict[str, Any], *, by: str, now: float) -> dict[str, Any]:
         """Merge top-level ``fields``; returns the new body."""
-        body = self.body | fields
+        # Copied: the request body that carried `fields` lives on in the log.
+        body = self.body | copy.deepcopy(fields)
         body["dateModified"] = iso_after(self.body["dateModified"])
         body["modifiedBy"] = user_ref(by)
         self.body = body

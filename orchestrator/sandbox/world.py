@@ -78,12 +78,13 @@ class World:
         faults: Mapping[str, Faults] | None,
         rng_seed: int,
         clock: Clock,
+        max_requests: int | None = None,
     ) -> None:
         self.clock = clock
         self.orgs: dict[str, OrgState] = {}
         self.clients: dict[str, OrgState] = {}
         self.tokens: dict[str, TokenState] = {}
-        self.log = RequestLog()
+        self.log = RequestLog(max_requests)
         self.foreign: list[ForeignWrite] = []
         overrides = dict(faults or {})
         for org_seed in seed.orgs:

@@ -23,6 +23,7 @@ from orchestrator.yamlsafe import Map, Node, Scalar, join_index, join_key
 STAR = "*"
 DEFAULT_WAVE = "all"
 WAVE_NAME = ORG_NAME
+WAVE_NAME_RULE = "wave names are letters, digits, '-', '_' and '.'"
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)%")
 _GLOB_CHARS = frozenset("*?[")
 _WAVE_KEYS = ("name", "orgs", "max_failed", "bake", "approve")
@@ -105,7 +106,7 @@ class _Resolver:
         return name, self._gates(mapping, path)
 
     def _name(self, node: Node, path: str) -> str | None:
-        name = self.problems.string(node, path, pattern=WAVE_NAME, rule=ORG_NAME_RULE)
+        name = self.problems.string(node, path, pattern=WAVE_NAME, rule=WAVE_NAME_RULE)
         if name is None:
             return None
         if name in self.names:

@@ -157,6 +157,7 @@ _resolver = yaml.resolver.Resolver()
 _constructor = yaml.constructor.SafeConstructor()
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _STR_TAG = "tag:yaml.org,2002:str"
+_INT_TAG = "tag:yaml.org,2002:int"
 _STANDARD_TAGS = "tag:yaml.org,2002:"
 
 
@@ -321,19 +322,22 @@ class _Builder:
 
 def _plain(text: str) -> tuple[ScalarValue, tuple[str, str] | None]:
     """The value YAML 1.1 gives a plain scalar, and why it is refused (or None)."""
-    if _DECIMAL.fullmatch(text):  # the common case, without the resolver's regex tour
-        return int(text), None
-    tag: str = _resolver.resolve(  # type: ignore[no-untyped-call]
-        yaml.ScalarNode, text, (True, False)
+    tag: str = (
+        _INT_TAG
+        if _DECIMAL.fullmatch(text)  # the common case, without the resolver's regex tour
+        else _resolver.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
     )
-    if tag == _STR_TAG:
-        return text, None
     if tag == _MERGE_TAG:
         why = "write the keys out, or put shared item settings in `defaults:`"
         return text, ("merge keys (`<<`) are not supported", why)
     # The per-tag function, not construct_object: that one caches every node it sees.
-    construct = _constructor.yaml_constructors[tag]
-    value: ScalarValue = construct(_constructor, yaml.ScalarNode(tag, text))
+    construct = _constructor.yaml_constructors.get(tag)
+    if tag == _STR_TAG or construct is None:  # e.g. `=`, YAML 1.1's obscure value tag
+        return text, None
+    try:
+        value: ScalarValue = construct(_constructor, yaml.ScalarNode(tag, text))
+    except (ValueError, OverflowError):  # 2026-13-45, or an int of 5,000 digits
+        return text, None
     return value, _ambiguity(text, value)
 
 

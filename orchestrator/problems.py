@@ -84,7 +84,9 @@ class Problems:
         """``node`` if it is a mapping."""
         if isinstance(node, Map):
             return node
-        self.add(node, path, f"expected a mapping, got {describe(node)}")
+        empty = isinstance(node, Scalar) and node.value is None
+        hint = "remove the key, or write {} for an empty mapping" if empty and path else None
+        self.add(node, path, f"expected a mapping, got {describe(node)}", hint)
         return None
 
     def sequence(self, node: Node, path: str) -> Seq | None:

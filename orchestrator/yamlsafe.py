@@ -297,7 +297,13 @@ class _Builder:
             return
         frame.skip_value = True
         if not node.reported:
-            shown = f"`{node.text}`" if isinstance(node, Scalar) else "a collection"
+            shown = (
+                "a collection"
+                if not isinstance(node, Scalar)
+                else f"`{node.text}`"
+                if node.text
+                else "an empty key"
+            )
             self._report(node.line, f"keys must be strings, got {shown}", "quote the key")
 
     def _take_value(self, frame: _Frame, parent: Map, node: Node, fresh: bool) -> None:

@@ -878,3 +878,30 @@ async def test_oversized_body_is_a_json_413(
     headers = auth | {"If-Match": '"x"', "Content-Type": "application/json"}
     response = await http.put(f"{sandbox.url}{CONFIGS}/{BILLING}", headers=headers, data=body)
     await error(response, 413, "request.entity.too.large")
+
+
+async def test_5xx_rows(make_sandbox: Any, http: aiohttp.ClientSession, login: Any) -> None:
+    """500, 502, 503, 504 carry internal.server.error, service.unavailable, request.timeout."""
+    codes = {
+        500: "internal.server.error",
+        502: "service.unavailable",
+        503: "service.unavailable",
+        504: "request.timeout",
+    }
+    async with make_sandbox(faults={"canary": Faults(server_error_rate=1.0)}) as sb:
+        auth, seen = await login(sb), set()
+        for _ in range(60):
+            response = await http.get(f"{sb.url}{CONFIGS}/{BILLING}", headers=auth)
+            await error(response, response.status, codes[response.status])
+            seen.add(response.status)
+        assert seen == set(codes)
+
+
+async def test_429_row(make_sandbox: Any, http: aiohttp.ClientSession, login: Any) -> None:
+    """429 too.many.requests.retry.after with Retry-After, from the throttle fault too."""
+    faults = {"canary": Faults(throttle_rate=1.0, throttle_retry_after=7)}
+    async with make_sandbox(faults=faults) as sb:
+        response = await http.get(f"{sb.url}{CONFIGS}/{BILLING}", headers=await login(sb))
+        await error(response, 429, "too.many.requests.retry.after")
+        assert response.headers["Retry-After"] == "7"
+        assert response.headers["inin-ratelimit-allowed"] == "120"

@@ -16,13 +16,13 @@ refused.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
 
 import yaml
+
+from orchestrator.yamlscalars import ScalarValue, resolve_plain
 
 try:  # libyaml's parser is an order of magnitude faster; PyYAML may lack it
     from yaml import CSafeLoader as _Loader
@@ -33,7 +33,6 @@ MAX_DEPTH = 64
 MAX_NODES = 500_000  # with aliases expanded; a 100,000-item plan has about that many
 MAX_SCALAR_CHARS = 1024 * 1024
 
-ScalarValue = str | int | float | bool | None | datetime | date
 Report = Callable[[int | None, str, str, str | None], None]
 """Receives (line, key path, message, hint) for every problem found."""
 
@@ -148,16 +147,6 @@ def _events(loader: _Loader) -> Iterator[yaml.Event]:
 
 
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
-_SEXAGESIMAL = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
-_OCTAL = re.compile(r"[-+]?0[0-7_]+")
-_DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
-_CACHED_CHARS = 64
-_BOOL_WORDS = frozenset({"true", "false"})
-_resolver = yaml.resolver.Resolver()
-_constructor = yaml.constructor.SafeConstructor()
-_MERGE_TAG = "tag:yaml.org,2002:merge"
-_STR_TAG = "tag:yaml.org,2002:str"
-_INT_TAG = "tag:yaml.org,2002:int"
 _STANDARD_TAGS = "tag:yaml.org,2002:"
 
 
@@ -256,8 +245,7 @@ class _Builder:
         plain = bool(event.implicit[0]) and event.tag is None
         node = Scalar(line, text, text, plain)
         if plain:
-            resolve = _plain_cached if len(text) <= _CACHED_CHARS else _plain
-            node.value, why = resolve(text)
+            node.value, why = resolve_plain(text)
             if why is not None:
                 node.reported = True
                 self._report(line, *why)
@@ -324,47 +312,6 @@ class _Builder:
             else:
                 parent.entries[key] = (frame.key_line, node)
         frame.key, frame.skip_value = None, False
-
-
-def _plain(text: str) -> tuple[ScalarValue, tuple[str, str] | None]:
-    """The value YAML 1.1 gives a plain scalar, and why it is refused (or None)."""
-    tag: str = (
-        _INT_TAG
-        if _DECIMAL.fullmatch(text)  # the common case, without the resolver's regex tour
-        else _resolver.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
-    )
-    if tag == _MERGE_TAG:
-        why = "write the keys out, or put shared item settings in `defaults:`"
-        return text, ("merge keys (`<<`) are not supported", why)
-    # The per-tag function, not construct_object: that one caches every node it sees.
-    construct = _constructor.yaml_constructors.get(tag)
-    if tag == _STR_TAG or construct is None:  # e.g. `=`, YAML 1.1's obscure value tag
-        return text, None
-    try:
-        value: ScalarValue = construct(_constructor, yaml.ScalarNode(tag, text))
-    except (ValueError, OverflowError):  # 2026-13-45, or an int of 5,000 digits
-        return text, None
-    return value, _ambiguity(text, value)
-
-
-# Plans repeat the same short scalars (keys, `previous`, small numbers) many times.
-_plain_cached = functools.lru_cache(maxsize=4096)(_plain)
-
-
-def _ambiguity(text: str, value: ScalarValue) -> tuple[str, str] | None:
-    """Why YAML 1.1 (PyYAML) and 1.2 (editors, Go, JS) would read ``text`` differently."""
-    if isinstance(value, bool):
-        if text.lower() in _BOOL_WORDS:
-            return None
-        return (
-            f"`{text}` is a boolean in YAML 1.1 but a string in YAML 1.2",
-            "write true or false (or quote it if you mean the word)",
-        )
-    if isinstance(value, int | float) and _SEXAGESIMAL.fullmatch(text):
-        return f"`{text}` is read as {value} (YAML 1.1 base 60)", "quote it"
-    if isinstance(value, int) and _OCTAL.fullmatch(text):
-        return f"`{text}` is read as {value} (YAML 1.1 octal)", "drop the leading zero"
-    return None
 
 
 def _line(event: yaml.Event) -> int:

@@ -16,6 +16,7 @@ ORG_IDS = {
     "emea-prod": "6bf20828-23b1-5608-aeaf-43bd310cac84",
     "amer-prod": "5b0af383-96fa-5567-b24c-f888dabe50a9",
     "apac-prod": "86bc6917-7c01-50be-8c2c-246284fdcaee",
+    "latam-prod": "a720ce23-ffc5-5178-bcc7-b72a2878f4da",
 }
 CONFIGS = {
     "canary": [
@@ -45,6 +46,13 @@ CONFIGS = {
         "a562b995-6d18-5642-892c-0dc4a3c840c9",
         "fbf2dfff-87d9-5589-b454-db7c44f58d5f",
         "374348f7-6e48-583a-8b24-097c3bbf8153",
+    ],
+    "latam-prod": [
+        "01b2b2d2-88b9-53a7-86b9-e74eadb62a18",
+        "1ffcd9a2-23ca-5aa4-8aed-711fd65b1518",
+        "d2b76eff-acb2-55db-ac95-c45ef255a386",
+        "63dc001b-d758-5d7e-a477-a0b0f0c6fe91",
+        "af97e347-beb5-5b6b-8f04-9e2c05bcab0d",
     ],
 }
 ASSISTANTS = {

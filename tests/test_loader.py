@@ -73,15 +73,15 @@ def inline_plan(tmp_path: Path, body: str) -> Path:
 
 
 def test_sandbox_plan_is_the_demo() -> None:
-    """The shipped demo plan: 18 items, canary then the rest, the three special items."""
+    """The shipped demo plan: 20 items, canary then the rest, the four special items."""
     plan = load_plan(SANDBOX_PLAN)
     assert plan.name == "revert-nov28"
     assert plan.path == SANDBOX_PLAN
     assert plan.sha256 == hashlib.sha256(SANDBOX_PLAN.read_bytes()).hexdigest()
-    assert len(plan.items) == 18
+    assert len(plan.items) == 20
     assert [(w.name, w.orgs) for w in plan.waves] == [
         ("canary", ("canary",)),
-        ("rest", ("emea-prod", "amer-prod", "apac-prod")),
+        ("rest", ("emea-prod", "amer-prod", "apac-prod", "latam-prod")),
     ]
     canary, rest = plan.waves
     assert (canary.max_failed, canary.bake, canary.approve) == (Threshold(count=0), 3.0, False)
@@ -91,10 +91,12 @@ def test_sandbox_plan_is_the_demo() -> None:
     assert targets["184aba11-9133-5f1b-8057-2291e379d5fa"] == ToVersion(1)
     before = datetime(2026, 11, 20, tzinfo=UTC)
     assert targets["a0b12203-10cf-5c5b-9a7e-ff2ea1f183e1"] == ToBefore(before)
-    assert sum(isinstance(to, ToPrevious) for to in targets.values()) == 16
+    assert targets["6815224f-ed08-59c3-a64a-1d2cee084679"] == ToVersion(6)
+    assert sum(isinstance(to, ToPrevious) for to in targets.values()) == 17
     assert [i.set for i in plan.items if i.set] == [{"deployed": True}]
     assert {i.on_drift for i in plan.items} == {OnDrift.STOP}
     assert (plan.limits.verify_timeout, plan.limits.request_timeout) == (20.0, 30.0)
+    assert plan.limits.max_retry_after == 30.0
     assert (plan.limits.backoff.base, plan.limits.backoff.max) == (0.1, 2.0)
     assert plan.environment.org("canary").requests_per_minute == 120
     assert plan.environment.path == SANDBOX_PLAN.parent / "orgs.yaml"

@@ -53,12 +53,20 @@ SHIPPED = {
         ["b2d45107-cd05-5e78-8fca-f64016c4e318", "96a4b315-822d-5f10-bcbc-f569abcd5db2",
          "deeb1364-c23c-5283-99b0-f98ca046f4df"],
     ),
+    "latam-prod": (
+        "a720ce23-ffc5-5178-bcc7-b72a2878f4da",
+        ["01b2b2d2-88b9-53a7-86b9-e74eadb62a18", "1ffcd9a2-23ca-5aa4-8aed-711fd65b1518",
+         "d2b76eff-acb2-55db-ac95-c45ef255a386", "63dc001b-d758-5d7e-a477-a0b0f0c6fe91",
+         "af97e347-beb5-5b6b-8f04-9e2c05bcab0d"],
+        ["c60d9978-4007-505c-96f7-c8f5931e0edb", "ff7889b6-42cc-5e55-84f3-ff77d306b5bc",
+         "657e5c72-03cd-517e-9c94-ec01622c0727"],
+    ),
 }  # fmt: skip
 DOMAINS = ["Billing", "Claims", "Sales", "Support", "Retention"]
 
 
 def test_shipped_seed_orgs(sandbox_seed: Seed) -> None:
-    """The seed has the four orgs, with the ids other engineers' plans use."""
+    """The seed has the five orgs, with the ids other engineers' plans use."""
     assert [o.name for o in sandbox_seed.orgs] == list(SHIPPED)
     for org in sandbox_seed.orgs:
         org_id, config_ids, assistant_ids = SHIPPED[org.name]
@@ -217,7 +225,7 @@ def test_serve_forever_prints_and_stops_cleanly() -> None:
     try:
         assert proc.stdout is not None
         first = proc.stdout.readline()
-        assert first.startswith("sandbox serving 4 orgs on http://127.0.0.1:"), first
+        assert first.startswith("sandbox serving 5 orgs on http://127.0.0.1:"), first
         assert first.rstrip().endswith("(Ctrl-C to stop)")
         url = first.split(" on ")[1].split()[0]
         table = [proc.stdout.readline() for _ in range(5)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -46,10 +47,6 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
-def _not_yet(args: argparse.Namespace) -> int:
-    raise OrchestratorError(f"`orchestrator {args.command}` is not implemented yet")
-
-
 def _add_common(p: argparse.ArgumentParser, *, journal: bool = False) -> None:
     p.add_argument("--log-format", choices=("console", "json"), help="log renderer for stderr")
     p.add_argument("--quiet", action="store_true", help="only warnings and errors on stderr")
@@ -60,6 +57,30 @@ def _add_common(p: argparse.ArgumentParser, *, journal: bool = False) -> None:
             default=Path(os.environ.get("ORCHESTRATOR_JOURNAL", DEFAULT_JOURNAL)),
             help=f"journal file (default {DEFAULT_JOURNAL}, or $ORCHESTRATOR_JOURNAL)",
         )
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--format",
+        choices=("text", "json", "markdown"),
+        default="text",
+        help="report format on stdout (default text)",
+    )
+    p.add_argument("--report", type=Path, help="also write the JSON report to this file")
+    p.add_argument("--yes", action="store_true", help="pass approval gates without asking")
+    p.add_argument(
+        "--plain",
+        action="store_true",
+        help="plain progress lines even on a terminal (no live display)",
+    )
+
+
+def _lazy(module: str, name: str) -> Handler:
+    def handler(args: argparse.Namespace) -> int:
+        command: Handler = getattr(importlib.import_module(module), name)
+        return command(args)
+
+    return handler
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,12 +114,73 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
 
     p = command(
-        "schema",
-        "print the JSON Schema of plan and environment files",
-        "orchestrator schema > orchestrator.schema.json",
-        _cmd_schema,
+        "plan",
+        "preflight every org, read every item, show what a run would change (writes nothing)",
+        "orchestrator plan environments/sandbox/plan.yaml --format json",
+        _lazy("orchestrator.commands", "cmd_plan"),
     )
-    _add_common(p)
+    p.add_argument("plan", type=Path)
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    _add_common(p, journal=True)
+
+    p = command(
+        "run",
+        "plan, then roll back wave by wave; progress on stderr, the report on stdout",
+        "orchestrator run environments/sandbox/plan.yaml --report report.json",
+        _lazy("orchestrator.commands", "cmd_run"),
+    )
+    p.add_argument("plan", type=Path)
+    p.add_argument("--dry-run", action="store_true", help="the same as `orchestrator plan`")
+    p.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="refuse (exit 3) instead of waiting for schedule.not_before",
+    )
+    _add_run_options(p)
+    _add_common(p, journal=True)
+
+    p = command(
+        "resume",
+        "continue an interrupted or halted run from the journal",
+        "orchestrator resume 20261129T220000Z-revert-nov28-3f9a --approve",
+        _lazy("orchestrator.commands", "cmd_resume"),
+    )
+    p.add_argument("run_id", nargs="?", help="default: the most recent unfinished run")
+    p.add_argument("--approve", action="store_true", help="pass the pending approval gate")
+    _add_run_options(p)
+    _add_common(p, journal=True)
+
+    p = command(
+        "status",
+        "list the journal's runs, or one run's items and their states",
+        "orchestrator status 20261129T220000Z-revert-nov28-3f9a",
+        _lazy("orchestrator.commands", "cmd_status"),
+    )
+    p.add_argument("run_id", nargs="?")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    _add_common(p, journal=True)
+
+    p = command(
+        "report",
+        "render a run's report from the journal",
+        "orchestrator report 20261129T220000Z-revert-nov28-3f9a --format markdown",
+        _lazy("orchestrator.commands", "cmd_report"),
+    )
+    p.add_argument("run_id")
+    p.add_argument("--format", choices=("text", "json", "markdown", "junit"), default="text")
+    _add_common(p, journal=True)
+
+    p = command(
+        "snapshot",
+        "store the current content of a plan's items (or of every assistant of an org)",
+        "orchestrator snapshot --env environments/sandbox/orgs.yaml --org canary --all",
+        _lazy("orchestrator.commands", "cmd_snapshot"),
+    )
+    p.add_argument("plan", type=Path, nargs="?")
+    p.add_argument("--env", type=Path, help="environment file (with --org and --all)")
+    p.add_argument("--org", help="org name in the environment file")
+    p.add_argument("--all", action="store_true", help="every assistant of the org")
+    _add_common(p, journal=True)
 
     p = command(
         "sandbox",
@@ -110,6 +192,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--faults", type=Path, help="YAML file of per-org fault settings")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8787, help="port (default 8787; 0 = any free)")
+    _add_common(p)
+
+    p = command(
+        "demo",
+        "the whole product in one command: a faulty sandbox, a canary, a report",
+        "orchestrator demo --format markdown",
+        _lazy("orchestrator.demo", "cmd_demo"),
+    )
+    p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    p.add_argument("--plain", action="store_true", help="plain progress lines")
+    _add_common(p)
+
+    p = command(
+        "schema",
+        "print the JSON Schema of plan and environment files",
+        "orchestrator schema > orchestrator.schema.json",
+        _cmd_schema,
+    )
     _add_common(p)
 
     return parser

@@ -107,6 +107,7 @@ class OrgClient:
         self._token_expires = 0.0
         self._token_lock = anyio.Lock()
         self._last_429: str | None = None
+        self.stats = parent.stats  # the run's counters
         register_secret(org.client_secret)
 
     async def request(

@@ -22,7 +22,7 @@ from orchestrator.journal import Journal, stamp
 from orchestrator.kinds import KINDS, list_assistants
 from orchestrator.loader import load_environment, load_plan
 from orchestrator.plan import Environment, Kind, Limits, Org
-from orchestrator.progress import LineObserver, Observer
+from orchestrator.progress import Observer
 from orchestrator.scheduler import Approver
 from orchestrator.snapshots import store
 

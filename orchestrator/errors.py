@@ -7,14 +7,14 @@
     ├── PlanError                      exit 2   plan/environment file invalid (all problems)
     ├── JournalError                   exit 2   journal unreadable, run locked by another process
     ├── PreflightError                 exit 4   token, org identity, permission or host check failed
-    ├── TargetUnavailable              exit 1   an item's rollback target cannot be found (pruned, no snapshot)
+    ├── TargetUnavailable              exit 1   an item's target is gone (pruned, no snapshot)
     ├── Interrupted                    exit 130 SIGINT/SIGTERM; the journal is consistent
     └── RequestError                   exit 1   one request failed; carries org, config, status, ids
         ├── TransportError                      no HTTP answer (timeout, refused, dropped)
         │   └── ResponseTooLarge                body over the client's size limit
         └── ApiError                            an HTTP answer that is not 2xx
             ├── BadRequest                      400, 428: permanent
-            ├── AuthenticationFailed            401 (after one token refresh), token endpoint refusals
+            ├── AuthenticationFailed            401 after one token refresh; token refusals
             ├── PermissionDenied                403: stop writing to the org
             ├── NotFound                        404: config or version absent (or pruned)
             ├── Conflict                        409, 412, 400 "does not match the current version"

@@ -78,6 +78,11 @@ class Job:
         self.status = status
         self.error = error if isinstance(error, dict) else error.as_dict()
 
+    def retried(self) -> None:
+        """Count one retry, for the item and for the run."""
+        self.tally.retries += 1
+        self.client.stats.retries += 1
+
     def begin(self) -> None:
         """Start the item's clock (once)."""
         if self.started is None:

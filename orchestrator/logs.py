@@ -95,5 +95,9 @@ def configure(*, fmt: str | None = None, quiet: bool = False, stream: TextIO | N
 
 
 def get_logger(**bound: Any) -> Any:
-    """A structlog logger with ``bound`` context (org, config_id, run_id...)."""
-    return structlog.get_logger("orchestrator").bind(**bound)
+    """A structlog logger with ``bound`` context (org, config_id, run_id...).
+
+    Lazy: it takes the configuration in force when it first logs, so a
+    module-level logger honours the CLI's later :func:`configure`.
+    """
+    return structlog.get_logger("orchestrator", **bound)

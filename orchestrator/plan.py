@@ -79,7 +79,7 @@ class ToVersion:
     version: int
 
     def __str__(self) -> str:
-        return str(self.version)
+        return f"v{self.version}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -131,6 +131,7 @@ class Planner:
             budget=job.budget,
             backoff=self._limits.backoff,
             max_retry_after=self._limits.max_retry_after,
+            on_retry=lambda exc: job.retried(),
         )
 
     async def _target(self, job: Job, live: Live) -> TargetState:
@@ -157,6 +158,7 @@ class Planner:
             budget=job.budget,
             backoff=self._limits.backoff,
             max_retry_after=self._limits.max_retry_after,
+            on_retry=lambda exc: job.retried(),
         )
         return TargetState.build(fields, overrides, version=version, label=f"v{version}")
 

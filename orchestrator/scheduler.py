@@ -24,7 +24,7 @@ from orchestrator.pool import drain
 from orchestrator.progress import Observer
 from orchestrator.retry import retrying
 from orchestrator.verifier import Verifier
-from orchestrator.worker import OrgBlocks, Worker
+from orchestrator.worker import OrgWrites, Worker
 
 # Asked at a gate; True = go on, False = the operator declined, None = nobody to ask.
 Approver = Callable[[str], Awaitable[bool | None]]
@@ -87,7 +87,7 @@ class Scheduler:
         self._approver = approver
         self._stop = stop
         self._approve_once = approve_once  # `resume --approve`: pass the first gate met
-        self._blocks = OrgBlocks()
+        self._writes = OrgWrites()
         self._tripwire: Tripwire | None = None
         self._halted = False
 
@@ -191,7 +191,7 @@ class Scheduler:
         worker = Worker(
             limits=self._plan.limits,
             recorder=self._recorder,
-            blocks=self._blocks,
+            writes=self._writes,
             may_write=lambda: not may_write(),
             verify=verifier.submit,
         )

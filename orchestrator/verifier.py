@@ -92,6 +92,8 @@ class Verifier:
             problem: RequestError | None = None
         except RequestError as exc:
             live, problem = False, exc
+            if _worth_retrying(exc, self._limits):
+                job.retried()
         finally:
             self._in_flight -= 1
         now = anyio.current_time()
@@ -100,7 +102,10 @@ class Verifier:
             self._finish(job)
         elif problem is not None and not _worth_retrying(problem, self._limits):
             job.fail(Status.UNVERIFIED, problem)
-            job.error = {**(job.error or {}), "message": f"written, but not verified: {problem}"}
+            job.error = {
+                **(job.error or {}),
+                "message": f"written, but not verified: {problem.detail}",
+            }
             self._finish(job)
         elif now + entry.interval > entry.deadline:
             job.fail(Status.UNVERIFIED, self._timeout_error(job))

@@ -37,19 +37,44 @@ from orchestrator.retry import backoff_delay, retrying
 log = get_logger()
 
 
-class OrgBlocks:
-    """Orgs whose writes stopped after a 403, with the error that stopped them."""
+class OrgWrites:
+    """Per org: whether writes may still go, and who goes first.
+
+    The first write to an org goes alone. If the org's client lacks write
+    permission, that one 403 says so and no other write to the org was sent;
+    every other item of the org then ends ``skipped``. Once the server has
+    looked at a write without refusing the permission, writes go in parallel.
+    """
 
     def __init__(self) -> None:
-        self._errors: dict[str, RequestError] = {}
+        self._blocked: dict[str, RequestError] = {}
+        self._proven: set[str] = set()
+        self._probing: dict[str, anyio.Event] = {}
 
     def block(self, org: str, error: RequestError) -> None:
         """Stop all further writes to ``org``."""
-        self._errors.setdefault(org, error)
+        self._blocked.setdefault(org, error)
 
     def reason(self, org: str) -> RequestError | None:
         """Why writes to ``org`` stopped, or None if they did not."""
-        return self._errors.get(org)
+        return self._blocked.get(org)
+
+    async def turn(self, org: str) -> bool:
+        """Wait until a write to ``org`` may go; True if it goes alone, as the probe."""
+        while org not in self._proven and org not in self._blocked:
+            probing = self._probing.get(org)
+            if probing is None:
+                self._probing[org] = anyio.Event()
+                return True
+            await probing.wait()
+        return False
+
+    def settle(self, org: str, *, alone: bool, proven: bool) -> None:
+        """After a write: record what it proved; let the writers that waited go."""
+        if proven:
+            self._proven.add(org)
+        if alone:
+            self._probing.pop(org).set()
 
 
 class Worker:
@@ -60,13 +85,13 @@ class Worker:
         *,
         limits: Limits,
         recorder: Recorder,
-        blocks: OrgBlocks,
+        writes: OrgWrites,
         may_write: Callable[[], bool],
         verify: Callable[[Job], None],
     ) -> None:
         self._limits = limits
         self._recorder = recorder
-        self._blocks = blocks
+        self._writes = writes
         self._may_write = may_write
         self._verify = verify
 
@@ -102,15 +127,12 @@ class Worker:
                 self._recorder.event(job, "drift.overwrite", {"version": live.version})
             if not self._may_write():
                 return None  # interrupted: the item stays where the journal says it is
-            if (blocked := self._blocks.reason(job.org)) is not None:
-                return self._skip_blocked(job, blocked)
             if last_error is not None and not job.budget.spend():
                 job.fail(Status.FAILED, last_error)
                 job.error = {**(job.error or {}), "message": _exhausted(job, last_error)}
                 return None
-            self._recorder.intent(job, live)
             try:
-                written = await job.kind.write(job.client, job.rid, live, job.target, job.tally)
+                written = await self._write(job, live)
             except Conflict as exc:
                 job.conflicts += 1
                 self._recorder.event(job, "conflict", exc.as_dict())
@@ -119,37 +141,54 @@ class Worker:
                 if exc.retry_after > self._limits.max_retry_after:
                     raise
                 last_error = exc  # not applied, and the org's gate holds the retry
-            except PermissionDenied as exc:
-                self._blocks.block(job.org, exc)
-                raise
             except (TransportError, ServerError) as exc:
                 self._recorder.event(job, "write.unknown", exc.as_dict())
                 maybe_ours, live, last_error = True, None, exc
             else:
-                job.written = written
-                self._recorder.written(job)
-                self._verify(job)
+                if written is not None:
+                    job.written = written
+                    self._recorder.written(job)
+                    self._verify(job)
                 return None
-            job.tally.retries += 1
+            job.retried()
             if not isinstance(last_error, RateLimited):
                 await anyio.sleep(backoff_delay(self._limits.backoff, job.budget.used))
 
-    async def _read(self, job: Job) -> Live:
-        def count(exc: RequestError) -> None:
-            job.tally.retries += 1
+    async def _write(self, job: Job, live: Live) -> Live | None:
+        """One guarded write, or None when the org's writes have stopped."""
+        assert job.target is not None
+        alone = await self._writes.turn(job.org)
+        proven = False
+        try:
+            if (blocked := self._writes.reason(job.org)) is not None:
+                self._skip_blocked(job, blocked)
+                return None
+            self._recorder.intent(job, live)
+            try:
+                written = await job.kind.write(job.client, job.rid, live, job.target, job.tally)
+            except PermissionDenied as exc:
+                self._writes.block(job.org, exc)
+                raise
+            except Conflict:
+                proven = True  # the server weighed the write itself: permission is not the issue
+                raise
+            proven = True
+            return written
+        finally:
+            self._writes.settle(job.org, alone=alone, proven=proven)
 
+    async def _read(self, job: Job) -> Live:
         return await retrying(
             lambda: job.kind.read(job.client, job.rid, job.tally),
             budget=job.budget,
             backoff=self._limits.backoff,
             max_retry_after=self._limits.max_retry_after,
-            on_retry=count,
+            on_retry=lambda exc: job.retried(),
         )
 
     def _landed(self, job: Job, live: Live, *, ours: bool) -> None:
         if not ours:
             job.status = Status.ALREADY_AT_TARGET
-            self._done(job)
             return
         # Our write (whose answer was lost) or an identical one is live: verify it.
         job.written = live
@@ -166,15 +205,14 @@ class Worker:
                 f"modified {live.modified}); not written because on_drift is stop",
             ),
         )
-        self._done(job)
 
     def _skip_blocked(self, job: Job, blocked: RequestError) -> None:
         job.status = Status.SKIPPED
         job.error = {
             **blocked.as_dict(),
-            "message": f"not attempted: writes to org {job.org} stopped after {blocked}",
+            "message": f"not attempted: writes to org {job.org} stopped after HTTP "
+            f"{blocked.status} {blocked.code} on {blocked.config_id}: {blocked.detail}",
         }
-        self._done(job)
 
     def _done(self, job: Job) -> None:
         self._recorder.done(job)

@@ -827,7 +827,8 @@ async def test_request_record_fields(
 async def test_admin_endpoints(sandbox: Sandbox, http: aiohttp.ClientSession, login: Any) -> None:
     """The /sandbox/ endpoints show orgs and requests and set faults and limits, unlogged."""
     orgs = await (await http.get(f"{sandbox.url}/sandbox/orgs")).json()
-    assert [o["name"] for o in orgs] == ["canary", "emea-prod", "amer-prod", "apac-prod", "latam-prod"]
+    names = ["canary", "emea-prod", "amer-prod", "apac-prod", "latam-prod"]
+    assert [o["name"] for o in orgs] == names
     response = await http.patch(
         f"{sandbox.url}/sandbox/orgs/canary", json={"requests_per_minute": None}
     )

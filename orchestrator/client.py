@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -108,7 +109,15 @@ class OrgClient:
         self._token_lock = anyio.Lock()
         self._last_429: str | None = None
         self.stats = parent.stats  # the run's counters
+        self._sent: deque[float] = deque()  # send times within the last minute, for displays
         register_secret(org.client_secret)
+
+    def requests_last_minute(self) -> int:
+        """Requests sent to this org in the last 60 s (what a display shows as its rate)."""
+        horizon = anyio.current_time() - 60.0
+        while self._sent and self._sent[0] < horizon:
+            self._sent.popleft()
+        return len(self._sent)
 
     async def request(
         self,
@@ -215,6 +224,7 @@ class OrgClient:
         try:
             async with self.gate.slot(max_pause=self._parent.limits.max_retry_after):
                 stats.requests += 1
+                self._sent.append(anyio.current_time())
                 if tally is not None:
                     tally.requests += 1
                 with anyio.fail_after(self._parent.limits.request_timeout):

@@ -46,7 +46,7 @@ def terminal_approver(*, yes: bool, observer: Observer) -> Approver:
             return True
         if not sys.stdin.isatty():
             return None
-        observer.close()  # give the terminal back for the question
+        observer.suspend()  # give the terminal back for the question
         answer = await anyio.to_thread.run_sync(
             lambda: input(f"{question} [y/N] "), abandon_on_cancel=True
         )

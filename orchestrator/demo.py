@@ -86,6 +86,9 @@ class _Colleague(Observer):
     def note(self, text: str) -> None:
         self._inner.note(text)
 
+    def suspend(self) -> None:
+        self._inner.suspend()
+
     def close(self) -> None:
         self._inner.close()
 

@@ -39,6 +39,9 @@ class Observer:
     def note(self, text: str) -> None:
         """Something the operator should read now."""
 
+    def suspend(self) -> None:
+        """Give the terminal back for a moment (a question); the next event takes it again."""
+
     def close(self) -> None:
         """The run is over; release the screen."""
 

@@ -1,0 +1,56 @@
+"""One unattended run of a bench plan through the engine's public API."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from orchestrator import report
+from orchestrator.bench.measure import cpu_seconds, cpu_wait_seconds
+from orchestrator.engine import Options, run_plan
+from orchestrator.journal import Journal
+from orchestrator.plan import Plan
+from orchestrator.progress import Observer
+
+
+async def _approve(question: str) -> bool:
+    return True  # bench plans have no gates; say yes if one ever appears
+
+
+async def drive(plan: Plan, journal_path: Path) -> dict[str, Any]:
+    """Run ``plan`` with a new journal at ``journal_path``; the run's outcome and wall time.
+
+    Returns:
+        ``wall_s``, ``cpu_s`` and ``cpu_wait_s`` of ``run_plan`` alone (plan
+        loading and the report excluded; CPU of the whole process, threads
+        included; the wait is time spent ready but without a CPU), the run's
+        status and exit code, item counts and the report's ``http`` counters.
+    """
+    journal = Journal(journal_path)
+    try:
+        cpu, wait, start = cpu_seconds(), cpu_wait_seconds(), time.perf_counter()
+        result = await run_plan(
+            plan,
+            journal,
+            observer=Observer(),
+            approver=_approve,
+            options=Options(handle_signals=False),
+        )
+        wall, cpu = time.perf_counter() - start, cpu_seconds() - cpu
+        wait = cpu_wait_seconds() - wait
+        assert result.run_id is not None  # only --no-wait refuses before creating a run
+        data = report.build(journal, result.run_id)
+    finally:
+        journal.close()
+    summary = data["summary"]
+    return {
+        "status": result.status.value,
+        "exit_code": result.exit_code,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "cpu_wait_s": wait,
+        "items": summary["total"],
+        "succeeded": summary["succeeded"],
+        "http": data["http"],
+    }

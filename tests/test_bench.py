@@ -1,0 +1,115 @@
+"""The benchmark's machinery at toy size: figures present, correctness checks pass.
+
+Timings are never asserted here: ``make bench`` prints them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from orchestrator.bench import ratebound
+from orchestrator.bench.__main__ import main
+from orchestrator.bench.planfile import rollbacks
+from orchestrator.bench.ratebound import Scenario, bounds
+from orchestrator.bench.requestlog import check_writes, max_in_window
+from orchestrator.sandbox import RequestRecord, generate_seed
+
+
+def record(
+    at: float, org: str = "o", status: int = 200, method: str = "GET", rid: str | None = None
+) -> RequestRecord:
+    return RequestRecord(
+        time=at,
+        method=method,
+        path="/api/v2/agentassist/configs/x",
+        query="",
+        org=org,
+        status=status,
+        if_match=None,
+        correlation_id="c",
+        resource_id=rid,
+    )
+
+
+def put(rid: str, status: int = 200) -> RequestRecord:
+    return record(0.0, status=status, method="PUT", rid=rid)
+
+
+def test_bounds_follow_the_window_formula() -> None:
+    """121 requests at 60/min: 120 s floor; 41 at 600/min: no floor, so even pacing is the bar."""
+    window = bounds(121, 60, 126.0)
+    assert (window["window_bound_s"], window["reference"]) == (120.0, "window")
+    assert window["ratio"] == pytest.approx(1.05)
+    paced = bounds(41, 600, 0.41)
+    assert (paced["window_bound_s"], paced["reference"]) == (0.0, "paced")
+    assert paced["paced_s"] == pytest.approx(4.1)
+    assert paced["ratio"] == pytest.approx(0.1)
+    assert bounds(41, None, 1.0)["ratio"] is None
+
+
+def test_max_in_window_counts_admitted_arrivals_per_org() -> None:
+    """Arrivals 60 s apart share no window; 429s took no slot; orgs are counted apart."""
+    records = [record(t) for t in (0.0, 10.0, 59.9, 60.0, 61.0)]
+    records += [record(30.0, status=429), record(30.0, org="p")]
+    assert max_in_window(records) == 4  # 0, 10, 59.9 then 10, 59.9, 60, 61
+
+
+def test_check_writes_flags_missing_and_repeated_puts() -> None:
+    """One successful PUT per config passes; none, two, or a stray one fails."""
+    good = [put("a"), put("b")]
+    assert check_writes(good, {"o": ["a", "b"]})["ok"]
+    refused = [put("a"), put("b", status=409)]
+    assert check_writes(refused, {"o": ["a", "b"]})["missing"] == ["o/b"]
+    twice = [*good, put("b")]
+    assert check_writes(twice, {"o": ["a", "b"]})["repeated"] == ["o/b"]
+    assert check_writes(good, {"o": ["a"]})["stray"] == ["o/b"]
+
+
+def test_every_generated_config_gets_a_target_that_needs_a_write() -> None:
+    """Where the previous version has the live content, an older differing one is chosen."""
+    seed = generate_seed(orgs=3, configs=20)
+    explicit = 0
+    for org in seed.orgs:
+        targets = dict(rollbacks(seed)[org.name])
+        for config in org.configs:
+            to = targets[config.id]
+            version = config.versions[-2] if to is None else config.versions[to - 1]
+            assert version.fields != config.versions[-1].fields
+            explicit += to is not None
+    assert explicit > 0  # the seed does have such configs: the branch is exercised
+
+
+@pytest.mark.anyio
+async def test_ratebound_scenario_reports_the_servers_figures(tmp_path: Path) -> None:
+    """2 orgs x 3 configs, no limit: 1 + 4 per config API requests per org, one PUT each."""
+    scenario = Scenario(name="toy", orgs=2, configs=3, requests_per_minute=None)
+    figures = await ratebound.run(scenario, tmp_path)
+    log = figures["log"]
+    assert log["writes"]["ok"] and log["writes"]["exactly_one"] == 6
+    assert (log["requests"], log["token_requests"], log["rate_limited"]) == (26, 2, 0)
+    assert log["max_org_requests"] == 13 == log["max_in_window"]
+    assert figures["engine"]["succeeded"] == 6 and figures["engine"]["http"]["requests"] == 26
+    assert log["makespan_s"] >= 0 and figures["ratio"] is None
+
+
+def test_quick_throughput_compares_both_clients_and_writes_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Orchestrator and SDK baseline, each on its own sandbox process: both correct, all figures."""
+    out = tmp_path / "bench.json"
+    assert main(["--quick", "--only", "throughput", "--out", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["machine"]["nproc"] >= 1 and data["quick"] is True
+    throughput = data["throughput"]
+    for side in ("orchestrator", "baseline"):
+        client, log = throughput[side]["client"], throughput[side]["log"]
+        assert client["succeeded"] == throughput["items"] == log["writes"]["exactly_one"]
+        assert log["writes"]["ok"] and log["rate_limited"] == 0
+        for key in ("rollbacks_per_s", "cpu_ms_per_rollback", "peak_rss_mib", "cpu_wait_s"):
+            assert client[key] > 0 or key == "cpu_wait_s"
+    assert {"speed_ratio", "cpu_ratio", "rss_ratio", "goal_met"} <= set(throughput)
+    printed = capsys.readouterr().out
+    assert "THROUGHPUT" in printed and str(out) in printed

@@ -231,6 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
+        print("interrupted before any run began: nothing was written", file=sys.stderr)
         return 130
 
 

@@ -47,9 +47,9 @@ def terminal_approver(*, yes: bool, observer: Observer) -> Approver:
         if not sys.stdin.isatty():
             return None
         observer.suspend()  # give the terminal back for the question
-        answer = await anyio.to_thread.run_sync(
-            lambda: input(f"{question} [y/N] "), abandon_on_cancel=True
-        )
+        # The question goes to stderr: stdout carries the report, maybe into a file.
+        print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+        answer = await anyio.to_thread.run_sync(sys.stdin.readline, abandon_on_cancel=True)
         return answer.strip().lower() in ("y", "yes")
 
     return ask

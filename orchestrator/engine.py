@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 
@@ -95,7 +96,18 @@ async def run_plan(
     if options.no_wait and not_before is not None and utcnow() < not_before:
         reason = f"the change window opens at {not_before:%Y-%m-%dT%H:%M:%SZ}; --no-wait given"
         return Result(run_id=None, status=RunStatus.HALTED, reason=reason, exit_code=3)
-    run_id, started = new_run_id(plan.name)
+    with _interrupts(options) as signals:
+        run_id, started = new_run_id(plan.name)
+        _create(journal, plan, run_id, started)
+        journal.lock(run_id)
+        try:
+            row = journal.run(run_id)
+            return await _drive(plan, journal, row, None, observer, approver, signals)
+        finally:
+            journal.unlock(run_id)
+
+
+def _create(journal: Journal, plan: Plan, run_id: str, started: str) -> None:
     journal.create_run(
         run_id=run_id,
         plan_name=plan.name,
@@ -115,11 +127,16 @@ async def run_plan(
             for seq, it in enumerate(plan.items)
         ],
     )
-    journal.lock(run_id)
-    try:
-        return await _drive(plan, journal, journal.run(run_id), None, observer, approver, options)
-    finally:
-        journal.unlock(run_id)
+
+
+@contextmanager
+def _interrupts(options: Options) -> Iterator[AsyncIterator[int] | None]:
+    """SIGINT/SIGTERM queued from here on, before the run exists, so none is lost."""
+    if not options.handle_signals:
+        yield None
+        return
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        yield signals
 
 
 def resumable(journal: Journal, run_id: str | None) -> RunRow:
@@ -158,13 +175,15 @@ async def resume_run(
             f"plan {row.plan_path} changed since run {row.id} started (sha256 "
             f"{row.plan_sha256[:12]}… then, {plan.sha256[:12]}… now); start a new run instead"
         )
-    journal.lock(row.id)
-    try:
-        items = _reopen(journal, row.id, journal.items(row.id))
-        journal.set_run_status(row.id, RunStatus.RUNNING)
-        return await _drive(plan, journal, row, items, observer, approver, options)
-    finally:
-        journal.unlock(row.id)
+    with _interrupts(options) as signals:
+        journal.lock(row.id)
+        try:
+            items = _reopen(journal, row.id, journal.items(row.id))
+            journal.set_run_status(row.id, RunStatus.RUNNING)
+            approve = options.approve_once
+            return await _drive(plan, journal, row, items, observer, approver, signals, approve)
+        finally:
+            journal.unlock(row.id)
 
 
 def _reopen(journal: Journal, run_id: str, items: list[ItemRow]) -> list[ItemRow]:
@@ -191,7 +210,8 @@ async def _drive(
     items: list[ItemRow] | None,
     observer: Observer,
     approver: Approver,
-    options: Options,
+    signals: AsyncIterator[int] | None,
+    approve_once: bool = False,
 ) -> Result:
     stop = anyio.Event()
     verdict = Verdict(RunStatus.INTERRUPTED, "interrupted twice: stopped at once")
@@ -207,14 +227,14 @@ async def _drive(
             observer=observer,
             approver=approver,
             stop=stop,
-            approve_once=options.approve_once,
+            approve_once=approve_once,
         )
         recorder.on_done = scheduler.on_done
         observer.run_started(row.id, jobs)
         with anyio.CancelScope() as work:
             async with anyio.create_task_group() as tg:
-                if options.handle_signals:
-                    tg.start_soon(_watch_signals, stop, work, observer)
+                if signals is not None:
+                    tg.start_soon(_watch_signals, signals, stop, work, observer)
                 try:
                     verdict = await _phases(
                         plan, client, jobs, recorder, journal, scheduler, stop, observer
@@ -359,16 +379,17 @@ def _sum_http(before: Mapping[str, int], client: Client) -> dict[str, int]:
     return {f: int(before.get(f, 0)) + int(getattr(now, f)) for f in fields}
 
 
-async def _watch_signals(stop: anyio.Event, scope: CancelScope, observer: Observer) -> None:
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async for signum in signals:
-            if stop.is_set():
-                observer.note("second interrupt: stopping now")
-                scope.cancel()
-                return
-            stop.set()
-            name = signal.Signals(signum).name
-            observer.note(
-                f"{name}: no new writes will start; finishing the requests in flight"
-                f" (pid {os.getpid()}; send it again to stop at once)"
-            )
+async def _watch_signals(
+    signals: AsyncIterator[int], stop: anyio.Event, scope: CancelScope, observer: Observer
+) -> None:
+    async for signum in signals:
+        if stop.is_set():
+            observer.note("second interrupt: stopping now")
+            scope.cancel()
+            return
+        stop.set()
+        name = signal.Signals(signum).name
+        observer.note(
+            f"{name}: no new writes will start; finishing the requests in flight"
+            f" (pid {os.getpid()}; send it again to stop at once)"
+        )

@@ -20,9 +20,12 @@ from orchestrator.diff import Change
 from orchestrator.errors import RequestError, TargetUnavailable
 from orchestrator.journal import Journal
 from orchestrator.kinds import Live, ResourceKind, TargetState
+from orchestrator.logs import get_logger
 from orchestrator.outcome import State, Status
 from orchestrator.plan import Item
 from orchestrator.retry import Budget
+
+_log = get_logger()
 
 
 @dataclass(slots=True, kw_only=True)
@@ -182,11 +185,26 @@ class Recorder:
             self.journal.record_event(self.run_id, job.seq, event, detail)
 
     def done(self, job: Job) -> None:
-        """The job has its final status."""
+        """The job has its final status: journal it, log its one canonical line."""
         assert job.status is not None
         job.state = State.DONE
         if job.started is not None and job.duration is None:
             job.duration = anyio.current_time() - job.started
+        _log.info(
+            "item finished",
+            run_id=self.run_id,
+            org=job.org,
+            config_id=job.rid,
+            kind=job.kind.kind.value,
+            wave=job.wave,
+            status=str(job.status),
+            from_version=job.baseline.version if job.baseline else None,
+            new_version=job.written.version if job.written else None,
+            attempts=job.attempts,
+            conflicts=job.conflicts,
+            requests=job.requests,
+            error=job.error,
+        )
         if self.journal is not None and self.run_id is not None:
             self.journal.record_done(
                 self.run_id,

@@ -29,12 +29,9 @@ from orchestrator.errors import (
 )
 from orchestrator.job import Job, Recorder, error_dict
 from orchestrator.kinds import Live
-from orchestrator.logs import get_logger
 from orchestrator.outcome import State, Status
 from orchestrator.plan import Limits, OnDrift
 from orchestrator.retry import backoff_delay, retrying
-
-log = get_logger()
 
 
 class OrgWrites:
@@ -108,7 +105,7 @@ class Worker:
         except RequestError as exc:
             job.fail(Status.FAILED, exc)
         if job.status is not None:
-            self._done(job)
+            self._recorder.done(job)
 
     async def _execute(self, job: Job) -> None:
         assert job.target is not None and job.baseline is not None
@@ -213,19 +210,6 @@ class Worker:
             "message": f"not attempted: writes to org {job.org} stopped after HTTP "
             f"{blocked.status} {blocked.code} on {blocked.config_id}: {blocked.detail}",
         }
-
-    def _done(self, job: Job) -> None:
-        self._recorder.done(job)
-        log.info(
-            "item finished",
-            org=job.org,
-            config_id=job.rid,
-            kind=job.kind.kind.value,
-            status=str(job.status),
-            attempts=job.attempts,
-            conflicts=job.conflicts,
-            error=(job.error or {}).get("message"),
-        )
 
 
 def _exhausted(job: Job, error: RequestError) -> str:

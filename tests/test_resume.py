@@ -1,0 +1,273 @@
+"""Crash safety: a run killed at any instant resumes and never writes a config twice.
+
+The orchestrator runs as a real subprocess (``python -m orchestrator``)
+against a sandbox served by this test's event loop, is killed at seeded
+random moments, and is resumed until it finishes. The verdict comes from
+what the sandbox recorded and holds, not from what the tool says.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import anyio
+import pytest
+import yaml
+from anyio.abc import Process
+
+from orchestrator.content import comparable
+from orchestrator.journal import Journal
+from orchestrator.plan import Kind
+from orchestrator.sandbox import Faults, Sandbox, generate_seed
+from tests.conftest import SandboxFactory
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+
+ORGS, CONFIGS = 8, 25  # 200 items
+SEED = generate_seed(orgs=ORGS, configs=CONFIGS, versions=6, requests_per_minute=None)
+CONFIG_IDS = {org.name: tuple(c.id for c in org.configs) for org in SEED.orgs}
+FAULTS = Faults(
+    latency=0.2,
+    server_error_rate=0.03,
+    drop_after_write_rate=0.05,
+    concurrent_writer_rate=0.05,
+    concurrent_writer_mode="bump",
+    throttle_rate=0.005,
+    throttle_retry_after=1,
+    propagation_delay=0.3,
+)
+
+
+def write_plan(directory: Path, url: str, sb: Sandbox) -> Path:
+    """Every config of every generated org back to its previous version."""
+    orgs = {
+        name: {
+            "base_url": url,
+            "client_id": name,
+            "client_secret": f"{name}-secret",
+            "concurrency": 1,
+        }
+        for name in sb.orgs
+    }
+    document = {
+        "plan": 1,
+        "name": "kill-test",
+        "orgs": orgs,
+        "defaults": {"to": "previous"},
+        "targets": [{"org": name, "configs": config_ids(sb, name)} for name in sb.orgs],
+        "limits": {
+            "concurrency": 16,
+            "attempts": 30,
+            "backoff": {"base": "20ms", "max": "200ms"},
+            "verify_timeout": "30s",
+            "request_timeout": "10s",
+        },
+    }
+    path = directory / "kill-test.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+def config_ids(sb: Sandbox, org: str) -> list[str]:
+    return list(CONFIG_IDS[org])
+
+
+async def expected_contents(sb: Sandbox) -> dict[tuple[str, str], dict[str, Any]]:
+    """What each config must hold in the end: its previous version's content, read now."""
+    expected = {}
+    async with aiohttp.ClientSession() as http:
+        for org in sb.orgs:
+            token = await _token(http, sb, org)
+            for config_id in config_ids(sb, org):
+                version = sb.config(org, config_id).version - 1
+                url = f"{sb.url}/api/v2/agentassist/configs/{config_id}/versions/{version}"
+                async with http.get(url, headers={"Authorization": f"Bearer {token}"}) as r:
+                    assert r.status == 200
+                    expected[(org, config_id)] = comparable(Kind.AGENTASSIST_CONFIG, await r.json())
+    sb.clear_requests()
+    for org in sb.orgs:  # trouble starts now
+        sb.set_faults(org, FAULTS)
+    return expected
+
+
+async def _token(http: aiohttp.ClientSession, sb: Sandbox, org: str) -> str:
+    async with http.post(
+        f"{sb.url}/oauth/token",
+        headers={"Authorization": aiohttp.encode_basic_auth(org, f"{org}-secret")},
+        data={"grant_type": "client_credentials"},
+    ) as r:
+        return str((await r.json())["access_token"])
+
+
+async def start(args: Sequence[str], journal: Path) -> Process:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return await anyio.open_process(
+        [sys.executable, "-m", "orchestrator", *args, "--journal", str(journal), "--plain",
+         "--format", "json", "--log-format", "json"],
+        env=env,
+    )
+
+
+def run_state(journal: Path) -> tuple[str | None, str | None]:
+    """The run's id and status in the journal (None, None before it exists)."""
+    if not journal.exists():
+        return None, None
+    j = Journal(journal)
+    try:
+        runs = j.runs()
+        return (runs[0].id, runs[0].status.value) if runs else (None, None)
+    finally:
+        j.close()
+
+
+async def interrupt_until_done(
+    sb: Sandbox, plan: Path, journal: Path, *, sig: signal.Signals, times: int, seed: int
+) -> tuple[str, list[int]]:
+    """Start the run, hit it with ``sig`` ``times`` times, resume until it ends by itself.
+
+    Half the moments are drawn from the process's start (startup, preflight,
+    planning), half from its first write, so kills land between a write's
+    intent and its answer too.
+    """
+    rng = random.Random(seed)
+    codes: list[int] = []
+    hits = 0
+    while True:
+        run_id, status = run_state(journal)
+        if status in ("succeeded", "partial", "failed"):
+            assert run_id is not None
+            assert hits >= times, f"the run finished after only {hits} interruptions"
+            return run_id, codes
+        args = ["run", str(plan)] if run_id is None else ["resume", run_id]
+        writes_before, requests_before = _puts(sb), len(sb.requests)
+        process = await start(args, journal)
+        if hits < times:
+            if rng.random() < 0.5:
+                await _wait_for(lambda: _puts(sb) > writes_before, process, limit=30)
+            elif sig is signal.SIGINT:
+                # Ctrl-C during a run: once the process talks to the server, not while
+                # Python is still importing (that just exits 130 with nothing begun).
+                await _wait_for(lambda: len(sb.requests) > requests_before, process, limit=30)
+            await anyio.sleep(rng.uniform(0.05, 1.2))
+            if process.returncode is None:
+                if sig is signal.SIGINT and run_id is None:
+                    # Before the run exists there is nothing to interrupt gracefully.
+                    process.send_signal(signal.SIGKILL)
+                else:
+                    process.send_signal(sig)
+                    hits += 1
+        code, out = await _finish(process)
+        codes.append(code)
+        if code == 130:
+            report = json.loads(out)  # the partial report, as the contract says
+            assert report["status"] == "interrupted"
+            assert report["summary"]["total"] == ORGS * CONFIGS
+
+
+async def _finish(process: Process) -> tuple[int, bytes]:
+    """Wait for the process, draining its pipes so it can never block on a full one."""
+    chunks: dict[str, list[bytes]] = {"out": [], "err": []}
+
+    async def drain(stream: Any, key: str) -> None:
+        async for chunk in stream:
+            chunks[key].append(chunk)
+
+    with anyio.fail_after(120):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(drain, process.stdout, "out")
+            tg.start_soon(drain, process.stderr, "err")
+            code = await process.wait()
+    await process.aclose()
+    return code, b"".join(chunks["out"])
+
+
+def _puts(sb: Sandbox) -> int:
+    return sum(1 for r in sb.requests if r.method == "PUT")
+
+
+async def _wait_for(condition: Any, process: Process, *, limit: float) -> None:
+    with anyio.move_on_after(limit):
+        while not condition() and process.returncode is None:
+            await anyio.sleep(0.01)
+
+
+def crossings(journal: Path, run_id: str) -> int:
+    """Items whose write was intended in one process and settled by a later one."""
+    j = Journal(journal)
+    events = [(i, seq, event) for i, (seq, _, event, _) in enumerate(j.events(run_id))]
+    j.close()
+    resumes = [i for i, _, event in events if event == "run.running"]
+    last_intent: dict[int, int] = {}
+    crossed = 0
+    for i, seq, event in events:
+        if seq is None:
+            continue
+        if event in ("write.intended", "write.confirmed") and seq in last_intent:
+            if any(last_intent[seq] < r < i for r in resumes):
+                crossed += 1
+        if event == "write.intended":
+            last_intent[seq] = i
+    return crossed
+
+
+async def assert_finished_exactly_once(
+    sb: Sandbox, expected: dict[tuple[str, str], dict[str, Any]], journal: Path, run_id: str
+) -> None:
+    """Every config at its target, written at most once; report and journal agree."""
+    for (org, config_id), content in expected.items():
+        assert comparable(Kind.AGENTASSIST_CONFIG, sb.config(org, config_id).body) == content
+        assert len(sb.writes(org, config_id)) <= 1, f"{org}/{config_id} written twice"
+    process = await anyio.run_process(
+        [sys.executable, "-m", "orchestrator", "report", run_id, "--format", "json",
+         "--journal", str(journal)]
+    )
+    report = json.loads(process.stdout)
+    j = Journal(journal)
+    items = j.items(run_id)
+    j.close()
+    assert report["summary"]["total"] == len(items) == len(expected)
+    assert report["status"] == "succeeded"
+    assert report["summary"]["succeeded"] + report["summary"]["already_at_target"] == len(items)
+    written = {(i.org, i.resource_id) for i in items if i.status == "succeeded"}
+    applied = {(r.org, r.resource_id) for r in sb.writes()}
+    assert written == applied
+
+
+async def test_sigkill_at_twenty_moments_loses_and_repeats_nothing(
+    make_sandbox: SandboxFactory, tmp_path: Path
+) -> None:
+    """SIGKILL at 20 seeded moments, resume each time: every config once, at its target."""
+    async with make_sandbox(seed=SEED, rng_seed=42) as sb:
+        expected = await expected_contents(sb)
+        plan = write_plan(tmp_path, sb.url or "", sb)
+        journal = tmp_path / "journal.sqlite3"
+        run_id, codes = await interrupt_until_done(
+            sb, plan, journal, sig=signal.SIGKILL, times=20, seed=1
+        )
+        assert codes.count(-signal.SIGKILL) >= 20
+        assert crossings(journal, run_id) > 0  # kills did land between intent and answer
+        await assert_finished_exactly_once(sb, expected, journal, run_id)
+
+
+async def test_sigint_exits_130_each_time_and_resume_finishes(
+    make_sandbox: SandboxFactory, tmp_path: Path
+) -> None:
+    """SIGINT: in-flight requests finish, the partial report prints, exit 130; resume ends it."""
+    async with make_sandbox(seed=SEED, rng_seed=43) as sb:
+        expected = await expected_contents(sb)
+        plan = write_plan(tmp_path, sb.url or "", sb)
+        journal = tmp_path / "journal.sqlite3"
+        run_id, codes = await interrupt_until_done(
+            sb, plan, journal, sig=signal.SIGINT, times=8, seed=2
+        )
+        graceful = [c for c in codes if c != -signal.SIGKILL]
+        assert graceful[:-1] and set(graceful[:-1]) == {130}
+        await assert_finished_exactly_once(sb, expected, journal, run_id)

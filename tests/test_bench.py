@@ -103,11 +103,13 @@ def test_quick_throughput_compares_both_clients_and_writes_json(
     assert main(["--quick", "--only", "throughput", "--out", str(out)]) == 0
     data = json.loads(out.read_text())
     assert data["machine"]["nproc"] >= 1 and data["quick"] is True
+    assert "--quick" in data["machine"]["command"]
     throughput = data["throughput"]
     for side in ("orchestrator", "baseline"):
         client, log = throughput[side]["client"], throughput[side]["log"]
         assert client["succeeded"] == throughput["items"] == log["writes"]["exactly_one"]
         assert log["writes"]["ok"] and log["rate_limited"] == 0
+        assert throughput[side]["all_correct"] and len(throughput[side]["runs"]) == 1
         for key in ("rollbacks_per_s", "cpu_ms_per_rollback", "peak_rss_mib", "cpu_wait_s"):
             assert client[key] > 0 or key == "cpu_wait_s"
     assert {"speed_ratio", "cpu_ratio", "rss_ratio", "goal_met"} <= set(throughput)

@@ -49,10 +49,15 @@ def _load(averages: Sequence[float] | None) -> str:
     return "-" if averages is None else "/".join(f"{a:.2f}" for a in averages)
 
 
-def _writes(log: Mapping[str, Any]) -> str:
+def _writes(log: Mapping[str, Any], *, every_run: bool = True) -> str:
     writes = log["writes"]
-    verdict = "ok" if writes["ok"] else "WRONG"
+    verdict = "ok" if writes["ok"] and every_run else "WRONG"
     return f"{writes['exactly_one']}/{writes['configs']} {verdict}"
+
+
+def _spread(side: Mapping[str, Any], key: str, fmt: str) -> str:
+    low, high = side[key]
+    return f"{low:{fmt}}-{high:{fmt}}"
 
 
 def _ratebound(scenarios: Sequence[Mapping[str, Any]]) -> str:
@@ -122,7 +127,24 @@ def _throughput(t: Mapping[str, Any]) -> str:
             str(theirs["log"]["requests"]),
             "",
         ],
-        ["one PUT per config", _writes(ours["log"]), _writes(theirs["log"]), ""],
+        [
+            f"rollbacks/s, all {t['rounds']} runs",
+            _spread(ours, "rollbacks_per_s_range", ".0f"),
+            _spread(theirs, "rollbacks_per_s_range", ".0f"),
+            "",
+        ],
+        [
+            f"CPU ms / rollback, all {t['rounds']} runs",
+            _spread(ours, "cpu_ms_per_rollback_range", ".2f"),
+            _spread(theirs, "cpu_ms_per_rollback_range", ".2f"),
+            "",
+        ],
+        [
+            "one PUT per config (every run)",
+            _writes(ours["log"], every_run=ours["all_correct"]),
+            _writes(theirs["log"], every_run=theirs["all_correct"]),
+            "",
+        ],
         [
             "sandbox CPU s serving",
             f"{ours['log']['serving_cpu_s']:.2f}",
@@ -140,6 +162,8 @@ def _throughput(t: Mapping[str, Any]) -> str:
         "sandbox rate limits off, each side against a fresh sandbox process;\n"
         f"{t['concurrency']} in flight (orchestrator: limits.concurrency {t['concurrency']},"
         f" {t['org_concurrency']} per org; baseline: {t['concurrency']} threads)\n"
+        f"{t['rounds']} round(s), orchestrator and baseline alternating; each column is that"
+        " side's median run\n"
         "rollbacks/s = succeeded / wall time;\n"
         "CPU and peak RSS (VmHWM) of the client's own process; 'waiting for a CPU' is time\n"
         "it was ready to run while other processes held both cores (it stretches wall time)\n"

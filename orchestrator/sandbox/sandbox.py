@@ -116,6 +116,10 @@ class Sandbox:
             and (resource_id is None or r.resource_id == resource_id)
         ]
 
+    def issued_tokens(self) -> list[str]:
+        """Every access token issued so far, so a test can prove none leaks into output."""
+        return list(self._world.tokens)
+
     # -- knobs -------------------------------------------------------------
 
     @property

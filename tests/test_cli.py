@@ -1,0 +1,188 @@
+"""The command line as an operator uses it: exit codes, stdout vs stderr, no secret anywhere."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+
+from orchestrator.sandbox import Sandbox
+from tests.plans import CONFIGS, write_plan
+
+pytestmark = pytest.mark.anyio
+
+CANARY = CONFIGS["canary"]
+SECRETS = ("canary-secret", "emea-prod-secret")
+
+
+async def orchestrator(*args: str, journal: Path) -> tuple[int, str, str]:
+    """Run the CLI as a subprocess (stdin not a terminal); exit code, stdout, stderr."""
+    done = await anyio.run_process(
+        [sys.executable, "-m", "orchestrator", *args, "--journal", str(journal)],
+        check=False,
+        stdin=None,
+        env={**os.environ, "ORCHESTRATOR_JOURNAL": str(journal)},
+    )
+    return done.returncode, done.stdout.decode(), done.stderr.decode()
+
+
+def puts(sb: Sandbox) -> list[object]:
+    return [r for r in sb.requests if r.method == "PUT"]
+
+
+async def test_a_clean_run_exits_0_with_the_report_on_stdout(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Exit 0; stdout is exactly the JSON report; --report writes the same; run id on stderr."""
+    plan = write_plan(tmp_path, sandbox.url or "", {"canary": CANARY[:2]})
+    report_file = tmp_path / "report.json"
+    code, out, err = await orchestrator(
+        "run",
+        str(plan),
+        "--format",
+        "json",
+        "--report",
+        str(report_file),
+        journal=tmp_path / "j.sqlite3",
+    )
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["status"] == "succeeded"
+    assert json.loads(report_file.read_text()) == report
+    assert f"run {report['run_id']}" in err
+
+
+async def test_failed_items_exit_1(sandbox: Sandbox, tmp_path: Path) -> None:
+    """A 403 on write: the item fails, the run is partial or failed, exit 1."""
+    sandbox.set_permissions("canary", ["agentassist:config:read"])
+    plan = write_plan(tmp_path, sandbox.url or "", {"canary": CANARY[:2]})
+    code, out, _ = await orchestrator(
+        "run", str(plan), "--format", "json", journal=tmp_path / "j.sqlite3"
+    )
+    assert code == 1
+    statuses = sorted(i["status"] for i in json.loads(out)["items"])
+    assert statuses == ["failed", "skipped"]
+
+
+async def test_an_invalid_plan_exits_2_before_any_request(sandbox: Sandbox, tmp_path: Path) -> None:
+    """trafficShift in `set`: exit 2, the problem names key path and line, nothing sent."""
+    plan = write_plan(
+        tmp_path, sandbox.url or "", {"canary": [{"id": CANARY[0], "set": {"trafficShift": 5}}]}
+    )
+    for command in ("run", "plan"):
+        code, _out, err = await orchestrator(command, str(plan), journal=tmp_path / "j.sqlite3")
+        assert code == 2
+        assert "targets[0].configs[0].set.trafficShift" in err and "trafficPercent" in err
+        assert "(line " in err
+    assert sandbox.requests == []
+
+
+async def test_a_pending_approval_without_a_terminal_exits_3(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """No terminal, no --yes: stop before the wave, exit 3, say how to go on."""
+    plan = write_plan(
+        tmp_path,
+        sandbox.url or "",
+        {"canary": CANARY[:1]},
+        waves=[{"name": "only", "orgs": ["*"], "approve": True}],
+    )
+    code, _, err = await orchestrator("run", str(plan), journal=tmp_path / "j.sqlite3")
+    assert code == 3
+    run_id = err.split("run ", 1)[1].split()[0]
+    assert f"orchestrator resume {run_id} --approve" in err
+    assert puts(sandbox) == []
+    code, _out, err = await orchestrator(
+        "resume", run_id, "--approve", journal=tmp_path / "j.sqlite3"
+    )
+    assert code == 0, err
+    assert len(puts(sandbox)) == 1
+
+
+async def test_yes_passes_approval_gates(sandbox: Sandbox, tmp_path: Path) -> None:
+    """--yes: the gate passes without a question and the journal says who approved."""
+    plan = write_plan(
+        tmp_path,
+        sandbox.url or "",
+        {"canary": CANARY[:1]},
+        waves=[{"name": "only", "orgs": ["*"], "approve": True}],
+    )
+    code, out, _ = await orchestrator(
+        "run", str(plan), "--yes", "--format", "json", journal=tmp_path / "j.sqlite3"
+    )
+    assert code == 0
+    assert json.loads(out)["waves"][0]["approved_by"] == "operator"
+
+
+async def test_a_failed_preflight_exits_4_and_writes_nothing(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """A token of another org: exit 4, no write in any org."""
+    plan = write_plan(
+        tmp_path,
+        sandbox.url or "",
+        {"canary": CANARY[:2], "emea-prod": CONFIGS["emea-prod"][:2]},
+        orgs={"canary": {"org_id": "6bf20828-23b1-5608-aeaf-43bd310cac84"}},
+    )
+    code, out, err = await orchestrator("run", str(plan), journal=tmp_path / "j.sqlite3")
+    assert code == 4
+    assert "preflight failed" in err and "canary" in err
+    assert puts(sandbox) == []
+    code, out, _ = await orchestrator("plan", str(plan), journal=tmp_path / "j.sqlite3")
+    assert code == 4 and "FAILED" in out
+
+
+async def test_plan_and_dry_run_show_the_diff_and_write_nothing(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """`plan` and `run --dry-run`: per item current -> target and the changed fields."""
+    plan = write_plan(tmp_path, sandbox.url or "", {"canary": CANARY[:2]})
+    for args in (("plan", str(plan)), ("run", str(plan), "--dry-run")):
+        code, out, _ = await orchestrator(*args, journal=tmp_path / "j.sqlite3")
+        assert code == 0
+        assert "v6 -> v5: write" in out and "content." in out
+    code, out, _ = await orchestrator(
+        "plan", str(plan), "--format", "json", journal=tmp_path / "j.sqlite3"
+    )
+    items = json.loads(out)["items"]
+    assert [i["action"] for i in items] == ["write", "write"]
+    assert all(i["changes"] and i["changes"][0]["path"] for i in items)
+    assert puts(sandbox) == []
+
+
+async def test_no_secret_or_token_in_any_output_or_file(sandbox: Sandbox, tmp_path: Path) -> None:
+    """Everything a run printed and wrote, grepped for every secret and issued token."""
+    plan = write_plan(
+        tmp_path,
+        sandbox.url or "",
+        {"canary": CANARY, "emea-prod": CONFIGS["emea-prod"]},
+        orgs={"emea-prod": {"client_secret": "wrong-secret"}},
+    )
+    journal = tmp_path / "j.sqlite3"
+    outputs = []
+    for args in (
+        ("plan", str(plan), "--log-format", "json"),
+        ("run", str(plan), "--log-format", "json", "--report", str(tmp_path / "r.json")),
+    ):
+        _, out, err = await orchestrator(*args, journal=journal)
+        outputs += [out, err]
+    plan2 = write_plan(tmp_path, sandbox.url or "", {"canary": CANARY}, name="second")
+    for fmt in ("text", "json", "markdown"):
+        _, out, err = await orchestrator(
+            "run", str(plan2), "--format", fmt, "--log-format", "json", journal=journal
+        )
+        outputs += [out, err]
+    tokens = sandbox.issued_tokens()
+    assert tokens
+    files = [
+        p.read_bytes().decode(errors="replace")
+        for p in tmp_path.rglob("*")  # noqa: ASYNC240 - the run is over; nothing else waits
+        if p.is_file() and not p.name.endswith(".yaml")
+    ]
+    for text in outputs + files:
+        for secret in (*SECRETS, "wrong-secret", *tokens):
+            assert secret not in text

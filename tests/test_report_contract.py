@@ -1,0 +1,101 @@
+"""The JSON report's keys are a contract (cli.md): pinned here, additions only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from orchestrator import report
+from orchestrator.engine import Options, run_plan
+from orchestrator.journal import Journal
+from orchestrator.loader import load_plan
+from orchestrator.progress import Observer
+from orchestrator.sandbox import Sandbox
+from tests.plans import CONFIGS, write_plan
+
+pytestmark = pytest.mark.anyio
+
+TOP = {
+    "report_version",
+    "run_id",
+    "plan",
+    "started_at",
+    "finished_at",
+    "status",
+    "summary",
+    "waves",
+    "items",
+    "http",
+}
+PLAN = {"name", "path", "sha256"}
+SUMMARY = {
+    "total",
+    "succeeded",
+    "already_at_target",
+    "unverified",
+    "drifted",
+    "rate_limited",
+    "failed",
+    "skipped",
+}
+WAVE = {"name", "status", "items", "failed", "started_at", "finished_at"}
+ITEM = {
+    "org",
+    "kind",
+    "id",
+    "wave",
+    "status",
+    "from_version",
+    "target_version",
+    "new_version",
+    "attempts",
+    "conflicts",
+    "requests",
+    "duration_s",
+    "error",
+}
+HTTP = {"requests", "retries", "conflicts", "rate_limited", "server_errors"}
+ERROR = {"http_status", "code", "message", "correlation_id"}
+RUN_STATUSES = {"succeeded", "partial", "failed", "halted", "interrupted"}
+WAVE_STATUSES = {"succeeded", "halted", "skipped", "partial"}
+
+
+async def test_the_json_report_has_every_contract_key(sandbox: Sandbox, tmp_path: Path) -> None:
+    """Top level, plan, summary, waves, items, http and error objects: all keys present."""
+    sandbox.set_permissions("emea-prod", ["agentassist:config:read"])
+    plan = load_plan(
+        write_plan(
+            tmp_path,
+            sandbox.url or "",
+            {"canary": CONFIGS["canary"][:2], "emea-prod": CONFIGS["emea-prod"][:2]},
+            waves=[{"name": "canary", "orgs": ["canary"]}, {"name": "rest", "orgs": ["*"]}],
+        )
+    )
+    journal = Journal(tmp_path / "j.sqlite3")
+
+    async def yes(question: str) -> bool | None:
+        return True
+
+    result = await run_plan(
+        plan, journal, observer=Observer(), approver=yes, options=Options(handle_signals=False)
+    )
+    assert result.run_id
+    data = report.build(journal, result.run_id)
+    journal.close()
+    assert set(data) >= TOP
+    assert data["report_version"] == 1
+    assert data["status"] in RUN_STATUSES
+    assert set(data["plan"]) >= PLAN
+    assert set(data["summary"]) >= SUMMARY
+    assert data["summary"]["total"] == len(data["items"]) == 4
+    assert set(data["http"]) >= HTTP
+    for wave in data["waves"]:
+        assert set(wave) >= WAVE and wave["status"] in WAVE_STATUSES
+    for item in data["items"]:
+        assert set(item) >= ITEM
+    failed = [i for i in data["items"] if i["error"]]
+    assert failed
+    for item in failed:
+        assert set(item["error"]) >= ERROR
+    assert data["started_at"].endswith("Z") and len(data["started_at"]) == 20

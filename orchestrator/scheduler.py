@@ -136,10 +136,23 @@ class Scheduler:
             if verdict is not None:
                 return verdict
         elif wave.approve and row.approved_by is None:
-            verdict = await self._ask(idx, wave, f"start wave {wave.name} ({len(wave.orgs)} orgs)?")
+            mine = sum(1 for j in jobs if j.wave == wave.name)
+            question = (
+                f"{self._so_far(idx)}start wave {wave.name} ({mine} items in"
+                f" {len(wave.orgs)} orgs)?"
+            )
+            verdict = await self._ask(idx, wave, question)
             if verdict is not None:
                 return verdict
         return None
+
+    def _so_far(self, idx: int) -> str:
+        """The earlier waves' results, for the operator deciding on the next one."""
+        done = self._journal.waves(self._run_id)[:idx]
+        if not done:
+            return ""
+        parts = [f"{w.name} {w.status} ({w.failed} failed of {w.items})" for w in done]
+        return "so far: " + "; ".join(parts) + ". "
 
     async def _ask(self, idx: int, wave: Wave, question: str) -> Verdict | None:
         if self._approve_once:

@@ -1,0 +1,239 @@
+"""The assistant kind and the snapshot store, end to end against the sandbox."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+import yaml
+
+from orchestrator import report
+from orchestrator.content import comparable
+from orchestrator.engine import Options, Result, run_plan
+from orchestrator.journal import Journal, stamp
+from orchestrator.loader import load_plan
+from orchestrator.plan import Kind
+from orchestrator.progress import Observer
+from orchestrator.sandbox import Faults, Sandbox
+from tests.conftest import SandboxFactory
+from tests.plans import ASSISTANTS, CONFIGS, org_entry, write_plan
+
+pytestmark = pytest.mark.anyio
+
+QUIET = Options(handle_signals=False)
+CANARY_ASSISTANTS = ASSISTANTS["canary"]
+
+
+@pytest.fixture
+async def journal(tmp_path: Path) -> AsyncIterator[Journal]:
+    j = Journal(tmp_path / "journal.sqlite3")
+    yield j
+    j.close()
+
+
+async def yes(question: str) -> bool | None:
+    return True
+
+
+class AtWave(Observer):
+    def __init__(self, action: Callable[[], None]) -> None:
+        self._action = action
+
+    def wave_started(self, index: int, wave: Any, jobs: Any) -> None:
+        self._action()
+
+
+async def execute(
+    path: Path, journal: Journal, observer: Observer | None = None
+) -> tuple[Result, dict[str, Any]]:
+    result = await run_plan(
+        load_plan(path), journal, observer=observer or Observer(), approver=yes, options=QUIET
+    )
+    assert result.run_id
+    return result, report.build(journal, result.run_id)
+
+
+async def snapshot(*args: str, journal: Path) -> str:
+    """Run `orchestrator snapshot ...`; returns what it printed."""
+    done = await anyio.run_process(
+        [sys.executable, "-m", "orchestrator", "snapshot", *args, "--journal", str(journal)]
+    )
+    return done.stdout.decode()
+
+
+def env_file(tmp_path: Path, url: str) -> Path:
+    path = tmp_path / "orgs.yaml"
+    path.write_text(yaml.safe_dump({"orgs": {"canary": org_entry(url, "canary")}}))
+    return path
+
+
+def assistant_plan(tmp_path: Path, url: str, to: dict[str, str], name: str = "assistants") -> Path:
+    return write_plan(
+        tmp_path,
+        url,
+        {"canary": CANARY_ASSISTANTS},
+        name=name,
+        defaults={"kind": "assistant", "to": to},
+    )
+
+
+def content(sb: Sandbox, assistant_id: str) -> dict[str, Any]:
+    return comparable(Kind.ASSISTANT, sb.assistant("canary", assistant_id))
+
+
+async def test_snapshot_all_follows_the_listing_cursor(
+    make_sandbox: SandboxFactory, tmp_path: Path
+) -> None:
+    """--env --org --all stores every assistant, page by page."""
+    async with make_sandbox(faults={"canary": Faults(page_size_cap=1)}) as sb:
+        out = await snapshot(
+            "--env",
+            str(env_file(tmp_path, sb.url or "")),
+            "--org",
+            "canary",
+            "--all",
+            journal=tmp_path / "j.sqlite3",
+        )
+        assert "stored 3 snapshot(s)" in out
+        pages = [r for r in sb.requests if r.path == "/api/v2/assistants"]
+        assert len(pages) == 3
+    j = Journal(tmp_path / "j.sqlite3")
+    for assistant_id in CANARY_ASSISTANTS:
+        (snap,) = j.snapshots("assistant", assistant_id)
+        assert snap.fields["name"] and snap.source == "snapshot"
+    j.close()
+
+
+async def test_an_assistant_is_rolled_back_to_its_snapshot(
+    make_sandbox: SandboxFactory, tmp_path: Path, journal: Journal
+) -> None:
+    """Snapshot, a bad change, roll back: one PATCH each, content restored, read-back verified."""
+    async with make_sandbox(faults={"canary": Faults(assistant_read_lag=0.4)}) as sb:
+        before = {a: content(sb, a) for a in CANARY_ASSISTANTS}
+        await snapshot(
+            "--env",
+            str(env_file(tmp_path, sb.url or "")),
+            "--org",
+            "canary",
+            "--all",
+            journal=journal.path,
+        )
+        taken = stamp()
+        for a in CANARY_ASSISTANTS:  # the change to undo
+            sb.patch_assistant("canary", a, state="Inactive", name=f"broken {a[:4]}")
+        await anyio.sleep(0.5)  # let reads catch up with the bad change before planning
+        path = assistant_plan(tmp_path, sb.url or "", {"snapshot": taken})
+        result, data = await execute(path, journal)
+        assert result.exit_code == 0
+        assert {i["status"] for i in data["items"]} == {"succeeded"}
+        for a in CANARY_ASSISTANTS:
+            assert content(sb, a) == before[a]
+            (write,) = sb.writes("canary", a)
+            readbacks = [r for r in sb.requests if r.resource_id == a and r.time > write.time]
+            assert len(readbacks) >= 2  # the first read-back still showed the old content
+        patch = next(r for r in sb.requests if r.method == "PATCH")
+        assert set(patch.body) <= {
+            "name",
+            "state",
+            "transcriptionConfig",
+            "knowledgeSuggestionConfig",
+        }
+
+
+async def test_an_assistant_patched_after_planning_is_drift(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """dateModified moved between plan and write: drifted, no PATCH sent."""
+    await snapshot(
+        "--env",
+        str(env_file(tmp_path, sandbox.url or "")),
+        "--org",
+        "canary",
+        "--all",
+        journal=journal.path,
+    )
+    taken = stamp()
+    target = CANARY_ASSISTANTS[0]
+    sandbox.patch_assistant("canary", target, state="Inactive")
+    path = write_plan(
+        tmp_path,
+        sandbox.url or "",
+        {"canary": [target]},
+        defaults={"kind": "assistant", "to": {"snapshot": taken}},
+    )
+
+    def other_writer() -> None:
+        sandbox.patch_assistant("canary", target, name="edited by someone else")
+
+    _, data = await execute(path, journal, AtWave(other_writer))
+    assert data["items"][0]["status"] == "drifted"
+    assert sandbox.writes("canary", target) == []
+    assert sandbox.assistant("canary", target)["name"] == "edited by someone else"
+
+
+async def test_a_missing_snapshot_fails_and_says_what_exists(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """No snapshot at or before T: failed at planning, and the message lists what there is."""
+    path = assistant_plan(tmp_path, sandbox.url or "", {"snapshot": "2020-01-01T00:00:00Z"})
+    _, data = await execute(path, journal)
+    assert {i["status"] for i in data["items"]} == {"failed"}
+    assert {i["error"]["code"] for i in data["items"]} == {"snapshot.missing"}
+    assert "no snapshot of it at all" in data["items"][0]["error"]["message"]
+    await snapshot(
+        "--env",
+        str(env_file(tmp_path, sandbox.url or "")),
+        "--org",
+        "canary",
+        "--all",
+        journal=journal.path,
+    )
+    _, data = await execute(
+        assistant_plan(
+            tmp_path, sandbox.url or "", {"snapshot": "2020-01-01T00:00:00Z"}, name="again"
+        ),
+        journal,
+    )
+    assert "snapshots exist at" in data["items"][0]["error"]["message"]
+
+
+async def test_any_run_can_be_undone_from_its_pre_write_snapshots(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """Every write keeps what it replaced, dated at its run's start: {snapshot: start} undoes it."""
+    ids = CONFIGS["canary"][:3]
+    before = {c: comparable(Kind.AGENTASSIST_CONFIG, sandbox.config("canary", c).body) for c in ids}
+    _, first = await execute(write_plan(tmp_path, sandbox.url or "", {"canary": ids}), journal)
+    assert {i["status"] for i in first["items"]} == {"succeeded"}
+    undo = write_plan(
+        tmp_path,
+        sandbox.url or "",
+        {"canary": ids},
+        name="undo",
+        defaults={"to": {"snapshot": first["started_at"]}},
+    )
+    _, second = await execute(undo, journal)
+    assert {i["status"] for i in second["items"]} == {"succeeded"}
+    for c in ids:
+        assert comparable(Kind.AGENTASSIST_CONFIG, sandbox.config("canary", c).body) == before[c]
+        assert len(sandbox.writes("canary", c)) == 2
+
+
+async def test_snapshot_of_a_plan_stores_each_item(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """`orchestrator snapshot PLAN` keeps the current content of the plan's configs."""
+    ids = CONFIGS["canary"][:2]
+    out = await snapshot(
+        str(write_plan(tmp_path, sandbox.url or "", {"canary": ids})), journal=journal.path
+    )
+    assert "stored 2 snapshot(s)" in out
+    for c in ids:
+        (snap,) = journal.snapshots("agentassist-config", c)
+        assert snap.version == sandbox.config("canary", c).version
+        assert snap.fields == comparable(Kind.AGENTASSIST_CONFIG, sandbox.config("canary", c).body)
+    assert [r for r in sandbox.requests if r.method not in ("GET", "POST")] == []

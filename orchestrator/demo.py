@@ -30,6 +30,7 @@ from orchestrator.sandbox import Faults, Sandbox, load_seed
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "environments" / "sandbox" / "seed.yaml"
 PLAN = ROOT / "environments" / "sandbox" / "plan.yaml"
+HALT_PLAN = ROOT / "environments" / "sandbox" / "plan-halt.yaml"
 JOURNAL = Path(".orchestrator") / "demo.sqlite3"
 DRIFTER = ("emea-prod", "d144ec01-034b-5b46-8c55-3dcfefdc9d9a")  # Retention
 
@@ -131,9 +132,38 @@ async def _demo(fmt: str, observer: Observer) -> Result:
             observer.close()
             assert result.run_id is not None
             print(report.render(report.build(journal, result.run_id), fmt), end="")
+            await _show_halt(journal, url)
         finally:
             journal.close()
     return result
+
+
+async def _show_halt(journal: Journal, url: str) -> None:
+    """Step 3: the canary gate doing its job."""
+    rel = HALT_PLAN.relative_to(ROOT)
+    print(f"\nstep 3: orchestrator run {rel}   (apac-prod is the canary now)", file=sys.stderr)
+    plan = load_plan(HALT_PLAN, sandbox_url=url)
+    result = await run_plan(
+        plan,
+        journal,
+        observer=Observer(),
+        approver=terminal_approver(yes=True, observer=Observer()),
+        options=Options(handle_signals=False),
+    )
+    assert result.run_id is not None
+    data = report.build(journal, result.run_id)
+    waves = ", ".join(f"{w['name']} {w['status']}" for w in data["waves"])
+    print(
+        f"  run {result.run_id}: {data['status']} (exit {result.exit_code}): {waves}",
+        file=sys.stderr,
+    )
+    print(f"  {data['reason']}", file=sys.stderr)
+    later = [i for i in data["items"] if (i["error"] or {}).get("code") == "run.halted"]
+    orgs = sorted({i["org"] for i in later})
+    print(
+        f"  {len(later)} items of the next wave ({', '.join(orgs)}) were never written to",
+        file=sys.stderr,
+    )
 
 
 async def _show_plan(plan: Plan, journal: Journal) -> None:

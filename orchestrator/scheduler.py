@@ -267,8 +267,8 @@ class Scheduler:
         failed = tripwire.failures
         if self._halted:
             reason = (
-                f"wave {wave.name} tripped max_failed: {failed} failed, more than the "
-                f"{tripwire.allowed} allowed ({wave.max_failed} of {len(jobs)} items)"
+                f"wave {wave.name} tripped max_failed: {failed} of its {len(jobs)} items failed,"
+                f" more than the {tripwire.allowed} allowed (max_failed: {wave.max_failed})"
             )
             for job in jobs:
                 if job.status is None:

@@ -190,6 +190,8 @@ class Recorder:
         job.state = State.DONE
         if job.started is not None and job.duration is None:
             job.duration = anyio.current_time() - job.started
+        if self.run_id is None:
+            return  # `orchestrator plan`: nothing ran, nothing to record
         _log.info(
             "item finished",
             run_id=self.run_id,
@@ -205,7 +207,7 @@ class Recorder:
             requests=job.requests,
             error=job.error,
         )
-        if self.journal is not None and self.run_id is not None:
+        if self.journal is not None:
             self.journal.record_done(
                 self.run_id,
                 job.seq,

@@ -18,7 +18,7 @@ from orchestrator import logs, planview, report
 from orchestrator.client import Client, HttpStats, new_session
 from orchestrator.engine import Options, Result, preview, resumable, resume_run, run_plan
 from orchestrator.errors import RequestError, UsageError
-from orchestrator.journal import Journal, stamp
+from orchestrator.journal import Journal, stamp, utcnow
 from orchestrator.kinds import KINDS, list_assistants
 from orchestrator.loader import load_environment, load_plan
 from orchestrator.plan import Environment, Kind, Limits, Org
@@ -199,13 +199,17 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
         org = _org(env, args.org)
         targets, limits, every = [], Limits(), org
     journal = Journal(args.journal)
+    # Whole seconds: the time printed is exactly the one `to: {snapshot: T}` matches.
+    taken_at = stamp(utcnow().replace(microsecond=0))
     try:
-        taken, failures = anyio.run(lambda: _snapshot(journal, targets, every, limits))
+        taken, failures = anyio.run(lambda: _snapshot(journal, targets, every, limits, taken_at))
     finally:
         journal.close()
     for line in failures:
         print(f"error: {line}", file=sys.stderr)
-    print(f"stored {taken} snapshot(s) at {stamp()[:19]}Z in {args.journal}")
+    when = taken_at[:19] + "Z"
+    print(f"stored {taken} snapshot(s) at {when} in {args.journal}")
+    print(f"roll back to them with: to: {{snapshot: {when}}}")
     return 1 if failures else 0
 
 
@@ -218,9 +222,12 @@ def _org(env: Environment, name: str) -> Org:
 
 
 async def _snapshot(
-    journal: Journal, targets: list[tuple[Org, Kind, str]], every: Org | None, limits: Limits
+    journal: Journal,
+    targets: list[tuple[Org, Kind, str]],
+    every: Org | None,
+    limits: Limits,
+    taken_at: str,
 ) -> tuple[int, list[str]]:
-    taken_at = stamp()
     failures: list[str] = []
     taken = 0
     async with new_session(limits) as session:

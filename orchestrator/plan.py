@@ -97,7 +97,7 @@ class ToBefore:
     instant: datetime  # timezone-aware, UTC
 
     def __str__(self) -> str:
-        return f"before {self.instant.isoformat()}"
+        return f"before {_zulu(self.instant)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,10 +107,14 @@ class ToSnapshot:
     instant: datetime  # timezone-aware, UTC
 
     def __str__(self) -> str:
-        return f"snapshot at or before {self.instant.isoformat()}"
+        return f"snapshot at or before {_zulu(self.instant)}"
 
 
 Target = ToVersion | ToPrevious | ToBefore | ToSnapshot
+
+
+def _zulu(instant: datetime) -> str:
+    return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

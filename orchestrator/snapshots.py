@@ -64,6 +64,7 @@ def find(
         known = f"snapshots exist at {times}{more}"
     else:
         known = "there is no snapshot of it at all (take one with `orchestrator snapshot`)"
+    when = instant.strftime("%Y-%m-%dT%H:%M:%SZ")
     raise TargetUnavailable(
-        f"no local snapshot {relation} {instant.isoformat()}: {known}", code="snapshot.missing"
+        f"no local snapshot {relation} {when}: {known}", code="snapshot.missing"
     )

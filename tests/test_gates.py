@@ -302,3 +302,49 @@ async def test_the_approval_prompt_on_a_terminal(sandbox: Sandbox, tmp_path: Pat
         os.close(master)
         assert b"start wave only" in screen
     assert len([r for r in sandbox.requests if r.method == "PUT"]) == 1
+
+
+async def test_resuming_a_tripped_run_asks_then_takes_up_the_skipped_waves(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """A halted run resumes only with approval; the halt's skipped items run then."""
+    from orchestrator.engine import resumable, resume_run
+
+    sandbox.set_permissions("canary", ["agentassist:config:read"])
+    path = write_plan(
+        tmp_path,
+        sandbox.url or "",
+        {"canary": CANARY[:2], "emea-prod": EMEA[:2]},
+        waves=[
+            {"name": "canary", "orgs": ["canary"], "max_failed": 0},
+            {"name": "rest", "orgs": ["*"]},
+        ],
+    )
+    plan = load_plan(path)
+    first, _ = await execute(path, journal)
+    assert first.exit_code == 3
+
+    async def nobody(question: str) -> bool | None:
+        assert "halted earlier" in question
+        return None
+
+    row = resumable(journal, None)
+    again = await resume_run(
+        plan, journal, row, observer=Observer(), approver=nobody, options=QUIET
+    )
+    assert again.exit_code == 3 and sandbox.writes("emea-prod") == []
+    row = resumable(journal, None)
+    done = await resume_run(
+        plan,
+        journal,
+        row,
+        observer=Observer(),
+        approver=nobody,
+        options=Options(handle_signals=False, approve_once=True),
+    )
+    assert done.run_id
+    data = report.build(journal, done.run_id)
+    assert done.exit_code == 1  # the canary's 403 stays a failure
+    assert len(sandbox.writes("emea-prod")) == 2
+    assert [w["status"] for w in data["waves"]] == ["partial", "succeeded"]
+    assert data["waves"][0]["approved_by"] == "resume --approve"

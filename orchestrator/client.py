@@ -222,7 +222,8 @@ class OrgClient:
             headers["Content-Type"] = "application/json"
         stats = self._parent.stats
         try:
-            async with self.gate.slot(max_pause=self._parent.limits.max_retry_after):
+            ticket = await self.gate.enter(max_pause=self._parent.limits.max_retry_after)
+            try:
                 stats.requests += 1
                 self._sent.append(anyio.current_time())
                 if tally is not None:
@@ -236,6 +237,8 @@ class OrgClient:
                         correlation = resp.headers.get("ININ-Correlation-Id")
                         etag = resp.headers.get("ETag")
                         retry_after = resp.headers.get("Retry-After")
+            finally:
+                self.gate.leave(ticket)
         except OrgPaused as paused:
             raise errors.RateLimited(
                 f"org paused by an earlier 429 for {paused.remaining:.0f} s more",

@@ -273,6 +273,7 @@ async def _phases(
         return Verdict(RunStatus.FAILED, f"preflight failed, nothing was written: {why}")
     not_before = plan.schedule.not_before
     if not_before is not None and utcnow() < not_before:
+        journal.flush()  # a long wait: have everything on disk first
         wait = (not_before - utcnow()).total_seconds()
         observer.waiting(f"the change window opens at {not_before:%Y-%m-%dT%H:%M:%SZ}", wait)
         with anyio.move_on_after(wait):
@@ -311,7 +312,9 @@ async def _prepare(
     todo = [j for j in jobs if j.state is State.NEW and j.status is None and j.org not in refused]
     if observer:
         observer.phase(f"planning: reading {len(todo)} items")
-    planner = Planner(limits=plan.limits, journal=journal, recorder=recorder)
+    planner = Planner(
+        limits=plan.limits, journal=journal, recorder=recorder, with_diff=recorder.run_id is None
+    )
     async with anyio.create_task_group() as tg:
         for name, org_jobs in by_org(todo).items():
             size = plan.environment.org(name).concurrency

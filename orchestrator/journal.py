@@ -8,6 +8,13 @@ happened. WAL mode with ``synchronous=NORMAL``: a committed transaction
 survives the process being killed at any instant. (A power cut of the whole
 machine may lose the last commits; FULL sync would cost an fsync per step.)
 
+Only the intent must be on disk before its request leaves. The other steps
+(planned, written, done, events, snapshots) are group-committed: queued, and
+written in the same transaction as the next intent or wave/run change, or
+within a quarter second. A crash loses at most that quarter second of them,
+which is harmless: ``resume`` re-reads any item whose final status is
+missing and reaches the same outcome from the live state.
+
 One process at a time may drive a run: :meth:`Journal.lock` takes an
 exclusive ``flock`` on a per-run lock file beside the journal, which the
 kernel releases when the process exits, however it exits.
@@ -20,6 +27,7 @@ import json
 import os
 import socket
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,6 +39,8 @@ from orchestrator.errors import JournalError
 from orchestrator.outcome import RunStatus, State, Status, WaveStatus
 
 SCHEMA_VERSION = 1
+FLUSH_SECONDS = 0.25  # longest a deferred step waits for its commit
+FLUSH_STATEMENTS = 512
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
@@ -215,7 +225,7 @@ def _loads(text: str | None) -> Any:
 
 
 def _dumps(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return None if value is None else json.dumps(value, separators=(",", ":"))
 
 
 class Journal:
@@ -235,22 +245,42 @@ class Journal:
         except (sqlite3.Error, OSError) as exc:
             raise JournalError(f"cannot open journal {self.path}: {exc}") from None
         self._locks: dict[str, int] = {}
+        self._pending: list[tuple[str, tuple[Any, ...]]] = []
+        self._flushed = time.monotonic()
 
     def close(self) -> None:
-        """Release every run lock this process holds and close the database."""
+        """Commit what is queued, release this process's run locks, close the database."""
+        self.flush()
         for run_id in list(self._locks):
             self.unlock(run_id)
         self._db.close()
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One transaction, which first writes every queued statement, in order."""
         self._db.execute("BEGIN IMMEDIATE")
         try:
+            for sql, params in self._pending:
+                self._db.execute(sql, params)
             yield self._db
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+        self._pending.clear()
+        self._flushed = time.monotonic()
+
+    def flush(self) -> None:
+        """Commit every queued step now."""
+        if self._pending:
+            with self._tx():
+                pass
+
+    def _defer(self, sql: str, params: tuple[Any, ...]) -> None:
+        self._pending.append((sql, params))
+        stale = time.monotonic() - self._flushed > FLUSH_SECONDS
+        if stale or len(self._pending) >= FLUSH_STATEMENTS:
+            self.flush()
 
     # ----- runs -------------------------------------------------------------
 
@@ -304,6 +334,7 @@ class Journal:
         Raises:
             JournalError: no such run.
         """
+        self.flush()
         row = self._db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise JournalError(f"no run {run_id!r} in journal {self.path}")
@@ -311,6 +342,7 @@ class Journal:
 
     def runs(self, limit: int = 50) -> list[RunRow]:
         """The most recent runs, newest first."""
+        self.flush()
         rows = self._db.execute(
             "SELECT * FROM runs ORDER BY started_at DESC, id DESC LIMIT ?", (limit,)
         )
@@ -361,7 +393,7 @@ class Journal:
 
     def save_http(self, run_id: str, http: dict[str, int]) -> None:
         """Record the run's HTTP counters so far."""
-        self._db.execute("UPDATE runs SET http = ? WHERE id = ?", (_dumps(http), run_id))
+        self._defer("UPDATE runs SET http = ? WHERE id = ?", (_dumps(http), run_id))
 
     # ----- the lock ---------------------------------------------------------
 
@@ -399,6 +431,7 @@ class Journal:
 
     def waves(self, run_id: str) -> list[WaveRow]:
         """The run's waves in order."""
+        self.flush()
         rows = self._db.execute(
             "SELECT idx, name, status, items, failed, started_at, finished_at, approved_by,"
             " reason FROM waves WHERE run_id = ? ORDER BY idx",
@@ -459,6 +492,7 @@ class Journal:
 
     def items(self, run_id: str) -> list[ItemRow]:
         """Every item of the run, in plan order."""
+        self.flush()
         rows = self._db.execute(
             "SELECT seq, org, kind, resource_id, wave, spec, state, status, name, from_version,"
             " planned_etag, planned_modified, planned_hash, target_version, target_label,"
@@ -551,6 +585,7 @@ class Journal:
             seq,
             "write.intended",
             {"expected_version": expected_version, "if_match": etag},
+            durable=True,
             state=State.INTENDED,
             expected_version=expected_version,
             attempts=attempts,
@@ -575,7 +610,7 @@ class Journal:
 
     def record_event(self, run_id: str, seq: int | None, event: str, detail: Any = None) -> None:
         """Append one audit event (conflict, retry, gate decision...)."""
-        self._db.execute(
+        self._defer(
             "INSERT INTO events (run_id, seq, at, event, detail) VALUES (?, ?, ?, ?, ?)",
             (run_id, seq, stamp(), event, _dumps(detail)),
         )
@@ -617,6 +652,7 @@ class Journal:
         event: str,
         detail: Any,
         *,
+        durable: bool = False,
         started_at_default: str | None = None,
         **columns: Any,
     ) -> None:
@@ -625,17 +661,19 @@ class Journal:
         if started_at_default is not None:
             sets += ", started_at = COALESCE(started_at, ?)"
             values.append(started_at_default)
-        with self._tx() as db:
-            db.execute(
-                f"UPDATE items SET {sets} WHERE run_id = ? AND seq = ?", (*values, run_id, seq)
-            )
-            db.execute(
-                "INSERT INTO events (run_id, seq, at, event, detail) VALUES (?, ?, ?, ?, ?)",
-                (run_id, seq, stamp(), event, _dumps(detail)),
-            )
+        self._pending.append(
+            (f"UPDATE items SET {sets} WHERE run_id = ? AND seq = ?", (*values, run_id, seq))
+        )
+        self._defer(
+            "INSERT INTO events (run_id, seq, at, event, detail) VALUES (?, ?, ?, ?, ?)",
+            (run_id, seq, stamp(), event, _dumps(detail)),
+        )
+        if durable:
+            self.flush()
 
     def events(self, run_id: str) -> list[tuple[int | None, str, str, Any]]:
         """The run's audit trail: (item seq, time, event, detail), in order."""
+        self.flush()
         rows = self._db.execute(
             "SELECT seq, at, event, detail FROM events WHERE run_id = ? ORDER BY id", (run_id,)
         )
@@ -657,8 +695,8 @@ class Journal:
         content_hash: str,
         fields: dict[str, Any],
     ) -> None:
-        """Store one resource's content as of ``taken_at``."""
-        self._db.execute(
+        """Store one resource's content as of ``taken_at`` (committed with the next intent)."""
+        self._defer(
             "INSERT INTO snapshots (org, kind, resource_id, taken_at, source, run_id, version,"
             " modified, content_hash, fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -677,6 +715,7 @@ class Journal:
 
     def snapshots(self, kind: str, resource_id: str) -> list[SnapshotRow]:
         """Every stored snapshot of one resource, oldest first."""
+        self.flush()
         rows = self._db.execute(
             "SELECT id, org, kind, resource_id, taken_at, source, run_id, version, modified,"
             " content_hash, fields FROM snapshots WHERE kind = ? AND resource_id = ?"

@@ -14,8 +14,6 @@ the latency. A small job still goes out in one burst.
 from __future__ import annotations
 
 import heapq
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import anyio
 
@@ -35,10 +33,16 @@ class RateWindow:
         self._idle: list[float] = []  # heap of times at which used slots become free
         self._period = window + margin
         self._lock = anyio.Lock()  # FIFO: requests leave in the order they asked
-        self._released = anyio.Event()
+        self._freed: anyio.Event | None = None  # set when a slot comes back, if anyone waits
 
     async def acquire(self) -> float:
         """Wait for a free slot and take it; returns a token for :meth:`release`."""
+        if not self._lock.locked():  # nobody queued: take a free slot without yielding
+            if self._unused:
+                self._unused -= 1
+                return 0.0
+            if self._idle and self._idle[0] <= anyio.current_time():
+                return heapq.heappop(self._idle)
         async with self._lock:
             while True:
                 if self._unused:
@@ -52,8 +56,8 @@ class RateWindow:
                         heapq.heappush(self._idle, free_at)
                         raise
                     return free_at
-                released = self._released
-                await released.wait()
+                self._freed = anyio.Event()
+                await self._freed.wait()
 
     def release(self, token: float, *, used: bool = True) -> None:
         """Give a slot back: if a request went out through it, only after a full window."""
@@ -63,8 +67,9 @@ class RateWindow:
             self._unused += 1
         else:
             heapq.heappush(self._idle, token)
-        self._released.set()
-        self._released = anyio.Event()
+        if self._freed is not None:
+            self._freed.set()
+            self._freed = None
 
 
 class OrgPaused(Exception):
@@ -75,12 +80,22 @@ class OrgPaused(Exception):
         super().__init__(f"org paused for {remaining:.0f} s")
 
 
+async def _take(limiter: anyio.CapacityLimiter) -> None:
+    """Acquire without a trip through the event loop when a token is free."""
+    try:
+        limiter.acquire_nowait()
+    except anyio.WouldBlock:
+        await limiter.acquire()
+
+
 class OrgGate:
     """Everything a request to one org waits for before it may leave.
 
     Order matters: the org's own concurrency cap first, then the 429 pause,
     then a window slot, then the run-wide cap, so a request that waits for its
-    org's quota never holds a run-wide slot another org could use.
+    org's quota never holds a run-wide slot another org could use. Every step
+    has a fast path that does not yield when nothing needs waiting for: this
+    runs for every request.
     """
 
     def __init__(
@@ -105,22 +120,30 @@ class OrgGate:
         """Seconds left in the current 429 pause, 0 when not paused."""
         return max(0.0, self._paused_until - anyio.current_time())
 
-    @asynccontextmanager
-    async def slot(self, *, max_pause: float) -> AsyncIterator[None]:
-        """Hold the right to send one request now.
+    async def enter(self, *, max_pause: float) -> float:
+        """Wait until one request may leave now; pass the token to :meth:`leave`.
 
         Raises:
             OrgPaused: the org is paused for longer than ``max_pause``.
         """
-        async with self._concurrency:
+        await _take(self._concurrency)
+        try:
             token = await self._take_window_slot(max_pause)
-            used = False
             try:
-                async with self._shared:
-                    used = True
-                    yield
-            finally:
-                self._window.release(token, used=used)
+                await _take(self._shared)
+            except BaseException:
+                self._window.release(token, used=False)
+                raise
+        except BaseException:
+            self._concurrency.release()
+            raise
+        return token
+
+    def leave(self, token: float) -> None:
+        """The request that :meth:`enter` let go has completed (or failed)."""
+        self._shared.release()
+        self._window.release(token)
+        self._concurrency.release()
 
     async def _take_window_slot(self, max_pause: float) -> float:
         while True:

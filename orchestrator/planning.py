@@ -79,8 +79,11 @@ async def preflight(client: OrgClient, org: Org, limits: Limits) -> OrgCheck:
 class Planner:
     """Reads each item's live state and resolves its target."""
 
-    def __init__(self, *, limits: Limits, journal: Journal | None, recorder: Recorder) -> None:
+    def __init__(
+        self, *, limits: Limits, journal: Journal | None, recorder: Recorder, with_diff: bool
+    ) -> None:
         self._limits = limits
+        self._with_diff = with_diff  # only a preview shows the field-level diff
         self._journal = journal
         self._recorder = recorder
         self.refused: dict[str, RequestError] = {}  # org -> the auth/permission error on read
@@ -114,7 +117,8 @@ class Planner:
         except RequestError as exc:
             job.fail(Status.FAILED, exc)
             return self._finish(job)
-        job.changes = diff(live.fields, job.target.fields)
+        if self._with_diff:
+            job.changes = diff(live.fields, job.target.fields)
         self._recorder.planned(job)
         if live.hash == job.target.hash:
             job.status = Status.ALREADY_AT_TARGET

@@ -39,16 +39,18 @@ class Tripwire:
         self.allowed = threshold.allowed(items)
         self._acknowledged = acknowledged  # failures an operator already accepted on resume
         self._statuses: dict[int, Status] = {}
+        self.failures = 0  # failing items of the wave so far
 
     def record(self, job: Job) -> None:
-        """Count ``job``'s (latest) status."""
-        if job.status is not None:
-            self._statuses[job.seq] = job.status
-
-    @property
-    def failures(self) -> int:
-        """Failing items of the wave so far."""
-        return sum(1 for s in self._statuses.values() if s.is_failure)
+        """Count ``job``'s (latest) status; a bake may turn a success into a failure."""
+        if job.status is None:
+            return
+        previous = self._statuses.get(job.seq)
+        if previous is not None and previous.is_failure:
+            self.failures -= 1
+        if job.status.is_failure:
+            self.failures += 1
+        self._statuses[job.seq] = job.status
 
     @property
     def tripped(self) -> bool:
@@ -159,6 +161,7 @@ class Scheduler:
             self._approve_once = False
             self._journal.approve_wave(self._run_id, idx, "resume --approve")
             return None
+        self._journal.flush()  # the operator may take a while
         answer = await self._approver(question)
         if answer:
             self._journal.approve_wave(self._run_id, idx, "operator")
@@ -224,6 +227,7 @@ class Scheduler:
             await verifier.run(tg)
 
     async def _bake(self, wave: Wave, jobs: list[Job]) -> None:
+        self._journal.flush()  # a long wait: have everything on disk first
         self._observer.waiting(f"baking wave {wave.name} before re-checking it", wave.bake)
         with anyio.move_on_after(wave.bake):
             await self._stop.wait()

@@ -19,7 +19,6 @@ from orchestrator.errors import (
     JournalError,
     OrchestratorError,
     PlanError,
-    PreflightError,
     Problem,
     RequestError,
 )
@@ -64,7 +63,6 @@ __all__ = [
     "Org",
     "Plan",
     "PlanError",
-    "PreflightError",
     "Preview",
     "Problem",
     "RequestError",

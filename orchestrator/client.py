@@ -347,8 +347,6 @@ def _api_error(
 def _transport_error(
     exc: BaseException, where: Mapping[str, Any], *, maybe_applied: bool
 ) -> errors.TransportError:
-    if isinstance(exc, errors.ResponseTooLarge):
-        return exc
     if isinstance(exc, TimeoutError):
         what, code = "no answer within the request timeout", "timeout"
     elif isinstance(exc, aiohttp.ServerDisconnectedError):

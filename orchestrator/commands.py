@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -76,43 +77,47 @@ def cmd_run(args: argparse.Namespace) -> int:
     _setup_logging(args)
     plan = load_plan(args.plan)
     journal = Journal(args.journal)
-    observer = _observer(args)
-    try:
-        result = anyio.run(
-            lambda: run_plan(
-                plan,
-                journal,
-                observer=observer,
-                approver=terminal_approver(yes=args.yes, observer=observer),
-                options=Options(no_wait=args.no_wait),
-            )
-        )
-        observer.close()
-        return _finish(args, journal, result)
-    finally:
-        observer.close()
-        journal.close()
+    options = Options(no_wait=args.no_wait)
+    return _drive(
+        args,
+        journal,
+        lambda observer, approver: run_plan(
+            plan, journal, observer=observer, approver=approver, options=options
+        ),
+    )
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
     """``orchestrator resume [RUN_ID] [--approve]``."""
     _setup_logging(args)
     journal = Journal(args.journal)
-    observer = _observer(args)
     try:
         row = resumable(journal, args.run_id)
         plan = load_plan(row.plan_path)
-        result = anyio.run(
-            lambda: resume_run(
-                plan,
-                journal,
-                row,
-                observer=observer,
-                approver=terminal_approver(yes=args.yes, observer=observer),
-                options=Options(approve_once=args.approve),
-            )
-        )
-        observer.close()
+    except BaseException:
+        journal.close()
+        raise
+    options = Options(approve_once=args.approve)
+    return _drive(
+        args,
+        journal,
+        lambda observer, approver: resume_run(
+            plan, journal, row, observer=observer, approver=approver, options=options
+        ),
+    )
+
+
+def _drive(
+    args: argparse.Namespace,
+    journal: Journal,
+    start: Callable[[Observer, Approver], Awaitable[Result]],
+) -> int:
+    """Run or resume with this terminal's display and gates; print the report."""
+    observer = _observer(args)
+    try:
+        approver = terminal_approver(yes=args.yes, observer=observer)
+        result = anyio.run(lambda: start(observer, approver))
+        observer.close()  # the display's last screen goes above the report
         return _finish(args, journal, result)
     finally:
         observer.close()

@@ -243,8 +243,7 @@ async def _drive(
                     http = _sum_http(row.http, client)
                 tg.cancel_scope.cancel()  # the signal watcher
     journal.set_run_status(row.id, verdict.status, reason=verdict.reason, http=http)
-    preflight_failed = verdict.reason is not None and verdict.reason.startswith("preflight")
-    code = PREFLIGHT_EXIT if preflight_failed else EXIT_CODES[verdict.status]
+    code = verdict.exit_code or EXIT_CODES[verdict.status]
     return Result(run_id=row.id, status=verdict.status, reason=verdict.reason, exit_code=code)
 
 
@@ -270,7 +269,8 @@ async def _phases(
                     "preflight.failed", f"not attempted: preflight failed ({why})"
                 )
                 recorder.done(job)
-        return Verdict(RunStatus.FAILED, f"preflight failed, nothing was written: {why}")
+        reason = f"preflight failed, nothing was written: {why}"
+        return Verdict(RunStatus.FAILED, reason, exit_code=PREFLIGHT_EXIT)
     not_before = plan.schedule.not_before
     if not_before is not None and utcnow() < not_before:
         journal.flush()  # a long wait: have everything on disk first

@@ -6,9 +6,7 @@
     ├── UsageError                     exit 2   bad command line, unknown run id
     ├── PlanError                      exit 2   plan/environment file invalid (all problems)
     ├── JournalError                   exit 2   journal unreadable, run locked by another process
-    ├── PreflightError                 exit 4   token, org identity, permission or host check failed
     ├── TargetUnavailable              exit 1   an item's target is gone (pruned, no snapshot)
-    ├── Interrupted                    exit 130 SIGINT/SIGTERM; the journal is consistent
     └── RequestError                   exit 1   one request failed; carries org, config, status, ids
         ├── TransportError                      no HTTP answer (timeout, refused, dropped)
         │   └── ResponseTooLarge                body over the client's size limit
@@ -22,7 +20,9 @@
             └── ServerError                     5xx: transient
 
 Only ``client.py`` touches aiohttp's exceptions; it raises these. Messages are
-built from the fields, and no field ever holds a secret or a token.
+built from the fields, and no field ever holds a secret or a token. A failed
+preflight (exit 4), a halt (3) and an interruption (130) are outcomes of a
+run, not exceptions: the engine returns them in its ``Result``.
 """
 
 from __future__ import annotations
@@ -79,17 +79,6 @@ class JournalError(OrchestratorError):
     exit_code = 2
 
 
-class PreflightError(OrchestratorError):
-    """At least one org failed preflight; nothing was written anywhere."""
-
-    exit_code = 4
-
-    def __init__(self, failures: Sequence[tuple[str, str]]) -> None:
-        self.failures = tuple(failures)
-        lines = [f"preflight failed for org {org}: {why}" for org, why in self.failures]
-        super().__init__("\n".join(lines))
-
-
 class TargetUnavailable(OrchestratorError):
     """An item's rollback target does not exist or is no longer kept.
 
@@ -111,12 +100,6 @@ class TargetUnavailable(OrchestratorError):
             "message": self.detail,
             "correlation_id": self.cause.correlation_id if self.cause else None,
         }
-
-
-class Interrupted(OrchestratorError):
-    """The run was interrupted by a signal; ``resume`` can finish it."""
-
-    exit_code = 130
 
 
 class RequestError(OrchestratorError):

@@ -22,8 +22,8 @@ from orchestrator.journal import Journal
 from orchestrator.kinds import Live, ResourceKind, TargetState
 from orchestrator.logs import get_logger
 from orchestrator.outcome import State, Status
-from orchestrator.plan import Item
-from orchestrator.retry import Budget
+from orchestrator.plan import Item, Limits
+from orchestrator.retry import Budget, retrying
 
 _log = get_logger()
 
@@ -80,6 +80,16 @@ class Job:
         """Set a final failing status with its error object."""
         self.status = status
         self.error = error if isinstance(error, dict) else error.as_dict()
+
+    async def read(self, limits: Limits, budget: Budget | None = None) -> Live:
+        """The live state; transient failures retried within ``budget`` (the item's)."""
+        return await retrying(
+            lambda: self.kind.read(self.client, self.rid, self.tally),
+            budget=budget or self.budget,
+            backoff=limits.backoff,
+            max_retry_after=limits.max_retry_after,
+            on_retry=lambda exc: self.retried(),
+        )
 
     def retried(self) -> None:
         """Count one retry, for the item and for the run."""

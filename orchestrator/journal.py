@@ -39,6 +39,7 @@ from orchestrator.errors import JournalError
 from orchestrator.outcome import RunStatus, State, Status, WaveStatus
 
 SCHEMA_VERSION = 1
+_EVENT = "INSERT INTO events (run_id, seq, at, event, detail) VALUES (?, ?, ?, ?, ?)"
 FLUSH_SECONDS = 0.25  # longest a deferred step waits for its commit
 FLUSH_STATEMENTS = 512
 _SCHEMA = """
@@ -220,6 +221,16 @@ class SnapshotRow:
     fields: dict[str, Any]
 
 
+def _holder(lock_file: Path) -> str:
+    """Who holds a run lock, as its holder wrote it (it may be a moment late)."""
+    for _ in range(20):
+        text = lock_file.read_text(errors="replace").strip()
+        if text:
+            return text
+        time.sleep(0.05)
+    return "another process"
+
+
 def _loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
@@ -246,7 +257,9 @@ class Journal:
             raise JournalError(f"cannot open journal {self.path}: {exc}") from None
         self._locks: dict[str, int] = {}
         self._pending: list[tuple[str, tuple[Any, ...]]] = []
+        self._events: list[tuple[Any, ...]] = []  # inserted together: one executemany
         self._flushed = time.monotonic()
+        self._in_tx = False
 
     def close(self) -> None:
         """Commit what is queued, release this process's run locks, close the database."""
@@ -257,29 +270,44 @@ class Journal:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One transaction, which first writes every queued statement, in order."""
+        """One transaction: every queued statement in order, the caller's, the events."""
         self._db.execute("BEGIN IMMEDIATE")
+        self._in_tx = True
         try:
             for sql, params in self._pending:
                 self._db.execute(sql, params)
             yield self._db
+            self._db.executemany(_EVENT, self._events)
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
+        finally:
+            self._in_tx = False
         self._db.execute("COMMIT")
         self._pending.clear()
+        self._events.clear()
         self._flushed = time.monotonic()
 
     def flush(self) -> None:
         """Commit every queued step now."""
-        if self._pending:
+        if self._pending or self._events:
             with self._tx():
                 pass
 
     def _defer(self, sql: str, params: tuple[Any, ...]) -> None:
         self._pending.append((sql, params))
+        self._maybe_flush()
+
+    def _event(self, run_id: str, seq: int | None, event: str, detail: Any) -> None:
+        """Queue one row of the audit trail (written with the next commit)."""
+        self._events.append((run_id, seq, stamp(), event, _dumps(detail)))
+        self._maybe_flush()
+
+    def _maybe_flush(self) -> None:
+        if self._in_tx:
+            return  # the transaction under way writes the queue when it commits
         stale = time.monotonic() - self._flushed > FLUSH_SECONDS
-        if stale or len(self._pending) >= FLUSH_STATEMENTS:
+        if stale or len(self._pending) + len(self._events) >= FLUSH_STATEMENTS:
             self.flush()
 
     # ----- runs -------------------------------------------------------------
@@ -323,10 +351,7 @@ class Journal:
                     for it in items
                 ],
             )
-            db.execute(
-                "INSERT INTO events (run_id, seq, at, event, detail) VALUES (?, NULL, ?, ?, ?)",
-                (run_id, stamp(), "run.created", _dumps({"plan": plan_path})),
-            )
+            self._event(run_id, None, "run.created", {"plan": plan_path})
 
     def run(self, run_id: str) -> RunRow:
         """The run called ``run_id``.
@@ -386,10 +411,7 @@ class Journal:
                 " http = COALESCE(?, http) WHERE id = ?",
                 (status, reason, finished, _dumps(http), run_id),
             )
-            db.execute(
-                "INSERT INTO events (run_id, seq, at, event, detail) VALUES (?, NULL, ?, ?, ?)",
-                (run_id, stamp(), f"run.{status}", _dumps({"reason": reason})),
-            )
+            self._event(run_id, None, f"run.{status}", {"reason": reason})
 
     def save_http(self, run_id: str, http: dict[str, int]) -> None:
         """Record the run's HTTP counters so far."""
@@ -400,23 +422,28 @@ class Journal:
     def lock(self, run_id: str) -> None:
         """Become the only process driving ``run_id``.
 
+        The lock file also says who holds it, written right after the lock is
+        taken, so a refused process can name the holder.
+
         Raises:
             JournalError: another live process holds the run.
         """
         lock_dir = self.path.parent / (self.path.name + ".locks")
         lock_dir.mkdir(exist_ok=True)
-        fd = os.open(lock_dir / f"{run_id}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        path = lock_dir / f"{run_id}.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            holder = self.run(run_id).holder or "another process"
             raise JournalError(
-                f"run {run_id} is being driven by {holder}; wait for it to finish, or stop it"
-                " (its lock is released the moment that process exits, even if killed)"
+                f"run {run_id} is being driven by {_holder(path)}; wait for it to finish, or"
+                " stop it (its lock is released the moment that process exits, even if killed)"
             ) from None
         self._locks[run_id] = fd
         holder = f"pid {os.getpid()} on {socket.gethostname()} since {stamp()}"
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, holder.encode(), 0)
         self._db.execute("UPDATE runs SET holder = ? WHERE id = ?", (holder, run_id))
 
     def unlock(self, run_id: str) -> None:
@@ -472,10 +499,7 @@ class Journal:
                 " finished_at = ? WHERE run_id = ? AND idx = ?",
                 (status, failed, reason, started, now if final else None, run_id, idx),
             )
-            db.execute(
-                "INSERT INTO events (run_id, seq, at, event, detail) VALUES (?, NULL, ?, ?, ?)",
-                (run_id, now, f"wave.{status}", _dumps({"wave": idx, "reason": reason})),
-            )
+            self._event(run_id, None, f"wave.{status}", {"wave": idx, "reason": reason})
 
     def approve_wave(self, run_id: str, idx: int, by: str) -> None:
         """Record that an operator passed the wave's approval gate."""
@@ -483,10 +507,7 @@ class Journal:
             db.execute(
                 "UPDATE waves SET approved_by = ? WHERE run_id = ? AND idx = ?", (by, run_id, idx)
             )
-            db.execute(
-                "INSERT INTO events (run_id, seq, at, event, detail) VALUES (?, NULL, ?, ?, ?)",
-                (run_id, stamp(), "wave.approved", _dumps({"wave": idx, "by": by})),
-            )
+            self._event(run_id, None, "wave.approved", {"wave": idx, "by": by})
 
     # ----- items ------------------------------------------------------------
 
@@ -610,10 +631,7 @@ class Journal:
 
     def record_event(self, run_id: str, seq: int | None, event: str, detail: Any = None) -> None:
         """Append one audit event (conflict, retry, gate decision...)."""
-        self._defer(
-            "INSERT INTO events (run_id, seq, at, event, detail) VALUES (?, ?, ?, ?, ?)",
-            (run_id, seq, stamp(), event, _dumps(detail)),
-        )
+        self._event(run_id, seq, event, detail)
 
     def record_done(
         self,
@@ -664,10 +682,7 @@ class Journal:
         self._pending.append(
             (f"UPDATE items SET {sets} WHERE run_id = ? AND seq = ?", (*values, run_id, seq))
         )
-        self._defer(
-            "INSERT INTO events (run_id, seq, at, event, detail) VALUES (?, ?, ?, ?, ?)",
-            (run_id, seq, stamp(), event, _dumps(detail)),
-        )
+        self._event(run_id, seq, event, detail)
         if durable:
             self.flush()
 

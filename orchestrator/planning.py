@@ -91,7 +91,7 @@ class Planner:
     async def plan(self, job: Job) -> None:
         """Fill ``job`` with its baseline, target and diff, or give it its final status."""
         try:
-            live = await self._read(job)
+            live = await job.read(self._limits)
         except NotFound as exc:
             job.fail(Status.FAILED, exc)
             job.error = {**exc.as_dict(), "message": f"{job.kind.kind} {job.rid} does not exist"}
@@ -128,15 +128,6 @@ class Planner:
     def _finish(self, job: Job) -> None:
         self._recorder.planned(job)
         self._recorder.done(job)
-
-    async def _read(self, job: Job) -> Live:
-        return await retrying(
-            lambda: job.kind.read(job.client, job.rid, job.tally),
-            budget=job.budget,
-            backoff=self._limits.backoff,
-            max_retry_after=self._limits.max_retry_after,
-            on_retry=lambda exc: job.retried(),
-        )
 
     async def _target(self, job: Job, live: Live) -> TargetState:
         to, overrides = job.item.to, job.item.set

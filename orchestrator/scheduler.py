@@ -22,7 +22,7 @@ from orchestrator.outcome import RunStatus, Status, WaveStatus
 from orchestrator.plan import Plan, Threshold, Wave
 from orchestrator.pool import drain
 from orchestrator.progress import Observer
-from orchestrator.retry import retrying
+from orchestrator.retry import Budget
 from orchestrator.verifier import Verifier
 from orchestrator.worker import OrgWrites, Worker
 
@@ -60,10 +60,11 @@ class Tripwire:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """How the waves ended."""
+    """How the run ended; ``exit_code`` overrides the status's usual one."""
 
     status: RunStatus
     reason: str | None = None
+    exit_code: int | None = None
 
 
 class Scheduler:
@@ -242,12 +243,7 @@ class Scheduler:
         assert job.target is not None
         limits = self._plan.limits
         try:
-            live = await retrying(
-                lambda: job.kind.read(job.client, job.rid, job.tally),
-                budget=type(job.budget)(limits.attempts),
-                backoff=limits.backoff,
-                max_retry_after=limits.max_retry_after,
-            )
+            live = await job.read(limits, Budget(limits.attempts))
         except RequestError as exc:
             job.fail(Status.FAILED, exc)
             job.error = {**(job.error or {}), "message": f"re-check after the bake failed: {exc}"}

@@ -31,7 +31,7 @@ from orchestrator.job import Job, Recorder, error_dict
 from orchestrator.kinds import Live
 from orchestrator.outcome import State, Status
 from orchestrator.plan import Limits, OnDrift
-from orchestrator.retry import backoff_delay, retrying
+from orchestrator.retry import backoff_delay
 
 
 class OrgWrites:
@@ -115,7 +115,7 @@ class Worker:
         last_error: RequestError | None = None
         while True:
             if live is None or job.kind.rereads_before_write:
-                live = await self._read(job)
+                live = await job.read(self._limits)
             if live.hash == job.target.hash:
                 return self._landed(job, live, ours=maybe_ours)
             if live.hash != job.baseline.hash:
@@ -173,15 +173,6 @@ class Worker:
             return written
         finally:
             self._writes.settle(job.org, alone=alone, proven=proven)
-
-    async def _read(self, job: Job) -> Live:
-        return await retrying(
-            lambda: job.kind.read(job.client, job.rid, job.tally),
-            budget=job.budget,
-            backoff=self._limits.backoff,
-            max_retry_after=self._limits.max_retry_after,
-            on_retry=lambda exc: job.retried(),
-        )
 
     def _landed(self, job: Job, live: Live, *, ours: bool) -> None:
         if not ours:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 
 import aiohttp
 import pytest
 
+from orchestrator.journal import Journal
 from orchestrator.sandbox import Faults, Sandbox, Seed, load_seed
 
 SEED_PATH = Path(__file__).resolve().parent.parent / "environments" / "sandbox" / "seed.yaml"
@@ -106,3 +107,11 @@ def login(http: aiohttp.ClientSession) -> Login:
         return {"Authorization": f"Bearer {token}"}
 
     return get
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Iterator[Journal]:
+    """A fresh journal in the test's temporary folder."""
+    j = Journal(tmp_path / "journal.sqlite3")
+    yield j
+    j.close()

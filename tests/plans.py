@@ -1,15 +1,19 @@
-"""Plan files for tests: the shipped sandbox orgs, pointed at a sandbox on port 0."""
+"""Plan files for tests (the shipped sandbox orgs, on a sandbox at port 0), and running them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from orchestrator import report
+from orchestrator.engine import Options, Result, run_plan
+from orchestrator.journal import Journal
 from orchestrator.loader import load_plan
-from orchestrator.plan import Plan
+from orchestrator.plan import Plan, Wave
+from orchestrator.progress import Observer
 
 ORG_IDS = {
     "canary": "37104616-be01-5864-95e3-a7a637fffc9d",
@@ -120,3 +124,53 @@ def write_plan(
 def make_plan(directory: Path, url: str, targets: Mapping[str, Sequence[Any]], **kw: Any) -> Plan:
     """:func:`write_plan`, then load it."""
     return load_plan(write_plan(directory, url, targets, **kw))
+
+
+QUIET = Options(handle_signals=False)  # signals belong to pytest here
+
+
+async def approve_all(question: str) -> bool | None:
+    """An approver that passes every gate (as --yes does)."""
+    return True
+
+
+async def nobody_to_ask(question: str) -> bool | None:
+    """An approver with no terminal and no --yes: gates stay pending."""
+    return None
+
+
+class AtWave(Observer):
+    """Calls ``action`` when a wave starts: after planning, before any write."""
+
+    def __init__(self, action: Callable[[], None]) -> None:
+        self._action = action
+
+    def wave_started(self, index: int, wave: Wave, jobs: Any) -> None:
+        self._action()
+
+
+class OnWait(Observer):
+    """Calls ``action`` with what the run starts waiting for (a bake, a window)."""
+
+    def __init__(self, action: Callable[[str], None]) -> None:
+        self._action = action
+
+    def waiting(self, what: str, seconds: float) -> None:
+        self._action(what)
+
+
+async def execute(
+    plan: Plan | Path,
+    journal: Journal,
+    *,
+    observer: Observer | None = None,
+    at_wave: Callable[[], None] | None = None,
+    options: Options = QUIET,
+) -> tuple[Result, dict[str, Any]]:
+    """Run a plan unattended (every gate approved); its result and JSON report."""
+    if isinstance(plan, Path):
+        plan = load_plan(plan)
+    observer = observer or (AtWave(at_wave) if at_wave else Observer())
+    result = await run_plan(plan, journal, observer=observer, approver=approve_all, options=options)
+    assert result.run_id is not None
+    return result, report.build(journal, result.run_id)

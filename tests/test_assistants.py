@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,50 +10,16 @@ import anyio
 import pytest
 import yaml
 
-from orchestrator import report
 from orchestrator.content import comparable
-from orchestrator.engine import Options, Result, run_plan
 from orchestrator.journal import Journal, stamp
-from orchestrator.loader import load_plan
 from orchestrator.plan import Kind
-from orchestrator.progress import Observer
 from orchestrator.sandbox import Faults, Sandbox
 from tests.conftest import SandboxFactory
-from tests.plans import ASSISTANTS, CONFIGS, org_entry, write_plan
+from tests.plans import ASSISTANTS, CONFIGS, AtWave, execute, org_entry, write_plan
 
 pytestmark = pytest.mark.anyio
 
-QUIET = Options(handle_signals=False)
 CANARY_ASSISTANTS = ASSISTANTS["canary"]
-
-
-@pytest.fixture
-async def journal(tmp_path: Path) -> AsyncIterator[Journal]:
-    j = Journal(tmp_path / "journal.sqlite3")
-    yield j
-    j.close()
-
-
-async def yes(question: str) -> bool | None:
-    return True
-
-
-class AtWave(Observer):
-    def __init__(self, action: Callable[[], None]) -> None:
-        self._action = action
-
-    def wave_started(self, index: int, wave: Any, jobs: Any) -> None:
-        self._action()
-
-
-async def execute(
-    path: Path, journal: Journal, observer: Observer | None = None
-) -> tuple[Result, dict[str, Any]]:
-    result = await run_plan(
-        load_plan(path), journal, observer=observer or Observer(), approver=yes, options=QUIET
-    )
-    assert result.run_id
-    return result, report.build(journal, result.run_id)
 
 
 async def snapshot(*args: str, journal: Path) -> str:
@@ -169,7 +134,7 @@ async def test_an_assistant_patched_after_planning_is_drift(
     def other_writer() -> None:
         sandbox.patch_assistant("canary", target, name="edited by someone else")
 
-    _, data = await execute(path, journal, AtWave(other_writer))
+    _, data = await execute(path, journal, observer=AtWave(other_writer))
     assert data["items"][0]["status"] == "drifted"
     assert sandbox.writes("canary", target) == []
     assert sandbox.assistant("canary", target)["name"] == "edited by someone else"

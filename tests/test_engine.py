@@ -2,58 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from orchestrator import report
-from orchestrator.engine import Options, Result, preview, run_plan
+from orchestrator.engine import preview
 from orchestrator.journal import Journal
-from orchestrator.plan import Plan
-from orchestrator.progress import Observer
 from orchestrator.sandbox import Faults, Sandbox
 from tests.conftest import SandboxFactory
-from tests.plans import CONFIGS, make_plan
+from tests.plans import CONFIGS, execute, make_plan
 
 pytestmark = pytest.mark.anyio
 
 CANARY = CONFIGS["canary"]
 EMEA = CONFIGS["emea-prod"]
-
-
-async def approve(question: str) -> bool | None:
-    return True
-
-
-@pytest.fixture
-async def journal(tmp_path: Path) -> AsyncIterator[Journal]:
-    j = Journal(tmp_path / "journal.sqlite3")
-    yield j
-    j.close()
-
-
-class AtWave(Observer):
-    """Calls ``action`` when a wave starts: after planning, before any write."""
-
-    def __init__(self, action: Callable[[], None]) -> None:
-        self._action = action
-
-    def wave_started(self, index: int, wave: Any, jobs: Any) -> None:
-        self._action()
-
-
-async def execute(
-    plan: Plan, journal: Journal, *, at_wave: Callable[[], None] | None = None
-) -> tuple[Result, dict[str, Any]]:
-    """Run ``plan`` unattended; the result and its JSON report."""
-    observer = AtWave(at_wave) if at_wave else Observer()
-    result = await run_plan(
-        plan, journal, observer=observer, approver=approve, options=Options(handle_signals=False)
-    )
-    assert result.run_id is not None
-    return result, report.build(journal, result.run_id)
 
 
 def statuses(data: dict[str, Any]) -> dict[str, str]:

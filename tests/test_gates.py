@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import anyio
 import pytest
 
 from orchestrator import report
-from orchestrator.engine import Options, Result, run_plan
+from orchestrator.engine import Options, run_plan
 from orchestrator.journal import Journal
 from orchestrator.loader import load_plan
 from orchestrator.plan import Threshold
@@ -22,43 +21,11 @@ from orchestrator.progress import Observer
 from orchestrator.sandbox import Faults, Sandbox
 from orchestrator.scheduler import Tripwire
 from tests.conftest import SandboxFactory
-from tests.plans import CONFIGS, write_plan
+from tests.plans import CONFIGS, QUIET, OnWait, approve_all, execute, write_plan
 
 pytestmark = pytest.mark.anyio
 
-QUIET = Options(handle_signals=False)
 CANARY, EMEA, AMER = CONFIGS["canary"], CONFIGS["emea-prod"], CONFIGS["amer-prod"]
-
-
-@pytest.fixture
-async def journal(tmp_path: Path) -> AsyncIterator[Journal]:
-    j = Journal(tmp_path / "journal.sqlite3")
-    yield j
-    j.close()
-
-
-async def yes(question: str) -> bool | None:
-    return True
-
-
-class Hook(Observer):
-    """Calls ``on_wait`` when the run starts waiting (a bake, a window)."""
-
-    def __init__(self, on_wait: Callable[[str], None]) -> None:
-        self._on_wait = on_wait
-
-    def waiting(self, what: str, seconds: float) -> None:
-        self._on_wait(what)
-
-
-async def execute(
-    path: Path, journal: Journal, *, observer: Observer | None = None, options: Options = QUIET
-) -> tuple[Result, dict[str, Any]]:
-    result = await run_plan(
-        load_plan(path), journal, observer=observer or Observer(), approver=yes, options=options
-    )
-    assert result.run_id is not None
-    return result, report.build(journal, result.run_id)
 
 
 def _job(seq: int, failed: bool) -> Any:
@@ -177,7 +144,7 @@ async def test_a_bake_regression_fails_the_wave(
         if "baking" in what:
             sandbox.edit_config("canary", CANARY[0], description="changed during the bake")
 
-    result, data = await execute(path, journal, observer=Hook(regress))
+    result, data = await execute(path, journal, observer=OnWait(regress))
     assert result.exit_code == 3
     regressed = next(i for i in data["items"] if i["id"] == CANARY[0])
     assert (regressed["status"], regressed["error"]["code"]) == ("failed", "bake.regression")
@@ -234,7 +201,7 @@ async def test_no_wait_refuses_an_unopened_window(
         load_plan(path),
         journal,
         observer=Observer(),
-        approver=yes,
+        approver=approve_all,
         options=Options(handle_signals=False, no_wait=True),
     )
     assert (result.exit_code, result.run_id) == (3, None)
@@ -255,7 +222,7 @@ async def test_the_run_waits_for_the_window_to_open(
         schedule={"not_before": opens.strftime("%Y-%m-%dT%H:%M:%SZ")},
     )
     waits: list[str] = []
-    result, _ = await execute(path, journal, observer=Hook(waits.append))
+    result, _ = await execute(path, journal, observer=OnWait(waits.append))
     assert result.exit_code == 0
     assert any("change window opens" in w for w in waits)
     (put,) = [r for r in sandbox.requests if r.method == "PUT"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -23,27 +22,11 @@ from orchestrator.plan import Plan
 from orchestrator.progress import Observer
 from orchestrator.sandbox import Faults, Sandbox
 from tests.conftest import SandboxFactory
-from tests.plans import CONFIGS, write_plan
+from tests.plans import CONFIGS, QUIET, approve_all, nobody_to_ask, write_plan
 
 pytestmark = pytest.mark.anyio
 
 CANARY = CONFIGS["canary"]
-QUIET = Options(handle_signals=False)
-
-
-async def nobody(question: str) -> bool | None:
-    return None
-
-
-async def yes(question: str) -> bool | None:
-    return True
-
-
-@pytest.fixture
-async def journal(tmp_path: Path) -> AsyncIterator[Journal]:
-    j = Journal(tmp_path / "journal.sqlite3")
-    yield j
-    j.close()
 
 
 async def planned_run(sb: Sandbox, tmp_path: Path, journal: Journal, ids: list[str]) -> Plan:
@@ -55,7 +38,9 @@ async def planned_run(sb: Sandbox, tmp_path: Path, journal: Journal, ids: list[s
         waves=[{"name": "w", "orgs": ["*"], "approve": True}],
     )
     plan = load_plan(path)
-    result = await run_plan(plan, journal, observer=Observer(), approver=nobody, options=QUIET)
+    result = await run_plan(
+        plan, journal, observer=Observer(), approver=nobody_to_ask, options=QUIET
+    )
     assert result.exit_code == 3
     assert "resume" in (result.reason or "")
     return plan
@@ -68,7 +53,7 @@ async def resume(plan: Plan, journal: Journal) -> tuple[Result, dict[str, Any]]:
         journal,
         row,
         observer=Observer(),
-        approver=nobody,
+        approver=nobody_to_ask,
         options=Options(handle_signals=False, approve_once=True),
     )
     assert result.run_id is not None
@@ -178,7 +163,9 @@ async def test_resume_after_a_gate_touches_nothing_already_done(
         ],
     )
     plan = load_plan(path)
-    result = await run_plan(plan, journal, observer=Observer(), approver=nobody, options=QUIET)
+    result = await run_plan(
+        plan, journal, observer=Observer(), approver=nobody_to_ask, options=QUIET
+    )
     assert (result.exit_code, result.status) == (3, RunStatus.HALTED)
     assert len(sandbox.writes("canary")) == 2 and sandbox.writes("emea-prod") == []
     sandbox.clear_requests()
@@ -196,7 +183,7 @@ async def test_a_finished_run_cannot_be_resumed(
 ) -> None:
     """resume refuses a run that already ended, naming its status."""
     plan = load_plan(write_plan(tmp_path, sandbox.url or "", {"canary": CANARY[:1]}))
-    result = await run_plan(plan, journal, observer=Observer(), approver=yes, options=QUIET)
+    result = await run_plan(plan, journal, observer=Observer(), approver=approve_all, options=QUIET)
     assert result.run_id
     with pytest.raises(JournalError, match="succeeded"):
         resumable(journal, result.run_id)
@@ -219,7 +206,7 @@ async def test_journal_records_every_step_of_an_item(
 ) -> None:
     """planned, write.intended, write.confirmed, item.succeeded: in this order."""
     plan = load_plan(write_plan(tmp_path, sandbox.url or "", {"canary": CANARY[:1]}))
-    result = await run_plan(plan, journal, observer=Observer(), approver=yes, options=QUIET)
+    result = await run_plan(plan, journal, observer=Observer(), approver=approve_all, options=QUIET)
     assert result.run_id
     steps = [e for seq, _, e, _ in journal.events(result.run_id) if seq == 0]
     assert steps == ["planned", "write.intended", "write.confirmed", "item.succeeded"]
@@ -296,7 +283,7 @@ async def test_status_and_report_read_the_journal(
 ) -> None:
     """`status` lists runs; `report` renders json, markdown and junit from the journal alone."""
     plan = load_plan(write_plan(tmp_path, sandbox.url or "", {"canary": CANARY[:2]}))
-    result = await run_plan(plan, journal, observer=Observer(), approver=yes, options=QUIET)
+    result = await run_plan(plan, journal, observer=Observer(), approver=approve_all, options=QUIET)
     assert result.run_id
     base = [sys.executable, "-m", "orchestrator"]
     listing = await anyio.run_process([*base, "status", "--journal", str(journal.path)])

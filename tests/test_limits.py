@@ -18,15 +18,11 @@ from orchestrator.journal import Journal
 from orchestrator.progress import Observer
 from orchestrator.sandbox import ratelimit
 from tests.conftest import SandboxFactory
-from tests.plans import CONFIGS, make_plan
+from tests.plans import CONFIGS, approve_all, make_plan
 
 pytestmark = pytest.mark.anyio
 
 WINDOW = 1.0
-
-
-async def approve(question: str) -> bool | None:
-    return True
 
 
 def max_in_any_window(times: list[float], window: float) -> int:
@@ -88,7 +84,7 @@ async def test_the_quota_holds_in_every_window_with_zero_429s(
             plan,
             journal,
             observer=Observer(),
-            approver=approve,
+            approver=approve_all,
             options=Options(handle_signals=False),
         )
         journal.close()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -63,7 +64,11 @@ def new_session(limits: Limits) -> aiohttp.ClientSession:
     connector = aiohttp.TCPConnector(limit=limits.concurrency + 8, limit_per_host=0)
     session = aiohttp.ClientSession(
         connector=connector,
-        timeout=aiohttp.ClientTimeout(total=None),
+        # The per-attempt timeout is aiohttp's own timer on each request: a cancel
+        # scope around every request cost 5% of the CPU in the throughput benchmark.
+        timeout=aiohttp.ClientTimeout(total=limits.request_timeout),
+        # Nothing here uses cookies; filtering them costs per request.
+        cookie_jar=aiohttp.DummyCookieJar(),
         headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
     )
     # aiohttp silently re-sends an idempotent request (PUT included) once when
@@ -114,7 +119,7 @@ class OrgClient:
 
     def requests_last_minute(self) -> int:
         """Requests sent to this org in the last 60 s (what a display shows as its rate)."""
-        horizon = anyio.current_time() - 60.0
+        horizon = time.monotonic() - 60.0
         while self._sent and self._sent[0] < horizon:
             self._sent.popleft()
         return len(self._sent)
@@ -147,13 +152,13 @@ class OrgClient:
 
     async def token(self) -> str:
         """A valid access token, fetched once and reused until shortly before expiry."""
-        if self._token is not None and anyio.current_time() < self._token_expires:
+        if self._token is not None and time.monotonic() < self._token_expires:
             return self._token
         async with self._token_lock:
-            if self._token is None or anyio.current_time() >= self._token_expires:
+            if self._token is None or time.monotonic() >= self._token_expires:
                 self._token, lifetime = await self._fetch_token()
                 early = min(TOKEN_EARLY, lifetime / 10)
-                self._token_expires = anyio.current_time() + lifetime - early
+                self._token_expires = time.monotonic() + lifetime - early
             return self._token
 
     def _forget(self, token: str) -> None:
@@ -180,12 +185,11 @@ class OrgClient:
         }
         where = {"org": self.org.name, "method": "POST", "path": "/oauth/token"}
         try:
-            with anyio.fail_after(self._parent.limits.request_timeout):
-                async with self._parent.session.post(
-                    url, data="grant_type=client_credentials", headers=headers
-                ) as resp:
-                    raw = await _read_body(resp, where)
-                    status, correlation = resp.status, resp.headers.get("ININ-Correlation-Id")
+            async with self._parent.session.post(
+                url, data="grant_type=client_credentials", headers=headers
+            ) as resp:
+                raw = await _read_body(resp, where)
+                status, correlation = resp.status, resp.headers.get("ININ-Correlation-Id")
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise _transport_error(exc, where, maybe_applied=False) from None
         data = _parse_json(raw)
@@ -225,18 +229,17 @@ class OrgClient:
             ticket = await self.gate.enter(max_pause=self._parent.limits.max_retry_after)
             try:
                 stats.requests += 1
-                self._sent.append(anyio.current_time())
+                self._sent.append(time.monotonic())
                 if tally is not None:
                     tally.requests += 1
-                with anyio.fail_after(self._parent.limits.request_timeout):
-                    async with self._parent.session.request(
-                        method, self.org.api_base + path, data=data, headers=headers
-                    ) as resp:
-                        raw = await _read_body(resp, where)
-                        status = resp.status
-                        correlation = resp.headers.get("ININ-Correlation-Id")
-                        etag = resp.headers.get("ETag")
-                        retry_after = resp.headers.get("Retry-After")
+                async with self._parent.session.request(
+                    method, self.org.api_base + path, data=data, headers=headers
+                ) as resp:
+                    raw = await _read_body(resp, where)
+                    status = resp.status
+                    correlation = resp.headers.get("ININ-Correlation-Id")
+                    etag = resp.headers.get("ETag")
+                    retry_after = resp.headers.get("Retry-After")
             finally:
                 self.gate.leave(ticket)
         except OrgPaused as paused:

@@ -8,11 +8,10 @@ is the outcome sink: the journal when a run is recorded, nothing when
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import anyio
 
 from orchestrator import snapshots
 from orchestrator.client import HttpStats, OrgClient
@@ -99,7 +98,7 @@ class Job:
     def begin(self) -> None:
         """Start the item's clock (once)."""
         if self.started is None:
-            self.started = anyio.current_time()
+            self.started = time.monotonic()
 
 
 def error_dict(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -199,7 +198,7 @@ class Recorder:
         assert job.status is not None
         job.state = State.DONE
         if job.started is not None and job.duration is None:
-            job.duration = anyio.current_time() - job.started
+            job.duration = time.monotonic() - job.started
         if self.run_id is None:
             return  # `orchestrator plan`: nothing ran, nothing to record
         _log.info(

@@ -133,7 +133,7 @@ def utcnow() -> datetime:
 def stamp(when: datetime | None = None) -> str:
     """ISO 8601 UTC with milliseconds and ``Z``; sorts as text."""
     when = (when or utcnow()).astimezone(UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+    return when.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def parse_stamp(text: str) -> datetime:
@@ -575,7 +575,7 @@ class Journal:
             run_id,
             seq,
             "planned",
-            {"planned_hash": planned_hash, "target_hash": target_hash, "version": from_version},
+            None,  # the row holds what was planned
             state=State.PLANNED,
             name=name,
             from_version=from_version,
@@ -623,7 +623,7 @@ class Journal:
             run_id,
             seq,
             "write.confirmed",
-            {"new_version": new_version},
+            None,  # the row holds the new version
             state=State.WRITTEN,
             new_version=new_version,
             requests=requests,

@@ -8,6 +8,7 @@ that is about to be stored. Redaction is a processor, not a matter of care.
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from collections.abc import Mapping, MutableMapping
@@ -19,10 +20,12 @@ MASK = "***"
 _SECRET_KEYS = re.compile(r"(secret|password|authorization|access_token|^token$)", re.I)
 _GRAM = 4  # secrets are found by their first four characters, then compared whole
 _by_prefix: dict[str, list[str]] = {}
+_shortest = 1 << 30  # a text shorter than every secret holds none
 
 
 def register_secret(value: str) -> None:
     """Never let ``value`` appear in any output from now on."""
+    global _shortest
     value = str(value)
     if len(value) < _GRAM:
         return
@@ -30,6 +33,7 @@ def register_secret(value: str) -> None:
     if value not in known:
         known.append(value)
         known.sort(key=len, reverse=True)  # the longest match wins
+        _shortest = min(_shortest, len(value))
 
 
 def redact(text: str) -> str:
@@ -39,7 +43,7 @@ def redact(text: str) -> str:
     regex alternation of hundreds of secrets costs a hundred times more, and
     this runs on every field of every log line.
     """
-    if not _by_prefix or len(text) < _GRAM:
+    if len(text) < _shortest:
         return text
     parts: list[str] = []
     start = i = 0
@@ -58,11 +62,16 @@ def redact(text: str) -> str:
     return "".join(parts)
 
 
+@functools.lru_cache(maxsize=1024)
+def _secret_key(key: str) -> bool:
+    return _SECRET_KEYS.search(key) is not None
+
+
 def _scrub(value: Any) -> Any:
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, Mapping):
-        return {k: MASK if _SECRET_KEYS.search(str(k)) else _scrub(v) for k, v in value.items()}
+        return {k: MASK if _secret_key(str(k)) else _scrub(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_scrub(v) for v in value]
     if isinstance(value, BaseException):
@@ -75,7 +84,7 @@ def redact_processor(
 ) -> MutableMapping[str, Any]:
     """structlog processor: mask secret keys and registered secret values."""
     for key, value in list(event.items()):
-        event[key] = MASK if _SECRET_KEYS.search(key) else _scrub(value)
+        event[key] = MASK if _secret_key(key) else _scrub(value)
     return event
 
 

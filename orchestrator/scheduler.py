@@ -225,7 +225,7 @@ class Scheduler:
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(pools)
-            await verifier.run(tg)
+            await verifier.run()
 
     async def _bake(self, wave: Wave, jobs: list[Job]) -> None:
         self._journal.flush()  # a long wait: have everything on disk first

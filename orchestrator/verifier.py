@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import anyio
-from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from orchestrator.errors import RateLimited, RequestError
 from orchestrator.job import Job, error_dict
@@ -49,11 +51,11 @@ class Verifier:
         self._order = itertools.count()
         self._in_flight = 0
         self._closed = False
-        self._wake = anyio.Event()
+        self._wake: anyio.Event | None = None  # set while the scheduler sleeps
 
     def submit(self, job: Job) -> None:
         """Verify ``job`` from now on (its first probe goes out at once)."""
-        now = anyio.current_time()
+        now = time.monotonic()
         deadline = now + self._limits.verify_timeout
         heapq.heappush(self._heap, _Entry(now, next(self._order), job, deadline))
         self._poke()
@@ -64,25 +66,44 @@ class Verifier:
         self._poke()
 
     def _poke(self) -> None:
-        self._wake.set()
-        self._wake = anyio.Event()
+        if self._wake is not None:
+            self._wake.set()
 
-    async def run(self, tg: TaskGroup) -> None:
-        """Probe due items until closed and empty (or interrupted)."""
-        while True:
-            if not self._may_continue():
-                return  # interrupted: written items stay "written" for resume
+    async def run(self) -> None:
+        """Probe due items until closed and empty (or interrupted).
+
+        A fixed set of probers (as many as requests may be in flight) takes
+        due items from a stream: no task is spawned per probe.
+        """
+        send, receive = anyio.create_memory_object_stream[_Entry](math.inf)
+        async with anyio.create_task_group() as tg:
+            for _ in range(self._limits.concurrency):
+                tg.start_soon(self._prober, receive.clone())
+            receive.close()
+            with send:
+                await self._schedule(send)
+
+    async def _schedule(self, send: MemoryObjectSendStream[_Entry]) -> None:
+        while self._may_continue():  # interrupted: written items stay "written" for resume
             if self._closed and not self._heap and not self._in_flight:
                 return
-            now = anyio.current_time()
+            now = time.monotonic()
             while self._heap and self._heap[0].due <= now:
-                entry = heapq.heappop(self._heap)
                 self._in_flight += 1
-                tg.start_soon(self._probe, entry)
-            wake = self._wake
+                send.send_nowait(heapq.heappop(self._heap))
             delay = self._heap[0].due - now if self._heap else None
+            self._wake = anyio.Event()
             with anyio.move_on_after(delay):
-                await wake.wait()
+                await self._wake.wait()
+            self._wake = None
+
+    async def _prober(self, receive: MemoryObjectReceiveStream[_Entry]) -> None:
+        async with receive:
+            async for entry in receive:
+                if self._may_continue():
+                    await self._probe(entry)
+                else:
+                    self._in_flight -= 1
 
     async def _probe(self, entry: _Entry) -> None:
         job = entry.job
@@ -96,7 +117,7 @@ class Verifier:
                 job.retried()
         finally:
             self._in_flight -= 1
-        now = anyio.current_time()
+        now = time.monotonic()
         if live:
             job.status = Status.SUCCEEDED
             self._finish(job)

@@ -136,6 +136,11 @@ def stamp(when: datetime | None = None) -> str:
     return when.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
+def seconds(text: str) -> str:
+    """A stamp as an operator writes it: ``2026-11-29T22:00:00Z``."""
+    return text[:19] + "Z"
+
+
 def parse_stamp(text: str) -> datetime:
     """Inverse of :func:`stamp` (accepts any ISO 8601 with a zone)."""
     return datetime.fromisoformat(text.replace("Z", "+00:00"))

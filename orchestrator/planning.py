@@ -21,7 +21,7 @@ from orchestrator.errors import (
     TargetUnavailable,
 )
 from orchestrator.job import Job, Recorder
-from orchestrator.journal import Journal
+from orchestrator.journal import Journal, seconds
 from orchestrator.kinds import Live, TargetState
 from orchestrator.outcome import Status
 from orchestrator.plan import Limits, Org, ToBefore, ToSnapshot
@@ -146,7 +146,10 @@ class Planner:
                 strictly_before=isinstance(to, ToBefore),
             )
             return TargetState.build(
-                snap.fields, overrides, version=snap.version, label=f"snapshot {snap.taken_at}"
+                snap.fields,
+                overrides,
+                version=snap.version,
+                label=f"snapshot {seconds(snap.taken_at)}",
             )
         version, fields = await retrying(
             lambda: job.kind.resolve(job.client, job.rid, to, live, job.tally),
@@ -166,5 +169,5 @@ class Planner:
         newest = rows[-1]
         return (
             f"; local snapshots exist (newest: version {newest.version} taken"
-            f" {newest.taken_at}): use `to: {{snapshot: {newest.taken_at}}}`"
+            f" {seconds(newest.taken_at)}): use `to: {{snapshot: {seconds(newest.taken_at)}}}`"
         )

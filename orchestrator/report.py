@@ -11,7 +11,7 @@ from collections import Counter
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from orchestrator.journal import ItemRow, Journal
+from orchestrator.journal import ItemRow, Journal, seconds
 from orchestrator.logs import redact
 from orchestrator.outcome import Status
 
@@ -104,8 +104,7 @@ def _item(item: ItemRow) -> dict[str, Any]:
 
 
 def _seconds(text: str | None) -> str | None:
-    """``2026-11-29T22:00:00.123Z`` -> ``2026-11-29T22:00:00Z``."""
-    return None if text is None else text[:19] + "Z"
+    return None if text is None else seconds(text)
 
 
 def render(report: dict[str, Any], fmt: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from orchestrator.errors import TargetUnavailable
-from orchestrator.journal import Journal, SnapshotRow, parse_stamp
+from orchestrator.journal import Journal, SnapshotRow, parse_stamp, seconds
 from orchestrator.kinds import Live
 
 
@@ -59,7 +59,7 @@ def find(
         return chosen
     relation = "before" if strictly_before else "at or before"
     if rows:
-        times = ", ".join(r.taken_at for r in rows[-5:])
+        times = ", ".join(seconds(r.taken_at) for r in rows[-5:])
         more = f" (newest {min(5, len(rows))} of {len(rows)})" if len(rows) > 5 else ""
         known = f"snapshots exist at {times}{more}"
     else:

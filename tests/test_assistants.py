@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from orchestrator.content import comparable
-from orchestrator.journal import Journal, stamp
+from orchestrator.journal import Journal
 from orchestrator.plan import Kind
 from orchestrator.sandbox import Faults, Sandbox
 from tests.conftest import SandboxFactory
@@ -28,6 +28,19 @@ async def snapshot(*args: str, journal: Path) -> str:
         [sys.executable, "-m", "orchestrator", "snapshot", *args, "--journal", str(journal)]
     )
     return done.stdout.decode()
+
+
+async def snapshot_canary(sb: Sandbox, tmp_path: Path, journal: Journal) -> str:
+    """Snapshot every canary assistant; the instant it printed for `to: {snapshot: T}`."""
+    out = await snapshot(
+        "--env",
+        str(env_file(tmp_path, sb.url or "")),
+        "--org",
+        "canary",
+        "--all",
+        journal=journal.path,
+    )
+    return out.split("to: {snapshot: ", 1)[1].split("}", 1)[0]
 
 
 def env_file(tmp_path: Path, url: str) -> Path:
@@ -79,15 +92,7 @@ async def test_an_assistant_is_rolled_back_to_its_snapshot(
     """Snapshot, a bad change, roll back: one PATCH each, content restored, read-back verified."""
     async with make_sandbox(faults={"canary": Faults(assistant_read_lag=0.4)}) as sb:
         before = {a: content(sb, a) for a in CANARY_ASSISTANTS}
-        await snapshot(
-            "--env",
-            str(env_file(tmp_path, sb.url or "")),
-            "--org",
-            "canary",
-            "--all",
-            journal=journal.path,
-        )
-        taken = stamp()
+        taken = await snapshot_canary(sb, tmp_path, journal)
         for a in CANARY_ASSISTANTS:  # the change to undo
             sb.patch_assistant("canary", a, state="Inactive", name=f"broken {a[:4]}")
         await anyio.sleep(0.5)  # let reads catch up with the bad change before planning
@@ -113,15 +118,7 @@ async def test_an_assistant_patched_after_planning_is_drift(
     sandbox: Sandbox, tmp_path: Path, journal: Journal
 ) -> None:
     """dateModified moved between plan and write: drifted, no PATCH sent."""
-    await snapshot(
-        "--env",
-        str(env_file(tmp_path, sandbox.url or "")),
-        "--org",
-        "canary",
-        "--all",
-        journal=journal.path,
-    )
-    taken = stamp()
+    taken = await snapshot_canary(sandbox, tmp_path, journal)
     target = CANARY_ASSISTANTS[0]
     sandbox.patch_assistant("canary", target, state="Inactive")
     path = write_plan(
@@ -149,21 +146,14 @@ async def test_a_missing_snapshot_fails_and_says_what_exists(
     assert {i["status"] for i in data["items"]} == {"failed"}
     assert {i["error"]["code"] for i in data["items"]} == {"snapshot.missing"}
     assert "no snapshot of it at all" in data["items"][0]["error"]["message"]
-    await snapshot(
-        "--env",
-        str(env_file(tmp_path, sandbox.url or "")),
-        "--org",
-        "canary",
-        "--all",
-        journal=journal.path,
-    )
+    taken = await snapshot_canary(sandbox, tmp_path, journal)
     _, data = await execute(
         assistant_plan(
             tmp_path, sandbox.url or "", {"snapshot": "2020-01-01T00:00:00Z"}, name="again"
         ),
         journal,
     )
-    assert "snapshots exist at" in data["items"][0]["error"]["message"]
+    assert f"snapshots exist at {taken}" in data["items"][0]["error"]["message"]
 
 
 async def test_any_run_can_be_undone_from_its_pre_write_snapshots(

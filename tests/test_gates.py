@@ -13,7 +13,7 @@ import anyio
 import pytest
 
 from orchestrator import report
-from orchestrator.engine import Options, run_plan
+from orchestrator.engine import Options, resumable, resume_run, run_plan
 from orchestrator.journal import Journal
 from orchestrator.loader import load_plan
 from orchestrator.plan import Threshold
@@ -275,8 +275,6 @@ async def test_resuming_a_tripped_run_asks_then_takes_up_the_skipped_waves(
     sandbox: Sandbox, tmp_path: Path, journal: Journal
 ) -> None:
     """A halted run resumes only with approval; the halt's skipped items run then."""
-    from orchestrator.engine import resumable, resume_run
-
     sandbox.set_permissions("canary", ["agentassist:config:read"])
     path = write_plan(
         tmp_path,

@@ -15,7 +15,7 @@ import pytest
 from orchestrator import report
 from orchestrator.engine import Options, Result, resumable, resume_run, run_plan
 from orchestrator.errors import JournalError
-from orchestrator.journal import Journal
+from orchestrator.journal import ItemRow, Journal
 from orchestrator.loader import load_plan
 from orchestrator.outcome import RunStatus, State
 from orchestrator.plan import Plan
@@ -78,12 +78,11 @@ async def lost_answer_put(sb: Sandbox, config_id: str, body: dict[str, Any]) -> 
         assert response.status == 200
 
 
-async def test_an_intended_write_that_landed_is_confirmed_not_repeated(
-    sandbox: Sandbox, tmp_path: Path, journal: Journal
-) -> None:
-    """Intent journaled, write applied, answer lost: resume sees the target live and verifies."""
-    config_id = CANARY[0]
-    plan = await planned_run(sandbox, tmp_path, journal, [config_id])
+async def intended(
+    sb: Sandbox, tmp_path: Path, journal: Journal, config_id: str
+) -> tuple[Plan, ItemRow]:
+    """A planned run whose one item has its write intent journaled, as a crash leaves it."""
+    plan = await planned_run(sb, tmp_path, journal, [config_id])
     row = resumable(journal, None)
     item = journal.items(row.id)[0]
     journal.record_intent(
@@ -95,6 +94,15 @@ async def test_an_intended_write_that_landed_is_confirmed_not_repeated(
         conflicts=0,
         requests=2,
     )
+    return plan, item
+
+
+async def test_an_intended_write_that_landed_is_confirmed_not_repeated(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """Intent journaled, write applied, answer lost: resume sees the target live and verifies."""
+    config_id = CANARY[0]
+    plan, item = await intended(sandbox, tmp_path, journal, config_id)
     await lost_answer_put(sandbox, config_id, item.target_fields or {})
     before = len([r for r in sandbox.requests if r.method == "PUT"])
     result, data = await resume(plan, journal)
@@ -109,18 +117,7 @@ async def test_an_intended_write_that_never_left_is_sent_once(
 ) -> None:
     """Intent journaled, nothing sent: resume finds the planned content and writes it once."""
     config_id = CANARY[0]
-    plan = await planned_run(sandbox, tmp_path, journal, [config_id])
-    row = resumable(journal, None)
-    item = journal.items(row.id)[0]
-    journal.record_intent(
-        row.id,
-        0,
-        expected_version=(item.from_version or 0) + 1,
-        etag=item.planned_etag,
-        attempts=1,
-        conflicts=0,
-        requests=2,
-    )
+    plan, _ = await intended(sandbox, tmp_path, journal, config_id)
     _, data = await resume(plan, journal)
     assert data["items"][0]["status"] == "succeeded"
     assert len(sandbox.writes("canary", config_id)) == 1
@@ -131,18 +128,7 @@ async def test_an_intended_write_overtaken_by_another_writer_is_drift(
 ) -> None:
     """Intent journaled, but the content is neither planned nor target: the drift rules."""
     config_id = CANARY[0]
-    plan = await planned_run(sandbox, tmp_path, journal, [config_id])
-    row = resumable(journal, None)
-    item = journal.items(row.id)[0]
-    journal.record_intent(
-        row.id,
-        0,
-        expected_version=(item.from_version or 0) + 1,
-        etag=item.planned_etag,
-        attempts=1,
-        conflicts=0,
-        requests=2,
-    )
+    plan, _ = await intended(sandbox, tmp_path, journal, config_id)
     sandbox.edit_config("canary", config_id, description="someone else")
     _, data = await resume(plan, journal)
     assert data["items"][0]["status"] == "drifted"

@@ -7,7 +7,7 @@ from orchestrator.plan import Kind, Target, ToBefore, ToPrevious, ToSnapshot, To
 from orchestrator.problems import Problems, describe, suggest
 from orchestrator.yamlsafe import Map, Node, Scalar, join_key
 
-TO_FORMS = 'expected a version number, "previous", {before: <time>} or {snapshot: <id>}'
+TO_FORMS = 'expected a version number, "previous", {before: <time>} or {snapshot: <time>}'
 ASSISTANT_FORMS = (
     "use {snapshot: <time>} (newest snapshot at or before it) "
     "or {before: <time>} (newest snapshot strictly before it)"

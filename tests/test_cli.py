@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import time
 from pathlib import Path
 
 import anyio
 import pytest
 
-from orchestrator.sandbox import Sandbox
+from orchestrator.sandbox import Faults, RequestRecord, Sandbox
+from tests.conftest import SandboxFactory
 from tests.plans import CONFIGS, write_plan
 
 pytestmark = pytest.mark.anyio
 
-CANARY = CONFIGS["canary"]
+CANARY, EMEA = CONFIGS["canary"], CONFIGS["emea-prod"]
 SECRETS = ("canary-secret", "emea-prod-secret")
 
 
@@ -30,7 +33,7 @@ async def orchestrator(*args: str, journal: Path) -> tuple[int, str, str]:
     return done.returncode, done.stdout.decode(), done.stderr.decode()
 
 
-def puts(sb: Sandbox) -> list[object]:
+def puts(sb: Sandbox) -> list[RequestRecord]:
     return [r for r in sb.requests if r.method == "PUT"]
 
 
@@ -186,3 +189,45 @@ async def test_no_secret_or_token_in_any_output_or_file(sandbox: Sandbox, tmp_pa
     for text in outputs + files:
         for secret in (*SECRETS, "wrong-secret", *tokens):
             assert secret not in text
+
+
+async def test_sigterm_stops_new_writes_prints_the_partial_report_and_exits_130(
+    make_sandbox: SandboxFactory, tmp_path: Path
+) -> None:
+    """SIGTERM mid-run: no write starts after it, the report says interrupted, exit 130."""
+    async with make_sandbox(faults={"*": Faults(latency=0.2)}) as sb:
+        plan = write_plan(
+            tmp_path,
+            sb.url or "",
+            {"canary": CANARY, "emea-prod": EMEA},
+            orgs={"canary": {"concurrency": 1}, "emea-prod": {"concurrency": 1}},
+        )
+        process = await anyio.open_process(
+            [
+                sys.executable,
+                "-m",
+                "orchestrator",
+                "run",
+                str(plan),
+                "--format",
+                "json",
+                "--journal",
+                str(tmp_path / "j.sqlite3"),
+            ],
+        )
+        with anyio.fail_after(30):
+            while not puts(sb):  # noqa: ASYNC110 - the sandbox's log has no event to wait on
+                await anyio.sleep(0.01)
+            process.send_signal(signal.SIGTERM)
+            signalled = time.monotonic()  # the sandbox's clock
+            assert process.stdout is not None
+            out = b"".join([chunk async for chunk in process.stdout])
+            code = await process.wait()
+        await process.aclose()
+        assert code == 130
+        report = json.loads(out)
+        assert report["status"] == "interrupted"
+        assert report["summary"]["pending"] > 0
+        # Writes already in flight may land; none leaves once the signal is handled.
+        assert [r for r in puts(sb) if r.time > signalled + 0.1] == []
+        assert len(puts(sb)) < len(CANARY) + len(EMEA)

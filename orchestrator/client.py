@@ -119,10 +119,12 @@ class OrgClient:
 
     def requests_last_minute(self) -> int:
         """Requests sent to this org in the last 60 s (what a display shows as its rate)."""
-        horizon = time.monotonic() - 60.0
+        self._forget_older_than(time.monotonic() - 60.0)
+        return len(self._sent)
+
+    def _forget_older_than(self, horizon: float) -> None:
         while self._sent and self._sent[0] < horizon:
             self._sent.popleft()
-        return len(self._sent)
 
     async def request(
         self,
@@ -229,7 +231,9 @@ class OrgClient:
             ticket = await self.gate.enter(max_pause=self._parent.limits.max_retry_after)
             try:
                 stats.requests += 1
-                self._sent.append(time.monotonic())
+                now = time.monotonic()
+                self._sent.append(now)
+                self._forget_older_than(now - 60.0)  # bounded even if no display reads it
                 if tally is not None:
                     tally.requests += 1
                 async with self._parent.session.request(

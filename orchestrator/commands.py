@@ -20,7 +20,7 @@ from orchestrator.client import Client, HttpStats, new_session
 from orchestrator.engine import Options, Result, preview, resumable, resume_run, run_plan
 from orchestrator.errors import RequestError, UsageError
 from orchestrator.journal import Journal, stamp, utcnow
-from orchestrator.kinds import KINDS, list_assistants
+from orchestrator.kinds import KINDS, Live, list_assistants, live_from
 from orchestrator.loader import load_environment, load_plan
 from orchestrator.plan import Environment, Kind, Limits, Org
 from orchestrator.progress import Observer
@@ -150,30 +150,28 @@ def cmd_status(args: argparse.Namespace) -> int:
             else:
                 print(report.render(data, "text"), end="")
             return 0
-        runs = journal.runs()
-        rows = []
-        for run in runs:
-            summary = report.build(journal, run.id)["summary"]
-            rows.append(
-                {
-                    "run_id": run.id,
-                    "plan": run.plan_name,
-                    "status": run.status.value,
-                    "started_at": run.started_at,
-                    "finished_at": run.finished_at,
-                    "summary": summary,
-                }
-            )
+        rows: list[dict[str, Any]] = [
+            {
+                "run_id": run.id,
+                "plan": run.plan_name,
+                "status": run.status.value,
+                "started_at": run.started_at,
+                "finished_at": run.finished_at,
+                "summary": report.summarize(journal.status_counts(run.id)),
+            }
+            for run in journal.runs()
+        ]
         if args.format == "json":
             print(json.dumps(rows, indent=2))
-        elif not rows:
+            return 0
+        if not rows:
             print(f"no runs in {journal.path}")
-        for row in rows if args.format != "json" else []:
-            s = row["summary"]
-            counts = ", ".join(f"{v} {k}" for k, v in s.items() if k != "total" and v)
+        for row in rows:
+            summary: dict[str, int] = row["summary"]
+            counts = ", ".join(f"{v} {k}" for k, v in summary.items() if k != "total" and v)
             print(
                 f"{row['run_id']}  {row['status']:<11} {row['started_at']}  "
-                f"{s['total']} items: {counts}"
+                f"{summary['total']} items: {counts}"
             )
         return 0
     finally:
@@ -234,28 +232,30 @@ async def _snapshot(
     taken_at: str,
 ) -> tuple[int, list[str]]:
     failures: list[str] = []
-    taken = 0
+    found: list[tuple[Org, Kind, str, Live]] = []
     async with new_session(limits) as session:
         client = Client(session, limits)
         if every is not None:
-            org_client = client.org(every)
-            for body in await list_assistants(org_client, HttpStats()):
+            # The listing's entities are whole assistants: no GET per assistant.
+            for body in await list_assistants(client.org(every), HttpStats()):
                 if isinstance(body.get("id"), str):
-                    targets.append((every, Kind.ASSISTANT, body["id"]))
+                    live = live_from(Kind.ASSISTANT, body)
+                    found.append((every, Kind.ASSISTANT, body["id"], live))
         for org, kind, rid in targets:
             try:
-                live = await KINDS[kind].read(client.org(org), rid, HttpStats())
+                found.append(
+                    (org, kind, rid, await KINDS[kind].read(client.org(org), rid, HttpStats()))
+                )
             except RequestError as exc:
                 failures.append(str(exc))
-                continue
-            store(
-                journal,
-                org=org.name,
-                kind=kind.value,
-                resource_id=rid,
-                live=live,
-                taken_at=taken_at,
-                source="snapshot",
-            )
-            taken += 1
-    return taken, failures
+    for org, kind, rid, live in found:
+        store(
+            journal,
+            org=org.name,
+            kind=kind.value,
+            resource_id=rid,
+            live=live,
+            taken_at=taken_at,
+            source="snapshot",
+        )
+    return len(found), failures

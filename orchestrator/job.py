@@ -74,11 +74,17 @@ class Job:
         return self.item.id
 
     def fail(
-        self, status: Status, error: RequestError | TargetUnavailable | dict[str, Any]
+        self,
+        status: Status,
+        error: RequestError | TargetUnavailable | dict[str, Any],
+        *,
+        message: str | None = None,
     ) -> None:
-        """Set a final failing status with its error object."""
+        """Set a final failing status with its error object (``message`` overrides its text)."""
         self.status = status
         self.error = error if isinstance(error, dict) else error.as_dict()
+        if message is not None:
+            self.error = {**self.error, "message": message}
 
     async def read(self, limits: Limits, budget: Budget | None = None) -> Live:
         """The live state; transient failures retried within ``budget`` (the item's)."""

@@ -559,6 +559,14 @@ class Journal:
             for r in rows
         ]
 
+    def status_counts(self, run_id: str) -> dict[Status | None, int]:
+        """How many of the run's items have each final status (None: not final yet)."""
+        self.flush()
+        rows = self._db.execute(
+            "SELECT status, COUNT(*) FROM items WHERE run_id = ? GROUP BY status", (run_id,)
+        )
+        return {Status(s) if s else None: n for s, n in rows}
+
     def record_planned(
         self,
         run_id: str,

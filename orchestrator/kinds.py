@@ -89,7 +89,8 @@ class ResourceKind(Protocol):
         ...
 
 
-def _live(kind: Kind, body: Any, etag: str | None) -> Live:
+def live_from(kind: Kind, body: Any, etag: str | None = None) -> Live:
+    """A :class:`Live` from a resource body as the API serves it."""
     if not isinstance(body, dict):
         body = {}
     fields = comparable(kind, body)
@@ -126,7 +127,7 @@ class AgentAssistConfig:
 
     async def read(self, client: OrgClient, rid: str, tally: HttpStats) -> Live:
         resp = await client.request("GET", self.path(rid), resource_id=rid, tally=tally)
-        return _live(self.kind, resp.body, resp.etag)
+        return live_from(self.kind, resp.body, resp.etag)
 
     async def resolve(
         self, client: OrgClient, rid: str, to: Target, live: Live, tally: HttpStats
@@ -202,7 +203,7 @@ class AgentAssistConfig:
             resource_id=rid,
             tally=tally,
         )
-        return _live(self.kind, resp.body, resp.etag)
+        return live_from(self.kind, resp.body, resp.etag)
 
     async def is_live(
         self, client: OrgClient, rid: str, written: Live, target: TargetState, tally: HttpStats
@@ -237,7 +238,7 @@ class Assistant:
 
     async def read(self, client: OrgClient, rid: str, tally: HttpStats) -> Live:
         resp = await client.request("GET", self.path(rid), resource_id=rid, tally=tally)
-        return _live(self.kind, resp.body, None)
+        return live_from(self.kind, resp.body, None)
 
     async def resolve(
         self, client: OrgClient, rid: str, to: Target, live: Live, tally: HttpStats
@@ -252,7 +253,7 @@ class Assistant:
         resp = await client.request(
             "PATCH", self.path(rid), body=dict(target.fields), resource_id=rid, tally=tally
         )
-        return _live(self.kind, resp.body, None)
+        return live_from(self.kind, resp.body, None)
 
     async def is_live(
         self, client: OrgClient, rid: str, written: Live, target: TargetState, tally: HttpStats

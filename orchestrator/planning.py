@@ -93,8 +93,7 @@ class Planner:
         try:
             live = await job.read(self._limits)
         except NotFound as exc:
-            job.fail(Status.FAILED, exc)
-            job.error = {**exc.as_dict(), "message": f"{job.kind.kind} {job.rid} does not exist"}
+            job.fail(Status.FAILED, exc, message=f"{job.kind.kind} {job.rid} does not exist")
             return self._finish(job)
         except (PermissionDenied, AuthenticationFailed) as exc:
             self.refused.setdefault(job.org, exc)
@@ -111,8 +110,7 @@ class Planner:
         try:
             job.target = await self._target(job, live)
         except TargetUnavailable as exc:
-            job.fail(Status.FAILED, exc)
-            job.error = {**exc.as_dict(), "message": exc.detail + self._snapshot_hint(job, exc)}
+            job.fail(Status.FAILED, exc, message=exc.detail + self._snapshot_hint(job, exc))
             return self._finish(job)
         except RequestError as exc:
             job.fail(Status.FAILED, exc)

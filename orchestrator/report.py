@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -44,9 +45,7 @@ def build(journal: Journal, run_id: str) -> dict[str, Any]:
     """The JSON report of ``run_id`` (keys pinned by tests/test_report_contract.py)."""
     run = journal.run(run_id)
     items = journal.items(run_id)
-    counts = Counter(_status(i) for i in items)
-    summary = {"total": len(items)} | {s.value: counts.get(s.value, 0) for s in Status}
-    summary[PENDING] = counts.get(PENDING, 0)
+    summary = summarize(Counter(i.status for i in items))
     http = {k: int(run.http.get(k, 0)) for k in _HTTP_KEYS}
     return {
         "report_version": REPORT_VERSION,
@@ -76,6 +75,13 @@ def build(journal: Journal, run_id: str) -> dict[str, Any]:
 
 
 _HTTP_KEYS = ("requests", "retries", "conflicts", "rate_limited", "server_errors")
+
+
+def summarize(counts: Mapping[Status | None, int]) -> dict[str, int]:
+    """The report's ``summary`` from item counts per status (None: not final yet)."""
+    summary = {"total": sum(counts.values())} | {s.value: counts.get(s, 0) for s in Status}
+    summary[PENDING] = counts.get(None, 0)
+    return summary
 
 
 def _status(item: ItemRow) -> str:

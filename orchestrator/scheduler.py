@@ -245,8 +245,7 @@ class Scheduler:
         try:
             live = await job.read(limits, Budget(limits.attempts))
         except RequestError as exc:
-            job.fail(Status.FAILED, exc)
-            job.error = {**(job.error or {}), "message": f"re-check after the bake failed: {exc}"}
+            job.fail(Status.FAILED, exc, message=f"re-check after the bake failed: {exc.detail}")
             self._recorder.done(job)
             return
         if live.hash != job.target.hash:

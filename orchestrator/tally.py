@@ -229,8 +229,8 @@ class Tally:
 class Rates:
     """Each org's requests in the last minute, read on the event loop's thread only.
 
-    ``OrgClient.requests_last_minute`` runs on anyio's clock, which exists only
-    on the loop's thread (and its deque is the loop's to mutate). A display
+    ``OrgClient.requests_last_minute`` trims a deque that the loop's thread
+    appends to with every request, so only that thread may call it. A display
     thread asks for a fresh reading with :meth:`request`, which hands the read
     to the loop as a plain callback: no task the engine has to know about, and
     nothing to cancel when the run ends (a closed loop just refuses it).

@@ -122,11 +122,9 @@ class Verifier:
             job.status = Status.SUCCEEDED
             self._finish(job)
         elif problem is not None and not _worth_retrying(problem, self._limits):
-            job.fail(Status.UNVERIFIED, problem)
-            job.error = {
-                **(job.error or {}),
-                "message": f"written, but not verified: {problem.detail}",
-            }
+            job.fail(
+                Status.UNVERIFIED, problem, message=f"written, but not verified: {problem.detail}"
+            )
             self._finish(job)
         elif now + entry.interval > entry.deadline:
             job.fail(Status.UNVERIFIED, self._timeout_error(job))

@@ -125,8 +125,7 @@ class Worker:
             if not self._may_write():
                 return None  # interrupted: the item stays where the journal says it is
             if last_error is not None and not job.budget.spend():
-                job.fail(Status.FAILED, last_error)
-                job.error = {**(job.error or {}), "message": _exhausted(job, last_error)}
+                job.fail(Status.FAILED, last_error, message=_exhausted(job, last_error))
                 return None
             try:
                 written = await self._write(job, live)

@@ -79,6 +79,7 @@ async def test_snapshot_all_follows_the_listing_cursor(
         assert "stored 3 snapshot(s)" in out
         pages = [r for r in sb.requests if r.path == "/api/v2/assistants"]
         assert len(pages) == 3
+        assert [r for r in sb.requests if r.path.startswith("/api/v2/assistants/")] == []
     j = Journal(tmp_path / "j.sqlite3")
     for assistant_id in CANARY_ASSISTANTS:
         (snap,) = j.snapshots("assistant", assistant_id)

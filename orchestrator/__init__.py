@@ -22,24 +22,24 @@ from orchestrator.errors import (
     Problem,
     RequestError,
 )
-from orchestrator.loader import load_environment, load_plan
-from orchestrator.outcome import RunStatus, Status
-from orchestrator.plan import Environment, Item, Kind, Limits, OnDrift, Org, Plan, Wave
+from orchestrator.models import Environment, Item, Kind, Limits, OnDrift, Org, Plan, Wave
+from orchestrator.planfile.loader import load_environment, load_plan
+from orchestrator.statuses import RunStatus, Status
 
 if TYPE_CHECKING:
-    from orchestrator.engine import Options, Preview, Result, preview, resume_run, run_plan
-    from orchestrator.journal import Journal
-    from orchestrator.progress import Observer
+    from orchestrator.engine.run import Options, Preview, Result, preview, resume_run, run_plan
+    from orchestrator.journal.sqlite import Journal
+    from orchestrator.ui.observers import Observer
 
 _LAZY = {
-    "Journal": "orchestrator.journal",
-    "Observer": "orchestrator.progress",
-    "Options": "orchestrator.engine",
-    "Preview": "orchestrator.engine",
-    "Result": "orchestrator.engine",
-    "preview": "orchestrator.engine",
-    "resume_run": "orchestrator.engine",
-    "run_plan": "orchestrator.engine",
+    "Journal": "orchestrator.journal.sqlite",
+    "Observer": "orchestrator.ui.observers",
+    "Options": "orchestrator.engine.run",
+    "Preview": "orchestrator.engine.run",
+    "Result": "orchestrator.engine.run",
+    "preview": "orchestrator.engine.run",
+    "resume_run": "orchestrator.engine.run",
+    "run_plan": "orchestrator.engine.run",
 }
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from orchestrator.journal import Journal
+from orchestrator.journal.sqlite import Journal
 from orchestrator.sandbox import Faults, Sandbox, Seed, load_seed
 
 SEED_PATH = Path(__file__).resolve().parent.parent / "environments" / "sandbox" / "seed.yaml"

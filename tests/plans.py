@@ -8,12 +8,12 @@ from typing import Any
 
 import yaml
 
-from orchestrator import report
-from orchestrator.engine import Options, Result, run_plan
-from orchestrator.journal import Journal
-from orchestrator.loader import load_plan
-from orchestrator.plan import Plan, Wave
-from orchestrator.progress import Observer
+from orchestrator.engine.run import Options, Result, run_plan
+from orchestrator.journal.sqlite import Journal
+from orchestrator.models import Plan, Wave
+from orchestrator.planfile.loader import load_plan
+from orchestrator.ui import report
+from orchestrator.ui.observers import Observer
 
 ORG_IDS = {
     "canary": "37104616-be01-5864-95e3-a7a637fffc9d",

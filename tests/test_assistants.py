@@ -10,9 +10,9 @@ import anyio
 import pytest
 import yaml
 
-from orchestrator.content import comparable
-from orchestrator.journal import Journal
-from orchestrator.plan import Kind
+from orchestrator.genesys.content import comparable
+from orchestrator.journal.sqlite import Journal
+from orchestrator.models import Kind
 from orchestrator.sandbox import Faults, Sandbox
 from tests.conftest import SandboxFactory
 from tests.plans import ASSISTANTS, CONFIGS, AtWave, execute, org_entry, write_plan

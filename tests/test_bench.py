@@ -12,7 +12,7 @@ import pytest
 
 from orchestrator.bench import ratebound
 from orchestrator.bench.__main__ import main
-from orchestrator.bench.planfile import rollbacks
+from orchestrator.bench.plans import rollbacks
 from orchestrator.bench.ratebound import Scenario, bounds
 from orchestrator.bench.requestlog import check_writes, max_in_window
 from orchestrator.sandbox import RequestRecord, generate_seed

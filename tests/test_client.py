@@ -11,8 +11,8 @@ import pytest
 from aiohttp import web
 
 from orchestrator import errors, logs
-from orchestrator.client import MAX_BODY, Client, OrgClient, new_session
-from orchestrator.plan import Backoff, Limits, Org, Secret
+from orchestrator.genesys.client import MAX_BODY, Client, OrgClient, new_session
+from orchestrator.models import Backoff, Limits, Org, Secret
 from orchestrator.sandbox import Faults, Sandbox
 from tests.conftest import SandboxFactory
 from tests.plans import CONFIGS

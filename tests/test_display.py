@@ -30,13 +30,13 @@ import pytest
 from rich.console import Console
 
 from orchestrator import logs
-from orchestrator.dashboard import LiveObserver, render
-from orchestrator.display import choose_observer
-from orchestrator.job import Job
-from orchestrator.outcome import Status
-from orchestrator.plan import Wave
-from orchestrator.progress import LineObserver, SummaryObserver
-from orchestrator.tally import Tally, clock_text
+from orchestrator.engine.job import Job
+from orchestrator.models import Wave
+from orchestrator.statuses import Status
+from orchestrator.ui.choose import choose_observer
+from orchestrator.ui.counts import Tally, clock_text
+from orchestrator.ui.live import LiveObserver, render
+from orchestrator.ui.observers import LineObserver, SummaryObserver
 
 ROOT = Path(__file__).resolve().parent.parent
 COLUMNS, LINES = 120, 40

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from orchestrator import report
-from orchestrator.engine import preview
-from orchestrator.journal import Journal
+from orchestrator.engine.run import preview
+from orchestrator.journal.sqlite import Journal
 from orchestrator.sandbox import Faults, Sandbox
+from orchestrator.ui import report
 from tests.conftest import SandboxFactory
 from tests.plans import CONFIGS, execute, make_plan
 

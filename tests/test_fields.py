@@ -1,4 +1,4 @@
-"""orchestrator.fields: writable fields, ranges and the classic mistakes (api.md 5 and 6)."""
+"""Writable fields, ranges and the classic mistakes (api.md 5 and 6)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import fields
-from orchestrator.fields import READ_ONLY, WRITABLE, check_value, field_problem, suggest_field
-from orchestrator.plan import Kind
+from orchestrator.genesys import fields
+from orchestrator.genesys.fields import (
+    READ_ONLY,
+    WRITABLE,
+    check_value,
+    field_problem,
+    suggest_field,
+)
+from orchestrator.models import Kind
 
 CONFIG, ASSISTANT = Kind.AGENTASSIST_CONFIG, Kind.ASSISTANT
 
@@ -46,7 +52,7 @@ def test_the_module_depends_only_on_plan_kind() -> None:
         for alias in node.names
     }
     ours = {name for name in imported if name and name.startswith("orchestrator")}
-    assert ours == {"orchestrator.plan"}
+    assert ours == {"orchestrator.models"}
     assert "yaml" not in imported
 
 

@@ -12,14 +12,14 @@ from typing import Any
 import anyio
 import pytest
 
-from orchestrator import report
-from orchestrator.engine import Options, resumable, resume_run, run_plan
-from orchestrator.journal import Journal
-from orchestrator.loader import load_plan
-from orchestrator.plan import Threshold
-from orchestrator.progress import Observer
+from orchestrator.engine.run import Options, resumable, resume_run, run_plan
+from orchestrator.engine.scheduler import Tripwire
+from orchestrator.journal.sqlite import Journal
+from orchestrator.models import Threshold
+from orchestrator.planfile.loader import load_plan
 from orchestrator.sandbox import Faults, Sandbox
-from orchestrator.scheduler import Tripwire
+from orchestrator.ui import report
+from orchestrator.ui.observers import Observer
 from tests.conftest import SandboxFactory
 from tests.plans import CONFIGS, QUIET, OnWait, approve_all, execute, write_plan
 
@@ -29,7 +29,7 @@ CANARY, EMEA, AMER = CONFIGS["canary"], CONFIGS["emea-prod"], CONFIGS["amer-prod
 
 
 def _job(seq: int, failed: bool) -> Any:
-    from orchestrator.outcome import Status
+    from orchestrator.statuses import Status
 
     class Fake:
         pass

@@ -12,15 +12,15 @@ import aiohttp
 import anyio
 import pytest
 
-from orchestrator import report
-from orchestrator.engine import Options, Result, resumable, resume_run, run_plan
+from orchestrator.engine.run import Options, Result, resumable, resume_run, run_plan
 from orchestrator.errors import JournalError
-from orchestrator.journal import ItemRow, Journal
-from orchestrator.loader import load_plan
-from orchestrator.outcome import RunStatus, State
-from orchestrator.plan import Plan
-from orchestrator.progress import Observer
+from orchestrator.journal.sqlite import ItemRow, Journal
+from orchestrator.models import Plan
+from orchestrator.planfile.loader import load_plan
 from orchestrator.sandbox import Faults, Sandbox
+from orchestrator.statuses import RunStatus, State
+from orchestrator.ui import report
+from orchestrator.ui.observers import Observer
 from tests.conftest import SandboxFactory
 from tests.plans import CONFIGS, QUIET, approve_all, nobody_to_ask, write_plan
 
@@ -252,7 +252,8 @@ def test_the_lock_is_released_when_its_holder_dies(tmp_path: Path) -> None:
         items=[],
     )
     code = (
-        "import os, signal; from pathlib import Path; from orchestrator.journal import Journal;"
+        "import os, signal; from pathlib import Path;"
+        " from orchestrator.journal.sqlite import Journal;"
         f"j = Journal(Path({str(path)!r})); j.lock('r1'); print('locked', flush=True);"
         "os.kill(os.getpid(), signal.SIGKILL)"
     )

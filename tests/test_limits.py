@@ -12,11 +12,11 @@ from pathlib import Path
 import anyio
 import pytest
 
-from orchestrator import limits
-from orchestrator.engine import Options, run_plan
-from orchestrator.journal import Journal
-from orchestrator.progress import Observer
+from orchestrator.engine.run import Options, run_plan
+from orchestrator.genesys import pacing
+from orchestrator.journal.sqlite import Journal
 from orchestrator.sandbox import ratelimit
+from orchestrator.ui.observers import Observer
 from tests.conftest import SandboxFactory
 from tests.plans import CONFIGS, approve_all, make_plan
 
@@ -38,7 +38,7 @@ def max_in_any_window(times: list[float], window: float) -> int:
 
 async def test_rate_window_admits_a_burst_then_one_per_freed_slot() -> None:
     """Three slots: three at once, the fourth only a full window after the first finished."""
-    window = limits.RateWindow(3, window=0.2, margin=0.0)
+    window = pacing.RateWindow(3, window=0.2, margin=0.0)
     granted: list[float] = []
 
     async def one() -> None:
@@ -57,7 +57,7 @@ async def test_rate_window_admits_a_burst_then_one_per_freed_slot() -> None:
 
 async def test_an_unused_slot_is_given_back_at_once() -> None:
     """Releasing a slot that sent nothing does not cost a window."""
-    window = limits.RateWindow(1, window=60.0)
+    window = pacing.RateWindow(1, window=60.0)
     token = await window.acquire()
     window.release(token, used=False)
     with anyio.fail_after(1):
@@ -68,7 +68,7 @@ async def test_the_quota_holds_in_every_window_with_zero_429s(
     make_sandbox: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """At L per (scaled) minute the server never counts L + 1 in any window."""
-    monkeypatch.setattr(limits, "WINDOW", WINDOW)
+    monkeypatch.setattr(pacing, "WINDOW", WINDOW)
     monkeypatch.setattr(ratelimit, "WINDOW", WINDOW)
     rpm = 6
     async with make_sandbox() as sb:

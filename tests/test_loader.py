@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.cli import main
+from orchestrator.cli.parser import main
 from orchestrator.errors import PlanError, UsageError
-from orchestrator.loader import load_environment, load_plan
-from orchestrator.plan import (
+from orchestrator.models import (
     Kind,
     OnDrift,
     Secret,
@@ -22,6 +21,7 @@ from orchestrator.plan import (
     ToSnapshot,
     ToVersion,
 )
+from orchestrator.planfile.loader import load_environment, load_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_PLAN = ROOT / "environments" / "sandbox" / "plan.yaml"

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orchestrator.errors import PlanError
-from orchestrator.loader import load_plan
-from orchestrator.plan import Plan
+from orchestrator.models import Plan
+from orchestrator.planfile.loader import load_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 SANDBOX = ROOT / "environments" / "sandbox"

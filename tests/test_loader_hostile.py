@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator.errors import PlanError
-from orchestrator.loader import MAX_FILE_BYTES, load_plan
-from orchestrator.plan import Plan
+from orchestrator.models import Plan
+from orchestrator.planfile.loader import MAX_FILE_BYTES, load_plan
 
 SECONDS = 5.0
 PEAK_BYTES = 100 * 1024 * 1024

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.cli import main
+from orchestrator.cli.parser import main
 from orchestrator.errors import PlanError, Problem
-from orchestrator.loader import load_plan
+from orchestrator.planfile.loader import load_plan
 
 DATA = Path(__file__).parent / "data" / "plans"
 ENVIRON = {"GC_AMER_ID": "amer-client", "GC_AMER_SECRET": "amer-secret-value", "S": "s3cr3t"}

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import report
-from orchestrator.engine import Options, run_plan
-from orchestrator.journal import Journal
-from orchestrator.loader import load_plan
-from orchestrator.progress import Observer
+from orchestrator.engine.run import Options, run_plan
+from orchestrator.journal.sqlite import Journal
+from orchestrator.planfile.loader import load_plan
 from orchestrator.sandbox import Sandbox
+from orchestrator.ui import report
+from orchestrator.ui.observers import Observer
 from tests.plans import CONFIGS, write_plan
 
 pytestmark = pytest.mark.anyio

@@ -23,9 +23,9 @@ import pytest
 import yaml
 from anyio.abc import Process
 
-from orchestrator.content import comparable
-from orchestrator.journal import Journal
-from orchestrator.plan import Kind
+from orchestrator.genesys.content import comparable
+from orchestrator.journal.sqlite import Journal
+from orchestrator.models import Kind
 from orchestrator.sandbox import Faults, Sandbox, generate_seed
 from tests.conftest import SandboxFactory
 

@@ -11,8 +11,8 @@ import jsonschema
 import pytest
 import yaml
 
-from orchestrator.cli import main
-from orchestrator.schema import json_schema
+from orchestrator.cli.parser import main
+from orchestrator.planfile.schema import json_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = sorted(

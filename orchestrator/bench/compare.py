@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.bench.measure import run_child
-from orchestrator.bench.planfile import Pacing, Rollback, rollbacks, write_plan
+from orchestrator.bench.plans import Pacing, Rollback, rollbacks, write_plan
 from orchestrator.bench.sandboxproc import SandboxProcess
 from orchestrator.sandbox import generate_seed
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator.bench.planfile import Pacing, config_ids, rollbacks, write_plan
+from orchestrator.bench.plans import Pacing, config_ids, rollbacks, write_plan
 from orchestrator.bench.requestlog import WINDOW, summarise
 from orchestrator.bench.runner import drive
-from orchestrator.loader import load_plan
+from orchestrator.planfile.loader import load_plan
 from orchestrator.sandbox import Sandbox, generate_seed
 
 UNLIMITED = 100_000  # the orchestrator's own quota when the sandbox has none

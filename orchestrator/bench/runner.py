@@ -6,12 +6,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from orchestrator import report
 from orchestrator.bench.measure import cpu_seconds, cpu_wait_seconds
-from orchestrator.engine import Options, run_plan
-from orchestrator.journal import Journal
-from orchestrator.plan import Plan
-from orchestrator.progress import Observer
+from orchestrator.engine.run import Options, run_plan
+from orchestrator.journal.sqlite import Journal
+from orchestrator.models import Plan
+from orchestrator.ui import report
+from orchestrator.ui.observers import Observer
 
 
 async def _approve(question: str) -> bool:

@@ -19,7 +19,7 @@ import anyio
 from orchestrator import logs
 from orchestrator.bench.measure import answer, peak_rss_mib
 from orchestrator.bench.runner import drive
-from orchestrator.loader import load_plan
+from orchestrator.planfile.loader import load_plan
 
 
 def _run(plan_path: Path, journal: Path, profile: Path | None) -> dict[str, Any]:

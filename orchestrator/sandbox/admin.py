@@ -28,8 +28,8 @@ from aiohttp import web
 
 from orchestrator.sandbox.exchange import world
 from orchestrator.sandbox.faults import parse_faults
+from orchestrator.sandbox.resources import OrgState
 from orchestrator.sandbox.seed import PERMISSIONS
-from orchestrator.sandbox.state import OrgState
 from orchestrator.sandbox.world import World
 
 PREFIX = "/sandbox/"

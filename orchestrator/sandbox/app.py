@@ -26,10 +26,10 @@ import anyio
 from aiohttp import web
 
 from orchestrator.sandbox import admin, assistants, configs, oauth
+from orchestrator.sandbox.api_errors import ApiFailure, not_found, server_error
 from orchestrator.sandbox.exchange import EXCHANGE, WORLD, Dropped, Exchange
-from orchestrator.sandbox.failures import ApiFailure, not_found, server_error
 from orchestrator.sandbox.ratelimit import SlidingWindow
-from orchestrator.sandbox.state import OrgState
+from orchestrator.sandbox.resources import OrgState
 from orchestrator.sandbox.world import World
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -14,10 +14,10 @@ from typing import Any
 
 from aiohttp import web
 
+from orchestrator.sandbox.api_errors import invalid_values, not_found
 from orchestrator.sandbox.bodies import assistant_fields
 from orchestrator.sandbox.exchange import Dropped, exchange, page_size, world
-from orchestrator.sandbox.failures import invalid_values, not_found
-from orchestrator.sandbox.state import ASSISTANTS_PATH, AssistantState, OrgState
+from orchestrator.sandbox.resources import ASSISTANTS_PATH, AssistantState, OrgState
 
 routes = web.RouteTableDef()
 

@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from orchestrator.sandbox.failures import bad_request, invalid_properties, invalid_values
+from orchestrator.sandbox.api_errors import bad_request, invalid_properties, invalid_values
 
 CONFIG_WRITABLE = frozenset(
     {"name", "description", "version", "deployed", "trafficPercent", "content"}

@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from orchestrator.sandbox.api_errors import ApiFailure, invalid_values, not_found
 from orchestrator.sandbox.bodies import config_fields
 from orchestrator.sandbox.exchange import (
     Dropped,
@@ -23,8 +24,7 @@ from orchestrator.sandbox.exchange import (
     positive_int,
     world,
 )
-from orchestrator.sandbox.failures import ApiFailure, invalid_values, not_found
-from orchestrator.sandbox.state import ConfigState, OrgState, Version, user_ref
+from orchestrator.sandbox.resources import ConfigState, OrgState, Version, user_ref
 
 routes = web.RouteTableDef()
 

@@ -11,14 +11,14 @@ from typing import Any
 
 from aiohttp import web
 
-from orchestrator.sandbox.failures import (
+from orchestrator.sandbox.api_errors import (
     ApiFailure,
     bad_request,
     invalid_values,
     missing_permission,
 )
 from orchestrator.sandbox.records import RequestRecord
-from orchestrator.sandbox.state import OrgState
+from orchestrator.sandbox.resources import OrgState
 from orchestrator.sandbox.world import World
 
 WORLD = web.AppKey("world", World)

@@ -16,7 +16,7 @@ import anyio
 from aiohttp import web
 
 from orchestrator.sandbox.exchange import exchange, world
-from orchestrator.sandbox.state import OrgState
+from orchestrator.sandbox.resources import OrgState
 from orchestrator.sandbox.world import World
 
 routes = web.RouteTableDef()

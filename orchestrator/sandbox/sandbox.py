@@ -25,9 +25,9 @@ from typing import Any
 import anyio
 from aiohttp import web
 
+from orchestrator.sandbox.api_errors import ApiFailure
 from orchestrator.sandbox.app import build_app
 from orchestrator.sandbox.bodies import assistant_fields, config_fields
-from orchestrator.sandbox.failures import ApiFailure
 from orchestrator.sandbox.faults import Faults
 from orchestrator.sandbox.records import ForeignWrite, RequestRecord
 from orchestrator.sandbox.seed import PERMISSIONS, Seed

@@ -19,8 +19,8 @@ from typing import Any
 import yaml
 
 from orchestrator.errors import PlanError, Problem
+from orchestrator.sandbox.api_errors import ApiFailure
 from orchestrator.sandbox.bodies import assistant_fields, config_fields
-from orchestrator.sandbox.failures import ApiFailure
 from orchestrator.sandbox.faults import Faults, parse_faults
 
 PERMISSIONS = (

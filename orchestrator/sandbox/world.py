@@ -15,14 +15,14 @@ from typing import Any
 
 from orchestrator.sandbox.faults import FaultDice, Faults
 from orchestrator.sandbox.records import ForeignWrite, RequestLog
-from orchestrator.sandbox.seed import OrgSeed, Seed
-from orchestrator.sandbox.state import (
+from orchestrator.sandbox.resources import (
     AssistantState,
     ConfigState,
     OrgState,
     TokenState,
     Version,
 )
+from orchestrator.sandbox.seed import OrgSeed, Seed
 
 Clock = Callable[[], float]
 

@@ -1,0 +1,184 @@
+"""``orchestrator demo``: the whole product in one command, no credentials.
+
+It starts the sandbox in-process with faults switched on, shows what the
+shipped plan would change, runs it in waves (a canary with a bake, then the
+rest), and prints the report. Every item status appears, each for a reason
+a platform engineer meets in real life.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import anyio
+
+from orchestrator import logs
+from orchestrator.cli.commands import terminal_approver
+from orchestrator.engine.job import Job
+from orchestrator.engine.run import Options, Result, preview, run_plan
+from orchestrator.journal.sqlite import Journal
+from orchestrator.models import Plan, Wave
+from orchestrator.planfile.loader import load_plan
+from orchestrator.sandbox import Faults, Sandbox, load_seed
+from orchestrator.ui import report
+from orchestrator.ui.choose import choose_observer
+from orchestrator.ui.observers import Observer
+from orchestrator.ui.preview import action
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED = ROOT / "environments" / "sandbox" / "seed.yaml"
+PLAN = ROOT / "environments" / "sandbox" / "plan.yaml"
+HALT_PLAN = ROOT / "environments" / "sandbox" / "plan-halt.yaml"
+JOURNAL = Path(".orchestrator") / "demo.sqlite3"
+DRIFTER = ("emea-prod", "d144ec01-034b-5b46-8c55-3dcfefdc9d9a")  # Retention
+
+FAULTS = {
+    "canary": Faults(propagation_delay=0.5),
+    "emea-prod": Faults(
+        concurrent_writer_rate=0.4, concurrent_writer_mode="bump", version_retention=5
+    ),
+    "amer-prod": Faults(
+        throttle_rate=0.15, throttle_burst=2, throttle_retry_after=1, drop_after_write_rate=0.4
+    ),
+}
+STORY = """\
+orchestrator demo: a local Genesys Cloud with 5 orgs, and trouble switched on:
+  canary     clean; new versions take 0.5 s to go live (the verifier waits for them)
+  emea-prod  another admin keeps saving configs (stale ETags: 409, re-read, retry);
+             only the 5 newest versions are kept, so one rollback target is gone;
+             a colleague edits its Retention config during the canary's bake
+  amer-prod  429 bursts, and connections that drop after a write has landed
+  apac-prod  the OAuth client lacks agentassist:config:write
+  latam-prod the server allows 6 requests a minute; the environment file says 300
+"""
+
+
+class _Colleague(Observer):
+    """Forwards to the real display; edits a config while the canary bakes."""
+
+    def __init__(self, inner: Observer, sandbox: Sandbox) -> None:
+        self._inner = inner
+        self._sandbox = sandbox
+
+    def run_started(self, run_id: str, jobs: Sequence[Job]) -> None:
+        self._inner.run_started(run_id, jobs)
+
+    def phase(self, text: str) -> None:
+        self._inner.phase(text)
+
+    def wave_started(self, index: int, wave: Wave, jobs: Sequence[Job]) -> None:
+        self._inner.wave_started(index, wave, jobs)
+
+    def item_done(self, job: Job) -> None:
+        self._inner.item_done(job)
+
+    def wave_finished(self, index: int, wave: Wave, status: str, reason: str | None) -> None:
+        self._inner.wave_finished(index, wave, status, reason)
+
+    def waiting(self, what: str, seconds: float) -> None:
+        self._inner.waiting(what, seconds)
+        if "canary" in what:
+            org, config_id = DRIFTER
+            self._sandbox.edit_config(org, config_id, description="hotfix by a colleague")
+            self._inner.note(f"(meanwhile a colleague edits {org} config {config_id[:8]})")
+
+    def note(self, text: str) -> None:
+        self._inner.note(text)
+
+    def suspend(self) -> None:
+        self._inner.suspend()
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the demo; exit 0 when the story ran to its end."""
+    logs.configure(fmt=args.log_format, quiet=True)
+    observer = choose_observer(plain=args.plain)
+    try:
+        result = anyio.run(lambda: _demo(args.format, observer))
+    finally:
+        observer.close()
+    print(
+        f"\nThis run's own exit status would be {result.exit_code} ({result.status}); "
+        f"the demo exits 0. Explore it:\n"
+        f"  orchestrator report {result.run_id} --journal {JOURNAL} --format markdown\n"
+        f"  orchestrator status {result.run_id} --journal {JOURNAL}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+async def _demo(fmt: str, observer: Observer) -> Result:
+    sandbox = Sandbox(load_seed(SEED), faults=FAULTS, rng_seed=2026)
+    sandbox.set_permissions("apac-prod", ["agentassist:config:read", "assistants:assistant:view"])
+    sandbox.set_rate_limit("latam-prod", 6)
+    print(STORY, file=sys.stderr)
+    async with sandbox.serve() as url:
+        plan = load_plan(PLAN, sandbox_url=url)
+        journal = Journal(JOURNAL)
+        try:
+            await _show_plan(plan, journal)
+            result = await run_plan(
+                plan,
+                journal,
+                observer=_Colleague(observer, sandbox),
+                approver=terminal_approver(yes=True, observer=observer),
+                options=Options(),
+            )
+            observer.close()
+            assert result.run_id is not None
+            print(report.render(report.build(journal, result.run_id), fmt), end="")
+            await _show_halt(journal, url)
+        finally:
+            journal.close()
+    return result
+
+
+async def _show_halt(journal: Journal, url: str) -> None:
+    """Step 3: the canary gate doing its job."""
+    rel = HALT_PLAN.relative_to(ROOT)
+    print(f"\nstep 3: orchestrator run {rel}   (apac-prod is the canary now)", file=sys.stderr)
+    plan = load_plan(HALT_PLAN, sandbox_url=url)
+    result = await run_plan(
+        plan,
+        journal,
+        observer=Observer(),
+        approver=terminal_approver(yes=True, observer=Observer()),
+        options=Options(handle_signals=False),
+    )
+    assert result.run_id is not None
+    data = report.build(journal, result.run_id)
+    waves = ", ".join(f"{w['name']} {w['status']}" for w in data["waves"])
+    print(
+        f"  run {result.run_id}: {data['status']} (exit {result.exit_code}): {waves}",
+        file=sys.stderr,
+    )
+    print(f"  {data['reason']}", file=sys.stderr)
+    later = [i for i in data["items"] if (i["error"] or {}).get("code") == "run.halted"]
+    orgs = sorted({i["org"] for i in later})
+    print(
+        f"  {len(later)} items of the next wave ({', '.join(orgs)}) were never written to",
+        file=sys.stderr,
+    )
+
+
+async def _show_plan(plan: Plan, journal: Journal) -> None:
+    """Step 1, as `orchestrator plan` would show it (condensed)."""
+    print(f"step 1: orchestrator plan {PLAN.relative_to(ROOT)}", file=sys.stderr)
+    shown = await preview(plan, journal=journal)
+    for job in shown.jobs:
+        what = action(job)
+        target = job.target.label if job.target else str(job.item.to)
+        current = job.baseline.version if job.baseline else "?"
+        line = f"  {job.org:<10} {job.name or job.rid:<26} v{current} -> {target}: {what}"
+        if what == "write":
+            line += f" ({len(job.changes)} field(s))"
+        elif job.error:
+            line += f": {job.error.get('message')}"
+        print(line, file=sys.stderr)
+    print(f"\nstep 2: orchestrator run {PLAN.relative_to(ROOT)}", file=sys.stderr)

@@ -1,0 +1,171 @@
+"""Preflight and planning: prove every credential, read every item, resolve its target.
+
+Nothing here writes to an org. ``orchestrator plan`` stops after this;
+``orchestrator run`` records what it found as each item's drift reference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from orchestrator.engine.job import Job, Recorder
+from orchestrator.errors import (
+    AuthenticationFailed,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    RequestError,
+    TargetUnavailable,
+)
+from orchestrator.genesys.client import OrgClient
+from orchestrator.genesys.content import diff
+from orchestrator.genesys.kinds import Live, TargetState
+from orchestrator.genesys.retry import Budget, retrying
+from orchestrator.journal import snapshots
+from orchestrator.journal.sqlite import Journal, seconds
+from orchestrator.models import Limits, Org, ToBefore, ToSnapshot
+from orchestrator.statuses import Status
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrgCheck:
+    """The preflight verdict on one org."""
+
+    org: str
+    ok: bool
+    org_id: str | None = None
+    org_name: str | None = None
+    problem: str | None = None
+    error: dict[str, Any] | None = None
+
+
+async def preflight(client: OrgClient, org: Org, limits: Limits) -> OrgCheck:
+    """Token, reachability and identity: ``/api/v2/tokens/me`` must name ``org.org_id``."""
+    try:
+        resp = await retrying(
+            lambda: client.request("GET", "/api/v2/tokens/me"),
+            budget=Budget(min(3, limits.attempts)),
+            backoff=limits.backoff,
+            max_retry_after=limits.max_retry_after,
+        )
+    except RequestError as exc:
+        return OrgCheck(org=org.name, ok=False, problem=str(exc), error=exc.as_dict())
+    body = resp.body if isinstance(resp.body, dict) else {}
+    who = body.get("organization")
+    if not isinstance(who, dict):
+        who = {}
+    org_id, org_name = who.get("id"), who.get("name")
+    if org.org_id and org_id != org.org_id:
+        return OrgCheck(
+            org=org.name,
+            ok=False,
+            org_id=org_id,
+            org_name=org_name,
+            problem=(
+                f"the token belongs to org {org_id} ({org_name}), not to {org.org_id} as the"
+                " environment file says: wrong credentials for this org"
+            ),
+            error={
+                "http_status": 200,
+                "code": "wrong.org",
+                "message": "org id mismatch",
+                "correlation_id": resp.correlation_id,
+            },
+        )
+    return OrgCheck(org=org.name, ok=True, org_id=org_id, org_name=org_name)
+
+
+class Planner:
+    """Reads each item's live state and resolves its target."""
+
+    def __init__(
+        self, *, limits: Limits, journal: Journal | None, recorder: Recorder, with_diff: bool
+    ) -> None:
+        self._limits = limits
+        self._with_diff = with_diff  # only a preview shows the field-level diff
+        self._journal = journal
+        self._recorder = recorder
+        self.refused: dict[str, RequestError] = {}  # org -> the auth/permission error on read
+
+    async def plan(self, job: Job) -> None:
+        """Fill ``job`` with its baseline, target and diff, or give it its final status."""
+        try:
+            live = await job.read(self._limits)
+        except NotFound as exc:
+            job.fail(Status.FAILED, exc, message=f"{job.kind.kind} {job.rid} does not exist")
+            return self._finish(job)
+        except (PermissionDenied, AuthenticationFailed) as exc:
+            self.refused.setdefault(job.org, exc)
+            job.fail(Status.FAILED, exc)
+            return self._finish(job)
+        except RateLimited as exc:
+            job.fail(Status.RATE_LIMITED, exc)
+            return self._finish(job)
+        except RequestError as exc:
+            job.fail(Status.FAILED, exc)
+            return self._finish(job)
+        job.name = live.fields.get("name") if isinstance(live.fields.get("name"), str) else None
+        job.baseline = live
+        try:
+            job.target = await self._target(job, live)
+        except TargetUnavailable as exc:
+            job.fail(Status.FAILED, exc, message=exc.detail + self._snapshot_hint(job, exc))
+            return self._finish(job)
+        except RequestError as exc:
+            job.fail(Status.FAILED, exc)
+            return self._finish(job)
+        if self._with_diff:
+            job.changes = diff(live.fields, job.target.fields)
+        self._recorder.planned(job)
+        if live.hash == job.target.hash:
+            job.status = Status.ALREADY_AT_TARGET
+            self._recorder.done(job)
+        return None
+
+    def _finish(self, job: Job) -> None:
+        self._recorder.planned(job)
+        self._recorder.done(job)
+
+    async def _target(self, job: Job, live: Live) -> TargetState:
+        to, overrides = job.item.to, job.item.set
+        from_store = isinstance(to, ToSnapshot) or (
+            isinstance(to, ToBefore) and not job.kind.has_server_history
+        )
+        if from_store:
+            if self._journal is None:
+                raise TargetUnavailable("no snapshot store is open", code="snapshot.missing")
+            assert isinstance(to, ToSnapshot | ToBefore)
+            snap = snapshots.find(
+                self._journal,
+                job.kind.kind.value,
+                job.rid,
+                to.instant,
+                strictly_before=isinstance(to, ToBefore),
+            )
+            return TargetState.build(
+                snap.fields,
+                overrides,
+                version=snap.version,
+                label=f"snapshot {seconds(snap.taken_at)}",
+            )
+        version, fields = await retrying(
+            lambda: job.kind.resolve(job.client, job.rid, to, live, job.tally),
+            budget=job.budget,
+            backoff=self._limits.backoff,
+            max_retry_after=self._limits.max_retry_after,
+            on_retry=lambda exc: job.retried(),
+        )
+        return TargetState.build(fields, overrides, version=version, label=f"v{version}")
+
+    def _snapshot_hint(self, job: Job, exc: TargetUnavailable) -> str:
+        if exc.code != "target.pruned" or self._journal is None:
+            return ""
+        rows = self._journal.snapshots(job.kind.kind.value, job.rid)
+        if not rows:
+            return "; no local snapshot of it exists either"
+        newest = rows[-1]
+        return (
+            f"; local snapshots exist (newest: version {newest.version} taken"
+            f" {seconds(newest.taken_at)}): use `to: {{snapshot: {seconds(newest.taken_at)}}}`"
+        )

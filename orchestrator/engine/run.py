@@ -1,0 +1,398 @@
+"""Runs end to end: preflight, planning, the waves, and resume after any stop.
+
+``preview`` is ``orchestrator plan``: it looks and writes nothing.
+``run_plan`` records a new run in the journal and drives it; ``resume_run``
+drives an unfinished one from where the journal says it stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from functools import partial
+
+import anyio
+from anyio import CancelScope
+
+from orchestrator.engine.job import Job, Recorder, by_org, error_dict
+from orchestrator.engine.planner import OrgCheck, Planner, preflight
+from orchestrator.engine.pool import drain
+from orchestrator.engine.scheduler import RESUMABLE_SKIPS, Approver, Scheduler, Verdict
+from orchestrator.errors import JournalError
+from orchestrator.genesys.client import Client, new_session
+from orchestrator.genesys.kinds import KINDS, Live, TargetState
+from orchestrator.genesys.retry import Budget
+from orchestrator.journal.sqlite import ItemRow, Journal, RunRow, stamp, utcnow
+from orchestrator.models import Plan
+from orchestrator.statuses import EXIT_CODES, RunStatus, State, Status
+from orchestrator.ui.observers import Observer
+
+PREFLIGHT_EXIT = 4
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Options:
+    """How a run behaves at its gates and on signals."""
+
+    no_wait: bool = False  # refuse (exit 3) instead of waiting for schedule.not_before
+    approve_once: bool = False  # `resume --approve`: pass the first pending gate
+    handle_signals: bool = True  # SIGINT/SIGTERM stop new writes (off inside tests)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Result:
+    """What a run or resume ended with."""
+
+    run_id: str | None
+    status: RunStatus
+    reason: str | None
+    exit_code: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Preview:
+    """``orchestrator plan``: the preflight verdicts and every planned item."""
+
+    checks: tuple[OrgCheck, ...]
+    jobs: tuple[Job, ...]
+    refused: Mapping[str, str]  # org -> why it failed preflight
+
+    @property
+    def exit_code(self) -> int:
+        """4 when any org failed preflight, else 0."""
+        return PREFLIGHT_EXIT if self.refused else 0
+
+
+async def preview(plan: Plan, *, journal: Journal | None) -> Preview:
+    """Preflight every org and plan every item; nothing is written anywhere."""
+    async with new_session(plan.limits) as session:
+        client = Client(session, plan.limits)
+        jobs = _new_jobs(plan, client)
+        recorder = Recorder(None, None, None)
+        checks, refused = await _prepare(plan, client, jobs, recorder, journal, anyio.Event())
+    return Preview(checks=tuple(checks), jobs=tuple(jobs), refused=refused)
+
+
+def new_run_id(plan_name: str) -> tuple[str, str]:
+    """A run id like ``20261129T220000Z-revert-nov28-3f9a`` and its start stamp."""
+    now = utcnow().replace(microsecond=0)
+    return f"{now:%Y%m%dT%H%M%SZ}-{plan_name}-{secrets.token_hex(2)}", stamp(now)
+
+
+async def run_plan(
+    plan: Plan,
+    journal: Journal,
+    *,
+    observer: Observer,
+    approver: Approver,
+    options: Options = Options(),
+) -> Result:
+    """Record a new run of ``plan`` and drive it as far as its gates allow."""
+    not_before = plan.schedule.not_before
+    if options.no_wait and not_before is not None and utcnow() < not_before:
+        reason = f"the change window opens at {not_before:%Y-%m-%dT%H:%M:%SZ}; --no-wait given"
+        return Result(run_id=None, status=RunStatus.HALTED, reason=reason, exit_code=3)
+    with _interrupts(options) as signals:
+        run_id, started = new_run_id(plan.name)
+        _create(journal, plan, run_id, started)
+        journal.lock(run_id)
+        try:
+            row = journal.run(run_id)
+            return await _drive(plan, journal, row, None, observer, approver, signals)
+        finally:
+            journal.unlock(run_id)
+
+
+def _create(journal: Journal, plan: Plan, run_id: str, started: str) -> None:
+    journal.create_run(
+        run_id=run_id,
+        plan_name=plan.name,
+        plan_path=str(plan.path),
+        plan_sha256=plan.sha256,
+        started_at=started,
+        waves=[(w.name, sum(1 for i in plan.items if i.org in w.orgs)) for w in plan.waves],
+        items=[
+            {
+                "seq": seq,
+                "org": it.org,
+                "kind": it.kind.value,
+                "id": it.id,
+                "wave": plan.wave_of(it.org).name,
+                "spec": str(it.to),
+            }
+            for seq, it in enumerate(plan.items)
+        ],
+    )
+
+
+@contextmanager
+def _interrupts(options: Options) -> Iterator[AsyncIterator[int] | None]:
+    """SIGINT/SIGTERM queued from here on, before the run exists, so none is lost."""
+    if not options.handle_signals:
+        yield None
+        return
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        yield signals
+
+
+def resumable(journal: Journal, run_id: str | None) -> RunRow:
+    """The run ``resume`` would continue: ``run_id``, or the latest unfinished one.
+
+    Raises:
+        JournalError: no such run, or it is already finished.
+    """
+    if run_id is None:
+        row = journal.latest_unfinished()
+        if row is None:
+            raise JournalError(f"no unfinished run in journal {journal.path}")
+        return row
+    row = journal.run(run_id)
+    if row.status not in (RunStatus.RUNNING, RunStatus.HALTED, RunStatus.INTERRUPTED):
+        raise JournalError(f"run {run_id} is {row.status}: there is nothing to resume")
+    return row
+
+
+async def resume_run(
+    plan: Plan,
+    journal: Journal,
+    row: RunRow,
+    *,
+    observer: Observer,
+    approver: Approver,
+    options: Options = Options(),
+) -> Result:
+    """Drive an unfinished run from where its journal stops.
+
+    Raises:
+        JournalError: the run is held by another process, or its plan changed.
+    """
+    if plan.sha256 != row.plan_sha256:
+        raise JournalError(
+            f"plan {row.plan_path} changed since run {row.id} started (sha256 "
+            f"{row.plan_sha256[:12]}… then, {plan.sha256[:12]}… now); start a new run instead"
+        )
+    with _interrupts(options) as signals:
+        journal.lock(row.id)
+        try:
+            items = _reopen(journal, row.id, journal.items(row.id))
+            journal.set_run_status(row.id, RunStatus.RUNNING)
+            approve = options.approve_once
+            return await _drive(plan, journal, row, items, observer, approver, signals, approve)
+        finally:
+            journal.unlock(row.id)
+
+
+def _reopen(journal: Journal, run_id: str, items: list[ItemRow]) -> list[ItemRow]:
+    """Take up again the items a halt or a closed window skipped."""
+    out = []
+    for row in items:
+        code = (row.error or {}).get("code")
+        if row.status is Status.SKIPPED and code in RESUMABLE_SKIPS:
+            state = State.PLANNED if row.target_hash else State.NEW
+            journal.record_event(run_id, row.seq, "item.reopened", {"was": code})
+            row = _replace_row(row, state=state)
+        out.append(row)
+    return out
+
+
+def _replace_row(row: ItemRow, *, state: State) -> ItemRow:
+    return replace(row, state=state, status=None, error=None)
+
+
+async def _drive(
+    plan: Plan,
+    journal: Journal,
+    row: RunRow,
+    items: list[ItemRow] | None,
+    observer: Observer,
+    approver: Approver,
+    signals: AsyncIterator[int] | None,
+    approve_once: bool = False,
+) -> Result:
+    stop = anyio.Event()
+    verdict = Verdict(RunStatus.INTERRUPTED, "interrupted twice: stopped at once")
+    async with new_session(plan.limits) as session:
+        client = Client(session, plan.limits)
+        jobs = _new_jobs(plan, client) if items is None else _rebuilt_jobs(plan, client, items)
+        recorder = Recorder(journal, row.id, row.started_at)
+        scheduler = Scheduler(
+            plan=plan,
+            journal=journal,
+            run_id=row.id,
+            recorder=recorder,
+            observer=observer,
+            approver=approver,
+            stop=stop,
+            approve_once=approve_once,
+        )
+        recorder.on_done = scheduler.on_done
+        observer.run_started(row.id, jobs)
+        with anyio.CancelScope() as work:
+            async with anyio.create_task_group() as tg:
+                if signals is not None:
+                    tg.start_soon(_watch_signals, signals, stop, work, observer)
+                try:
+                    verdict = await _phases(
+                        plan, client, jobs, recorder, journal, scheduler, stop, observer
+                    )
+                finally:
+                    http = _sum_http(row.http, client)
+                tg.cancel_scope.cancel()  # the signal watcher
+    journal.set_run_status(row.id, verdict.status, reason=verdict.reason, http=http)
+    code = verdict.exit_code or EXIT_CODES[verdict.status]
+    return Result(run_id=row.id, status=verdict.status, reason=verdict.reason, exit_code=code)
+
+
+async def _phases(
+    plan: Plan,
+    client: Client,
+    jobs: list[Job],
+    recorder: Recorder,
+    journal: Journal,
+    scheduler: Scheduler,
+    stop: anyio.Event,
+    observer: Observer,
+) -> Verdict:
+    _, refused = await _prepare(plan, client, jobs, recorder, journal, stop, observer)
+    if stop.is_set():
+        return Verdict(RunStatus.INTERRUPTED, "interrupted while planning")
+    if refused:
+        why = "; ".join(f"{org}: {reason}" for org, reason in refused.items())
+        for job in jobs:
+            if job.status is None:
+                job.status = Status.SKIPPED
+                job.error = error_dict(
+                    "preflight.failed", f"not attempted: preflight failed ({why})"
+                )
+                recorder.done(job)
+        reason = f"preflight failed, nothing was written: {why}"
+        return Verdict(RunStatus.FAILED, reason, exit_code=PREFLIGHT_EXIT)
+    not_before = plan.schedule.not_before
+    if not_before is not None and utcnow() < not_before:
+        journal.flush()  # a long wait: have everything on disk first
+        wait = (not_before - utcnow()).total_seconds()
+        observer.waiting(f"the change window opens at {not_before:%Y-%m-%dT%H:%M:%SZ}", wait)
+        with anyio.move_on_after(wait):
+            await stop.wait()
+        if stop.is_set():
+            return Verdict(RunStatus.INTERRUPTED, "interrupted while waiting for the window")
+    verdict = await scheduler.run(jobs)
+    if stop.is_set() and verdict.status is not RunStatus.INTERRUPTED:
+        return Verdict(RunStatus.INTERRUPTED, "interrupted")
+    return verdict
+
+
+async def _prepare(
+    plan: Plan,
+    client: Client,
+    jobs: Sequence[Job],
+    recorder: Recorder,
+    journal: Journal | None,
+    stop: anyio.Event,
+    observer: Observer | None = None,
+) -> tuple[list[OrgCheck], dict[str, str]]:
+    """Preflight every org with work left, then plan every item not yet planned."""
+    orgs = sorted({j.org for j in jobs if j.status is None})
+    if observer:
+        observer.phase(f"preflight: {len(orgs)} orgs")
+    checks: dict[str, OrgCheck] = {}
+
+    async def check(name: str) -> None:
+        org = plan.environment.org(name)
+        checks[name] = await preflight(client.org(org), org, plan.limits)
+
+    async with anyio.create_task_group() as tg:
+        for name in orgs:
+            tg.start_soon(check, name)
+    refused = {name: c.problem or "failed" for name, c in checks.items() if not c.ok}
+    todo = [j for j in jobs if j.state is State.NEW and j.status is None and j.org not in refused]
+    if observer:
+        observer.phase(f"planning: reading {len(todo)} items")
+    planner = Planner(
+        limits=plan.limits, journal=journal, recorder=recorder, with_diff=recorder.run_id is None
+    )
+    async with anyio.create_task_group() as tg:
+        for name, org_jobs in by_org(todo).items():
+            size = plan.environment.org(name).concurrency
+            tg.start_soon(
+                partial(drain, org_jobs, size, planner.plan, proceed=lambda: not stop.is_set())
+            )
+    for name, exc in planner.refused.items():
+        refused.setdefault(name, str(exc))
+    return [checks[n] for n in orgs], refused
+
+
+def _new_jobs(plan: Plan, client: Client) -> list[Job]:
+    return [
+        Job(
+            seq=seq,
+            item=item,
+            wave=plan.wave_of(item.org).name,
+            kind=KINDS[item.kind],
+            client=client.org(plan.environment.org(item.org)),
+            budget=Budget(plan.limits.attempts),
+        )
+        for seq, item in enumerate(plan.items)
+    ]
+
+
+def _rebuilt_jobs(plan: Plan, client: Client, rows: Sequence[ItemRow]) -> list[Job]:
+    jobs = _new_jobs(plan, client)
+    for job, row in zip(jobs, rows, strict=True):
+        if (row.org, row.kind, row.resource_id) != job.item.key:
+            raise JournalError(f"journal item {row.seq} does not match the plan's item")
+        job.state, job.status, job.error, job.name = row.state, row.status, row.error, row.name
+        job.conflicts = row.conflicts
+        job.carried_attempts, job.carried_requests = row.attempts, row.requests
+        if row.planned_hash is not None:
+            job.baseline = Live(
+                version=row.from_version,
+                etag=row.planned_etag,
+                modified=row.planned_modified,
+                fields={},
+                hash=row.planned_hash,
+            )
+        if row.target_hash is not None:
+            job.target = TargetState(
+                fields=row.target_fields or {},
+                hash=row.target_hash,
+                version=row.target_version,
+                label=row.target_label or "",
+            )
+        if row.state is State.WRITTEN:
+            job.written = Live(
+                version=row.new_version,
+                etag=None,
+                modified=None,
+                fields={},
+                hash=row.target_hash or "",
+            )
+        if job.state is State.INTENDED or job.state is State.WRITTEN:
+            job.snapshot_hash = row.planned_hash
+    return jobs
+
+
+def _sum_http(before: Mapping[str, int], client: Client) -> dict[str, int]:
+    now = client.stats
+    fields = ("requests", "retries", "conflicts", "rate_limited", "server_errors")
+    return {f: int(before.get(f, 0)) + int(getattr(now, f)) for f in fields}
+
+
+async def _watch_signals(
+    signals: AsyncIterator[int], stop: anyio.Event, scope: CancelScope, observer: Observer
+) -> None:
+    async for signum in signals:
+        if stop.is_set():
+            observer.note("second interrupt: stopping now")
+            scope.cancel()
+            return
+        stop.set()
+        name = signal.Signals(signum).name
+        observer.note(
+            f"{name}: no new writes will start; finishing the requests in flight"
+            f" (pid {os.getpid()}; send it again to stop at once)"
+        )

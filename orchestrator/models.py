@@ -1,0 +1,218 @@
+"""The validated, normalised plan: what the core works from, never raw YAML.
+
+``orchestrator.planfile.loader.load_plan`` builds these from the plan and environment
+files. Durations are seconds, percentages fractions, ``${VAR}`` resolved,
+regions resolved to base URLs, waves resolved to concrete org lists.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+
+class Kind(enum.StrEnum):
+    """A resource kind the orchestrator can roll back (api.md sections 5 and 6)."""
+
+    AGENTASSIST_CONFIG = "agentassist-config"
+    ASSISTANT = "assistant"
+
+
+class OnDrift(enum.StrEnum):
+    """What to do when someone else changed a config since planning."""
+
+    STOP = "stop"
+    OVERWRITE = "overwrite"
+
+
+class Secret(str):
+    """A string that never shows itself in ``repr`` or formatted output.
+
+    ``str(secret)`` still returns the value (it has to reach the token
+    request); ``repr`` and f-strings with ``!r`` print a placeholder.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Org:
+    """How to reach one Genesys Cloud org through its own OAuth client."""
+
+    name: str
+    api_base: str  # e.g. https://api.mypurecloud.ie or http://127.0.0.1:8787, no trailing /
+    login_base: str  # e.g. https://login.mypurecloud.ie; the sandbox uses api_base
+    client_id: str
+    client_secret: Secret = field(repr=False)
+    org_id: str | None = None
+    requests_per_minute: int = 300
+    concurrency: int = 4
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Environment:
+    """The orgs of one environment file (or of a plan's inline ``orgs:``)."""
+
+    path: Path | None
+    orgs: tuple[Org, ...]
+
+    def org(self, name: str) -> Org:
+        """The org called ``name``; ``KeyError`` if there is none."""
+        for org in self.orgs:
+            if org.name == name:
+                return org
+        raise KeyError(name)
+
+
+@dataclass(frozen=True, slots=True)
+class ToVersion:
+    """``to: 4``: that version from history (or the snapshot store)."""
+
+    version: int
+
+    def __str__(self) -> str:
+        return f"v{self.version}"
+
+
+@dataclass(frozen=True, slots=True)
+class ToPrevious:
+    """``to: previous``: the version just before the current one."""
+
+    def __str__(self) -> str:
+        return "previous"
+
+
+@dataclass(frozen=True, slots=True)
+class ToBefore:
+    """``to: {before: T}``: the newest version created strictly before T."""
+
+    instant: datetime  # timezone-aware, UTC
+
+    def __str__(self) -> str:
+        return f"before {_zulu(self.instant)}"
+
+
+@dataclass(frozen=True, slots=True)
+class ToSnapshot:
+    """``to: {snapshot: T}``: the newest local snapshot taken at or before T."""
+
+    instant: datetime  # timezone-aware, UTC
+
+    def __str__(self) -> str:
+        return f"snapshot at or before {_zulu(self.instant)}"
+
+
+Target = ToVersion | ToPrevious | ToBefore | ToSnapshot
+
+
+def _zulu(instant: datetime) -> str:
+    return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Item:
+    """One configuration to roll back in one org."""
+
+    org: str
+    kind: Kind
+    id: str  # restricted to a URL-safe character set by the loader
+    to: Target
+    on_drift: OnDrift = OnDrift.STOP
+    set: Mapping[str, Any] = field(default_factory=dict)  # writable fields forced on top
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """Identity of the item within a plan: (org, kind, id)."""
+        return (self.org, self.kind.value, self.id)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Threshold:
+    """``max_failed``: a count, or a fraction of the wave's items (rounded down)."""
+
+    count: int | None = None
+    fraction: float | None = None
+
+    def allowed(self, items: int) -> int:
+        """How many failures are tolerated among ``items``; more than this trips."""
+        if self.count is not None:
+            return self.count
+        if self.fraction is not None:
+            return max(0, math.floor(self.fraction * items + 1e-9))
+        return items  # no threshold: never trips
+
+    def __str__(self) -> str:
+        if self.count is not None:
+            return str(self.count)
+        if self.fraction is not None:
+            return f"{self.fraction * 100:g}%"
+        return "none"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Wave:
+    """A group of orgs run together, with the gates that guard it."""
+
+    name: str
+    orgs: tuple[str, ...]  # concrete org names, globs already expanded
+    max_failed: Threshold = field(default_factory=Threshold)
+    bake: float = 0.0  # seconds
+    approve: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Backoff:
+    """Capped exponential backoff with full jitter, in seconds."""
+
+    base: float = 0.2
+    max: float = 20.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Limits:
+    """Run-wide limits; per-org limits live on :class:`Org`."""
+
+    concurrency: int = 32
+    attempts: int = 8
+    backoff: Backoff = field(default_factory=Backoff)
+    verify_timeout: float = 300.0
+    max_retry_after: float = 180.0
+    request_timeout: float = 30.0  # per attempt; added key, documented in the README
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Schedule:
+    """The change window."""
+
+    not_before: datetime | None = None
+    not_after: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    """A fully validated plan, ready to run."""
+
+    path: Path
+    sha256: str  # of the plan file's bytes
+    name: str
+    description: str
+    environment: Environment
+    items: tuple[Item, ...]
+    waves: tuple[Wave, ...]
+    limits: Limits = field(default_factory=Limits)
+    schedule: Schedule = field(default_factory=Schedule)
+
+    def wave_of(self, org: str) -> Wave:
+        """The wave an org belongs to."""
+        for wave in self.waves:
+            if org in wave.orgs:
+                return wave
+        raise KeyError(org)

@@ -1,0 +1,286 @@
+"""Reports from the journal: JSON (the contract), text, Markdown and JUnit.
+
+Every format is rendered from the same dictionary, built from the journal
+alone, so ``run`` and a later ``report RUN_ID`` say exactly the same thing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from orchestrator.journal.sqlite import ItemRow, Journal, seconds
+from orchestrator.logs import redact
+from orchestrator.statuses import Status
+
+REPORT_VERSION = 1
+FORMATS = ("text", "json", "markdown", "junit")
+PENDING = "pending"  # not final: an interrupted or gated run's unfinished items
+
+# What an operator should do about each kind of failure.
+NEXT_STEPS = {
+    "missing.permissions": "grant the org's OAuth client the permission named, then run again",
+    "drift": "someone else changed it since planning: review the change; to overwrite it, set"
+    " on_drift: overwrite for this item and run again",
+    "target.pruned": "the server no longer keeps that version: roll back to a local snapshot"
+    " ({snapshot: T}) or pick a newer version",
+    "snapshot.missing": "take a snapshot first (`orchestrator snapshot`) or choose another target",
+    "target.missing": "check the item's `to:` against the config's history",
+    "verify.timeout": "the write is in place but not yet live: check again later; raise"
+    " limits.verify_timeout if propagation is slow",
+    "too.many.requests.retry.after": "the org asked to wait longer than max_retry_after:"
+    " run again later",
+    "bake.regression": "something changed the config back during the bake: find the other"
+    " writer before rolling out further",
+    "run.halted": "`orchestrator resume RUN_ID` continues once the cause is understood",
+    "window.closed": "outside the change window: schedule a new window and resume",
+    "preflight.failed": "fix the failing org's credentials or org_id, then run again",
+}
+
+
+def build(journal: Journal, run_id: str) -> dict[str, Any]:
+    """The JSON report of ``run_id`` (keys pinned by tests/test_report_contract.py)."""
+    run = journal.run(run_id)
+    items = journal.items(run_id)
+    summary = summarize(Counter(i.status for i in items))
+    http = {k: int(run.http.get(k, 0)) for k in _HTTP_KEYS}
+    return {
+        "report_version": REPORT_VERSION,
+        "run_id": run.id,
+        "plan": {"name": run.plan_name, "path": run.plan_path, "sha256": run.plan_sha256},
+        "started_at": _seconds(run.started_at),
+        "finished_at": _seconds(run.finished_at),
+        "status": run.status.value,
+        "reason": run.reason,
+        "summary": summary,
+        "waves": [
+            {
+                "name": w.name,
+                "status": w.status.value,
+                "items": w.items,
+                "failed": w.failed,
+                "started_at": _seconds(w.started_at),
+                "finished_at": _seconds(w.finished_at),
+                "reason": w.reason,
+                "approved_by": w.approved_by,
+            }
+            for w in journal.waves(run_id)
+        ],
+        "items": [_item(i) for i in items],
+        "http": http,
+    }
+
+
+_HTTP_KEYS = ("requests", "retries", "conflicts", "rate_limited", "server_errors")
+
+
+def summarize(counts: Mapping[Status | None, int]) -> dict[str, int]:
+    """The report's ``summary`` from item counts per status (None: not final yet)."""
+    summary = {"total": sum(counts.values())} | {s.value: counts.get(s, 0) for s in Status}
+    summary[PENDING] = counts.get(None, 0)
+    return summary
+
+
+def _status(item: ItemRow) -> str:
+    return item.status.value if item.status is not None else PENDING
+
+
+def _item(item: ItemRow) -> dict[str, Any]:
+    return {
+        "org": item.org,
+        "kind": item.kind,
+        "id": item.resource_id,
+        "name": item.name,
+        "wave": item.wave,
+        "status": _status(item),
+        "state": item.state.value,
+        "from_version": item.from_version,
+        "target_version": item.target_version,
+        "target": item.target_label,
+        "new_version": item.new_version,
+        "attempts": item.attempts,
+        "conflicts": item.conflicts,
+        "requests": item.requests,
+        "duration_s": item.duration_s,
+        "error": item.error,
+    }
+
+
+def _seconds(text: str | None) -> str | None:
+    return None if text is None else seconds(text)
+
+
+def render(report: dict[str, Any], fmt: str) -> str:
+    """The report in ``fmt`` (one of :data:`FORMATS`), secrets masked."""
+    renderers = {"json": _json, "text": _text, "markdown": _markdown, "junit": _junit}
+    return redact(renderers[fmt](report))
+
+
+def _json(report: dict[str, Any]) -> str:
+    return json.dumps(report, indent=2) + "\n"
+
+
+def _summary_line(report: dict[str, Any]) -> str:
+    s = report["summary"]
+    parts = [f"{s[k]} {k.replace('_', ' ')}" for k in list(s)[1:] if s[k]]
+    return f"{s['total']} items: " + (", ".join(parts) or "none")
+
+
+def _version(value: Any) -> str:
+    return "-" if value is None else f"v{value}"
+
+
+def _text(report: dict[str, Any]) -> str:
+    lines = [
+        f"run {report['run_id']}: {report['status'].upper()}"
+        + (f" ({report['reason']})" if report["reason"] else ""),
+        f"plan {report['plan']['name']} ({report['plan']['path']}), "
+        f"started {report['started_at']}, finished {report['finished_at'] or '-'}",
+        _summary_line(report),
+        "",
+    ]
+    for wave in report["waves"]:
+        rows = [i for i in report["items"] if i["wave"] == wave["name"]]
+        lines.append(
+            f"wave {wave['name']}: {wave['status']}, {wave['failed']} failed of {wave['items']}"
+            + (f" ({wave['reason']})" if wave["reason"] else "")
+        )
+        lines.extend(_table(rows))
+        lines.append("")
+    failures = [i for i in report["items"] if i["error"]]
+    if failures:
+        lines.append("problems:")
+        for item in failures:
+            err = item["error"]
+            corr = f" [correlation id {err['correlation_id']}]" if err.get("correlation_id") else ""
+            status = f"HTTP {err['http_status']} " if err.get("http_status") else ""
+            lines.append(
+                f"  {item['org']} {item['id']}: {item['status']}: {status}{err.get('code')}: "
+                f"{err.get('message')}{corr}"
+            )
+        lines.append("")
+    h = report["http"]
+    lines.append(
+        f"http: {h['requests']} requests, {h['retries']} retries, {h['conflicts']} conflicts, "
+        f"{h['rate_limited']} rate-limited, {h['server_errors']} server errors"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _table(rows: list[dict[str, Any]]) -> list[str]:
+    head = ("org", "config", "from", "target", "new", "status", "tries")
+    body = [
+        (
+            r["org"],
+            (r["name"] + " " if r["name"] else "") + f"({r['id'][:8]})",
+            _version(r["from_version"]),
+            r["target"] or _version(r["target_version"]),
+            _version(r["new_version"]),
+            r["status"],
+            str(r["attempts"]),
+        )
+        for r in rows
+    ]
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *body, strict=False)]
+    fmt = "  " + "  ".join(f"{{:<{w}}}" for w in widths)
+    return [fmt.format(*head).rstrip()] + [fmt.format(*row).rstrip() for row in body]
+
+
+def _markdown(report: dict[str, Any]) -> str:
+    status = report["status"]
+    lines = [
+        f"### Rollback run `{report['run_id']}`: **{status}**",
+        "",
+        f"Plan `{report['plan']['name']}` · started {report['started_at']} · finished "
+        f"{report['finished_at'] or '-'} · {_summary_line(report)}",
+    ]
+    if report["reason"]:
+        lines += ["", f"> {report['reason']}"]
+    for wave in report["waves"]:
+        rows = [i for i in report["items"] if i["wave"] == wave["name"]]
+        lines += [
+            "",
+            f"#### Wave `{wave['name']}`: {wave['status']} ({wave['failed']} failed of "
+            f"{wave['items']})",
+            "",
+            "| org | config | from | target | new | status | attempts |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in rows:
+            name = _md(r["name"] or "")
+            lines.append(
+                f"| {r['org']} | {name} `{r['id']}` | {_version(r['from_version'])} | "
+                f"{_md(r['target'] or _version(r['target_version']))} | "
+                f"{_version(r['new_version'])} | {r['status']} | {r['attempts']} |"
+            )
+    failures = [i for i in report["items"] if i["error"]]
+    if failures:
+        lines += [
+            "",
+            "#### Needs attention",
+            "",
+            "| org | config | status | error | correlation id |",
+        ]
+        lines.append("|---|---|---|---|---|")
+        for item in failures:
+            err = item["error"]
+            code = f"HTTP {err['http_status']} " if err.get("http_status") else ""
+            lines.append(
+                f"| {item['org']} | `{item['id']}` | {item['status']} | {code}`{err.get('code')}`:"
+                f" {_md(str(err.get('message')))} | {err.get('correlation_id') or '-'} |"
+            )
+        steps = sorted({err_code for i in failures if (err_code := i["error"].get("code"))})
+        advice = [
+            f"- `{c}`: {NEXT_STEPS[c].replace('RUN_ID', report['run_id'])}"
+            for c in steps
+            if c in NEXT_STEPS
+        ]
+        if advice:
+            lines += ["", "**What to do next**", "", *advice]
+    if report["summary"].get(PENDING):
+        lines += ["", f"Unfinished items: `orchestrator resume {report['run_id']}` finishes them."]
+    return "\n".join(lines) + "\n"
+
+
+def _is_failure(status: str) -> bool:
+    return status != PENDING and Status(status).is_failure
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _junit(report: dict[str, Any]) -> str:
+    suites = ET.Element("testsuites", name=f"orchestrator {report['run_id']}")
+    for wave in report["waves"]:
+        rows = [i for i in report["items"] if i["wave"] == wave["name"]]
+        failed = sum(1 for r in rows if _is_failure(r["status"]))
+        skipped = sum(1 for r in rows if r["status"] in (Status.SKIPPED, PENDING))
+        suite = ET.SubElement(
+            suites,
+            "testsuite",
+            name=wave["name"],
+            tests=str(len(rows)),
+            failures=str(failed),
+            skipped=str(skipped),
+        )
+        for r in rows:
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname=f"{r['org']}.{r['kind']}",
+                name=r["id"],
+                time=f"{r['duration_s'] or 0:.3f}",
+            )
+            err = r["error"] or {}
+            message = f"{r['status']}: {err.get('code')}: {err.get('message')}"
+            if r["status"] == PENDING or r["status"] == Status.SKIPPED:
+                ET.SubElement(case, "skipped", message=message)
+            elif _is_failure(r["status"]):
+                node = ET.SubElement(case, "failure", message=message, type=str(err.get("code")))
+                node.text = json.dumps(err, indent=2)
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"

@@ -2,6 +2,8 @@
 
 ::
 
+    ItemError                          (not raised) why one item failed, as reports show it
+
     OrchestratorError                  exit 1
     ├── UsageError                     exit 2   bad command line, unknown run id
     ├── PlanError                      exit 2   plan/environment file invalid (all problems)
@@ -27,20 +29,60 @@ run, not exceptions: the engine returns them in its ``Result``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from orchestrator.statuses import ExitCode
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ItemError:
+    """Why an item did not succeed: the report's ``error`` object (cli.md).
+
+    ``http_status`` and ``correlation_id`` are None for failures without an
+    HTTP answer of their own (a drift, a timeout, a halted wave).
+    """
+
+    code: str
+    message: str
+    http_status: int | None = None
+    correlation_id: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form, keys in the contract's order."""
+        return {
+            "http_status": self.http_status,
+            "code": self.code,
+            "message": self.message,
+            "correlation_id": self.correlation_id,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ItemError:
+        """Inverse of :meth:`as_dict` (as the journal stores it)."""
+        return cls(
+            code=str(data.get("code")),
+            message=str(data.get("message")),
+            http_status=data.get("http_status"),
+            correlation_id=data.get("correlation_id"),
+        )
+
+    def saying(self, message: str) -> ItemError:
+        """The same error with another message."""
+        return replace(self, message=message)
 
 
 class OrchestratorError(Exception):
     """Base of every error the orchestrator raises on purpose."""
 
-    exit_code = 1
+    exit_code = ExitCode.FAILURES
 
 
 class UsageError(OrchestratorError):
     """The command line asks for something impossible."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,7 +108,7 @@ class Problem:
 class PlanError(OrchestratorError):
     """A plan or environment file is invalid; holds every problem found."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = tuple(problems)
@@ -76,7 +118,7 @@ class PlanError(OrchestratorError):
 class JournalError(OrchestratorError):
     """The journal cannot be used as asked (locked, missing run, corrupt)."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class TargetUnavailable(OrchestratorError):
@@ -92,14 +134,14 @@ class TargetUnavailable(OrchestratorError):
         self.cause = cause
         super().__init__(message)
 
-    def as_dict(self) -> dict[str, object]:
-        """The error as the JSON report's ``error`` object."""
-        return {
-            "http_status": self.cause.status if self.cause else None,
-            "code": self.code,
-            "message": self.detail,
-            "correlation_id": self.cause.correlation_id if self.cause else None,
-        }
+    def item_error(self) -> ItemError:
+        """The error as an item's ``error``."""
+        return ItemError(
+            code=self.code,
+            message=self.detail,
+            http_status=self.cause.status if self.cause else None,
+            correlation_id=self.cause.correlation_id if self.cause else None,
+        )
 
 
 class RequestError(OrchestratorError):
@@ -141,14 +183,14 @@ class RequestError(OrchestratorError):
         corr = f" (correlation id {self.correlation_id})" if self.correlation_id else ""
         return f"{head}: {self.detail}{tail}{corr}"
 
-    def as_dict(self) -> dict[str, object]:
-        """The error as the JSON report's ``error`` object."""
-        return {
-            "http_status": self.status,
-            "code": self.code,
-            "message": self.detail,
-            "correlation_id": self.correlation_id,
-        }
+    def item_error(self) -> ItemError:
+        """The error as an item's ``error``."""
+        return ItemError(
+            code=self.code,
+            message=self.detail,
+            http_status=self.status,
+            correlation_id=self.correlation_id,
+        )
 
 
 class TransportError(RequestError):

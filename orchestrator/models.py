@@ -15,6 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from orchestrator.timestamps import zulu
+
 
 class Kind(enum.StrEnum):
     """A resource kind the orchestrator can roll back (api.md sections 5 and 6)."""
@@ -97,7 +99,7 @@ class ToBefore:
     instant: datetime  # timezone-aware, UTC
 
     def __str__(self) -> str:
-        return f"before {_zulu(self.instant)}"
+        return f"before {zulu(self.instant)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,14 +109,11 @@ class ToSnapshot:
     instant: datetime  # timezone-aware, UTC
 
     def __str__(self) -> str:
-        return f"snapshot at or before {_zulu(self.instant)}"
+        return f"snapshot at or before {zulu(self.instant)}"
 
 
-Target = ToVersion | ToPrevious | ToBefore | ToSnapshot
-
-
-def _zulu(instant: datetime) -> str:
-    return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
+To = ToVersion | ToPrevious | ToBefore | ToSnapshot
+"""An item's ``to:``: which content it is rolled back to (resolved into a ``Target``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,7 +123,7 @@ class Item:
     org: str
     kind: Kind
     id: str  # restricted to a URL-safe character set by the loader
-    to: Target
+    to: To
     on_drift: OnDrift = OnDrift.STOP
     set: Mapping[str, Any] = field(default_factory=dict)  # writable fields forced on top
 

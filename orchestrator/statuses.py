@@ -1,4 +1,4 @@
-"""Statuses and states: the vocabulary shared by the engine, journal and reports."""
+"""Statuses, states and exit codes: the vocabulary shared by every layer."""
 
 from __future__ import annotations
 
@@ -57,10 +57,22 @@ class WaveStatus(enum.StrEnum):
     SKIPPED = "skipped"
 
 
+class ExitCode(enum.IntEnum):
+    """The process's exit status (cli.md, "Exit status")."""
+
+    OK = 0  # every item succeeded or was already at target; validate/plan: all is well
+    FAILURES = 1  # at least one item failed, drifted, is unverified or rate-limited
+    USAGE = 2  # bad command line, invalid plan, journal problem: nothing was sent
+    HALTED = 3  # a gate stopped the run (threshold, approval, window)
+    PREFLIGHT = 4  # preflight failed: nothing was written
+    INTERRUPTED = 130  # SIGINT/SIGTERM: the journal is consistent, resume finishes
+
+
 EXIT_CODES = {
-    RunStatus.SUCCEEDED: 0,
-    RunStatus.PARTIAL: 1,
-    RunStatus.FAILED: 1,
-    RunStatus.HALTED: 3,
-    RunStatus.INTERRUPTED: 130,
+    RunStatus.SUCCEEDED: ExitCode.OK,
+    RunStatus.PARTIAL: ExitCode.FAILURES,
+    RunStatus.FAILED: ExitCode.FAILURES,
+    RunStatus.HALTED: ExitCode.HALTED,
+    RunStatus.INTERRUPTED: ExitCode.INTERRUPTED,
 }
+"""The exit code a run's status maps to (a failed preflight overrides it with 4)."""

@@ -1,10 +1,50 @@
-"""Instants in plan files: ISO 8601 with a zone, normalised to aware UTC datetimes."""
+"""Instants: the one way they are written, read and shown.
+
+Three forms, one module:
+
+- a *stamp* (``2026-11-29T22:00:00.123Z``): what the journal stores; UTC,
+  milliseconds, sorts as text;
+- *zulu* (``2026-11-29T22:00:00Z``): what an operator reads and writes in
+  ``to: {snapshot: T}``; whole seconds;
+- a plan file's instant: ISO 8601 with a zone (:func:`parse_instant`).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
 _EXAMPLE = "like 2026-11-28T14:00:00Z"
+
+
+def utcnow() -> datetime:
+    """Now, in UTC."""
+    return datetime.now(UTC)
+
+
+def stamp(when: datetime | None = None) -> str:
+    """ISO 8601 UTC with milliseconds and ``Z``; sorts as text."""
+    when = (when or utcnow()).astimezone(UTC)
+    return when.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+
+
+def zulu(when: datetime) -> str:
+    """``2026-11-29T22:00:00Z``: an instant as an operator writes it (whole seconds, UTC)."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def zulu_of(text: str) -> str:
+    """A stamp shortened to whole seconds: ``2026-11-29T22:00:00Z``."""
+    return text[:19] + "Z"
+
+
+def parse_stamp(text: str) -> datetime:
+    """The aware instant of a stamp (accepts any ISO 8601 with a zone, ``Z`` included).
+
+    Raises:
+        ValueError: not an ISO 8601 time.
+    """
+    instant = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
 
 
 def parse_instant(value: object) -> datetime:

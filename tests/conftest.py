@@ -10,10 +10,20 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from orchestrator.journal.sqlite import Journal
+from orchestrator.journal import Journal, open_journal
 from orchestrator.sandbox import Faults, Sandbox, Seed, load_seed
 
 SEED_PATH = Path(__file__).resolve().parent.parent / "environments" / "sandbox" / "seed.yaml"
+
+
+ACTOR = "tester@ci"
+
+
+@pytest.fixture(autouse=True)
+def actor(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test acts as one named operator (runs, approvals and gates record it)."""
+    monkeypatch.setenv("ORCHESTRATOR_ACTOR", ACTOR)
+    return ACTOR
 
 
 @pytest.fixture
@@ -112,6 +122,6 @@ def login(http: aiohttp.ClientSession) -> Login:
 @pytest.fixture
 def journal(tmp_path: Path) -> Iterator[Journal]:
     """A fresh journal in the test's temporary folder."""
-    j = Journal(tmp_path / "journal.sqlite3")
+    j = open_journal(tmp_path / "journal.sqlite3")
     yield j
     j.close()

@@ -8,12 +8,12 @@ from typing import Any
 
 import yaml
 
+from orchestrator.engine.events import Observer, WaveStarted
 from orchestrator.engine.run import Options, Result, run_plan
-from orchestrator.journal.sqlite import Journal
-from orchestrator.models import Plan, Wave
+from orchestrator.journal import Journal
+from orchestrator.models import Plan
 from orchestrator.planfile.loader import load_plan
 from orchestrator.ui import report
-from orchestrator.ui.observers import Observer
 
 ORG_IDS = {
     "canary": "37104616-be01-5864-95e3-a7a637fffc9d",
@@ -145,7 +145,7 @@ class AtWave(Observer):
     def __init__(self, action: Callable[[], None]) -> None:
         self._action = action
 
-    def wave_started(self, index: int, wave: Wave, jobs: Any) -> None:
+    def wave_started(self, event: WaveStarted) -> None:
         self._action()
 
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from orchestrator.genesys.content import comparable
-from orchestrator.journal.sqlite import Journal
+from orchestrator.journal import Journal, open_journal
 from orchestrator.models import Kind
 from orchestrator.sandbox import Faults, Sandbox
 from tests.conftest import SandboxFactory
@@ -80,7 +80,7 @@ async def test_snapshot_all_follows_the_listing_cursor(
         pages = [r for r in sb.requests if r.path == "/api/v2/assistants"]
         assert len(pages) == 3
         assert [r for r in sb.requests if r.path.startswith("/api/v2/assistants/")] == []
-    j = Journal(tmp_path / "j.sqlite3")
+    j = open_journal(tmp_path / "j.sqlite3")
     for assistant_id in CANARY_ASSISTANTS:
         (snap,) = j.snapshots("assistant", assistant_id)
         assert snap.fields["name"] and snap.source == "snapshot"

@@ -28,7 +28,11 @@ async def orchestrator(*args: str, journal: Path) -> tuple[int, str, str]:
         [sys.executable, "-m", "orchestrator", *args, "--journal", str(journal)],
         check=False,
         stdin=None,
-        env={**os.environ, "ORCHESTRATOR_JOURNAL": str(journal)},
+        env={
+            **os.environ,
+            "ORCHESTRATOR_JOURNAL": str(journal),
+            "ORCHESTRATOR_ACTOR": "alice@platform-team",
+        },
     )
     return done.returncode, done.stdout.decode(), done.stderr.decode()
 
@@ -118,7 +122,7 @@ async def test_yes_passes_approval_gates(sandbox: Sandbox, tmp_path: Path) -> No
         "run", str(plan), "--yes", "--format", "json", journal=tmp_path / "j.sqlite3"
     )
     assert code == 0
-    assert json.loads(out)["waves"][0]["approved_by"] == "operator"
+    assert json.loads(out)["waves"][0]["approved_by"] == "alice@platform-team"
 
 
 async def test_a_failed_preflight_exits_4_and_writes_nothing(

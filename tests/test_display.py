@@ -21,110 +21,105 @@ import termios
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import pyte
 import pytest
 from rich.console import Console
 
 from orchestrator import logs
-from orchestrator.engine.job import Job
-from orchestrator.models import Wave
-from orchestrator.statuses import Status
-from orchestrator.ui.choose import choose_observer
-from orchestrator.ui.counts import Tally, clock_text
+from orchestrator.engine.events import ItemDone, ItemView, RunStarted, WaveFinished, WaveStarted
+from orchestrator.errors import ItemError
+from orchestrator.statuses import Status, WaveStatus
+from orchestrator.ui.counts import RunCounts, clock_text
 from orchestrator.ui.live import LiveObserver, render
-from orchestrator.ui.observers import LineObserver, SummaryObserver
+from orchestrator.ui.observers import LineObserver, SummaryObserver, choose_observer
+from tests.conftest import FakeClock
 
 ROOT = Path(__file__).resolve().parent.parent
 COLUMNS, LINES = 120, 40
 
 
-# ----- fakes: real Observer events, with jobs that carry only what displays read ---------
+# ----- runs made of the engine's own event records -----------------------------------
 
 
-@dataclass
-class FakeOrg:
-    name: str
-    requests_per_minute: int = 300
+class Pace:
+    """Rates and quotas as a display reads them (the engine's is the HTTP client)."""
 
+    def __init__(self, rates: dict[str, int] | None = None) -> None:
+        self.rates = rates or {}
 
-class FakeClient:
-    """An org client as displays see it: a quota and a rate."""
+    def requests_last_minute(self, org: str) -> int:
+        return self.rates.get(org, 0)
 
-    def __init__(self, name: str, rpm: int = 300, rate: int = 0) -> None:
-        self.org = FakeOrg(name, rpm)
-        self.rate = rate
-
-    def requests_last_minute(self) -> int:
-        return self.rate
-
-
-@dataclass
-class FakeWritten:
-    version: int | None
-
-
-@dataclass
-class FakeJob:
-    seq: int
-    org: str
-    wave: str
-    client: FakeClient
-    rid: str = "cfg"
-    name: str | None = None
-    status: Status | None = None
-    error: dict[str, Any] | None = None
-    written: FakeWritten | None = None
-
-
-class FakeClock:
-    """A monotonic clock that moves only when told."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+    def limit(self, org: str) -> int:
+        return 300
 
 
 @dataclass
 class Run:
-    """A run's jobs by wave, built from ``{wave: {org: items}}``."""
+    """A run's items by wave, built from ``{wave: {org: items}}``."""
 
-    waves: dict[str, Wave]
-    jobs: dict[str, list[FakeJob]] = field(default_factory=dict)
+    waves: dict[str, tuple[str, ...]]
+    items: dict[str, list[ItemView]] = field(default_factory=dict)
+    pace: Pace = field(default_factory=Pace)
 
-    def all(self) -> list[Job]:
-        return cast(list[Job], [j for jobs in self.jobs.values() for j in jobs])
+    def all(self) -> list[ItemView]:
+        return [i for items in self.items.values() for i in items]
 
-    def of(self, wave: str) -> list[Job]:
-        return cast(list[Job], self.jobs[wave])
+    def of(self, wave: str) -> list[ItemView]:
+        return self.items[wave]
+
+    def started(self, *, final: dict[int, Status] | None = None) -> RunStarted:
+        """The run's start, with some items already final (an earlier process's)."""
+        final = final or {}
+        items = tuple(replace(i, status=final.get(i.seq)) for i in self.all())
+        return RunStarted(run_id="RUN", items=items, pace=self.pace)
+
+    def wave(self, index: int, name: str) -> WaveStarted:
+        return WaveStarted(
+            index=index, name=name, orgs=self.waves[name], items=len(self.items[name])
+        )
 
 
 def make_run(layout: dict[str, dict[str, int]], rates: dict[str, int] | None = None) -> Run:
-    """Jobs round-robin across each wave's orgs, as a pool of workers finishes them."""
-    run = Run(waves={w: Wave(name=w, orgs=tuple(orgs)) for w, orgs in layout.items()})
+    """Items round-robin across each wave's orgs, as a pool of workers finishes them."""
+    run = Run(waves={w: tuple(orgs) for w, orgs in layout.items()}, pace=Pace(rates))
     seq = 0
     for wave, orgs in layout.items():
-        clients = {o: FakeClient(o, rate=(rates or {}).get(o, 0)) for o in orgs}
-        jobs = run.jobs[wave] = []
+        items = run.items[wave] = []
         for i in range(max(orgs.values())):
-            for org, items in orgs.items():
-                if i < items:
-                    jobs.append(FakeJob(seq, org, wave, clients[org], rid=f"{org}-cfg{i}"))
+            for org, count in orgs.items():
+                if i < count:
+                    items.append(
+                        ItemView(
+                            seq=seq, org=org, wave=wave, id=f"{org}-cfg{i}", name=None, status=None
+                        )
+                    )
                     seq += 1
     return run
 
 
-def finish(job: Job, status: Status, message: str | None = None, version: int = 8) -> Job:
-    fake = cast(FakeJob, job)
-    fake.status = status
-    fake.error = {"message": message} if message else None
-    fake.written = FakeWritten(version) if status is Status.SUCCEEDED else None
-    return job
+def finish(
+    item: ItemView, status: Status, message: str | None = None, version: int = 8
+) -> ItemDone:
+    """The event of ``item`` reaching ``status``."""
+    return ItemDone(
+        seq=item.seq,
+        org=item.org,
+        wave=item.wave,
+        id=item.id,
+        name=item.name,
+        status=status,
+        new_version=version if status is Status.SUCCEEDED else None,
+        error=ItemError(code="x", message=message) if message else None,
+    )
+
+
+def ended(index: int, name: str, status: WaveStatus) -> WaveFinished:
+    return WaveFinished(index=index, name=name, status=status, reason=None)
 
 
 def wait_for(check: Callable[[], bool], timeout: float = 5.0) -> None:
@@ -140,45 +135,44 @@ def wait_for(check: Callable[[], bool], timeout: float = 5.0) -> None:
 def test_tally_counts_a_recheck_once_and_resumed_items_at_start() -> None:
     """A bake's re-check turns a success into a failure without counting the item twice."""
     run = make_run({"canary": {"c": 2}, "rest": {"r": 2}})
-    finish(run.of("rest")[0], Status.SKIPPED)  # final before this process started
-    tally = Tally(FakeClock())
-    tally.start("RUN", run.all())
-    tally.wave_started(0, "canary")
+    counts = RunCounts(FakeClock())
+    counts.start(run.started(final={run.of("rest")[0].seq: Status.SKIPPED}))
+    counts.wave_started(0, "canary")
     first, second = run.of("canary")
-    tally.item_done(finish(first, Status.SUCCEEDED))
-    tally.item_done(finish(second, Status.SUCCEEDED))
-    tally.item_done(finish(first, Status.FAILED, "moved during the bake"))
-    canary = tally.waves["canary"].count
+    counts.item_done(finish(first, Status.SUCCEEDED))
+    counts.item_done(finish(second, Status.SUCCEEDED))
+    counts.item_done(finish(first, Status.FAILED, "moved during the bake"))
+    canary = counts.waves["canary"].count
     assert (canary.done, canary.ok, canary.failed) == (2, 1, 1)
-    assert (tally.count.done, tally.count.skipped, tally.count.total) == (3, 1, 4)
-    assert tally.recent() == [("c c-cfg0: failed: moved during the bake", True)]
+    assert (counts.count.done, counts.count.skipped, counts.count.total) == (3, 1, 4)
+    assert counts.recent() == [("c c-cfg0: failed: moved during the bake", True)]
 
 
 def test_eta_follows_the_pace_since_the_wave_started() -> None:
     """Items already final at the wave's start do not speed up its ETA."""
     clock = FakeClock()
     run = make_run({"rest": {"a": 10}})
-    tally = Tally(clock)
-    tally.start("RUN", run.all())
-    tally.item_done(finish(run.of("rest")[0], Status.FAILED, "refused in planning"))
-    tally.wave_started(0, "rest")
-    assert tally.waves["rest"].count.eta(clock.now) is None
+    counts = RunCounts(clock)
+    counts.start(run.started())
+    counts.item_done(finish(run.of("rest")[0], Status.FAILED, "refused in planning"))
+    counts.wave_started(0, "rest")
+    assert counts.waves["rest"].count.eta(clock.now) is None
     for job in run.of("rest")[1:3]:
-        tally.item_done(finish(job, Status.SUCCEEDED))
+        counts.item_done(finish(job, Status.SUCCEEDED))
     clock.now += 4.0  # 2 items in 4 s; 7 left
-    assert tally.waves["rest"].count.eta(clock.now) == pytest.approx(14.0)
+    assert counts.waves["rest"].count.eta(clock.now) == pytest.approx(14.0)
 
 
 def test_countdown_and_clock_text() -> None:
     """Countdowns read like a clock and end with the phase that follows."""
     clock = FakeClock()
-    tally = Tally(clock)
-    tally.waiting("the change window opens at 2026-11-30T03:00:00Z", 7199.2)
-    assert tally.activity() == "the change window opens at 2026-11-30T03:00:00Z: 2:00:00 left"
+    counts = RunCounts(clock)
+    counts.waiting("the change window opens at 2026-11-30T03:00:00Z", 7199.2)
+    assert counts.activity() == "the change window opens at 2026-11-30T03:00:00Z: 2:00:00 left"
     clock.now += 7199.0
-    assert tally.activity().endswith(": 1 s left")
-    tally.set_phase("planning: reading 3 items")
-    assert tally.activity() == "planning: reading 3 items"
+    assert counts.activity().endswith(": 1 s left")
+    counts.set_phase("planning: reading 3 items")
+    assert counts.activity() == "planning: reading 3 items"
     assert [clock_text(s) for s in (0, 42, 59.5, 187, 3600)] == [
         "0 s",
         "42 s",
@@ -196,14 +190,13 @@ def test_plain_prints_one_line_per_finished_item() -> None:
     out = io.StringIO()
     observer = LineObserver(out)
     run = make_run({"canary": {"c": 2}})
-    wave = run.waves["canary"]
     first, second = run.of("canary")
-    observer.run_started("RUN", run.all())
-    observer.wave_started(0, wave, run.of("canary"))
+    observer.run_started(run.started())
+    observer.wave_started(run.wave(0, "canary"))
     observer.item_done(finish(first, Status.SUCCEEDED, version=9))
     observer.item_done(finish(second, Status.FAILED, "HTTP 403: missing permission"))
     observer.item_done(finish(first, Status.FAILED, "moved during the bake"))
-    observer.wave_finished(0, wave, "partial", None)
+    observer.wave_finished(ended(0, "canary", WaveStatus.PARTIAL))
     assert out.getvalue().splitlines() == [
         "run RUN started: 2 items",
         "wave canary: 2 items in c",
@@ -219,16 +212,15 @@ def test_quiet_keeps_waves_countdowns_notes_and_failures() -> None:
     out = io.StringIO()
     observer = choose_observer(quiet=True, stream=out)
     run = make_run({"canary": {"c": 2}})
-    wave = run.waves["canary"]
     first, second = run.of("canary")
-    observer.run_started("RUN", run.all())
+    observer.run_started(run.started())
     observer.phase("preflight: 1 orgs")
-    observer.wave_started(0, wave, run.of("canary"))
+    observer.wave_started(run.wave(0, "canary"))
     observer.item_done(finish(first, Status.SUCCEEDED))
     observer.item_done(finish(second, Status.DRIFTED, "changed by someone else"))
     observer.waiting("baking wave canary before re-checking it", 300)
     observer.note("approved by --yes: start wave rest?")
-    observer.wave_finished(0, wave, "partial", None)
+    observer.wave_finished(ended(0, "canary", WaveStatus.PARTIAL))
     observer.close()
     assert out.getvalue().splitlines() == [
         "run RUN started: 2 items",
@@ -248,14 +240,13 @@ def test_summary_line_at_a_steady_interval_off_a_terminal() -> None:
     assert isinstance(observer, SummaryObserver)
     observer = SummaryObserver(out, interval=0.02, clock=clock)
     run = make_run({"canary": {"c": 1}, "rest": {"a": 3, "b": 1}}, rates={"a": 30, "b": 12})
-    canary, rest = run.waves["canary"], run.waves["rest"]
-    observer.run_started("RUN", run.all())
-    observer.wave_started(0, canary, run.of("canary"))
+    observer.run_started(run.started())
+    observer.wave_started(run.wave(0, "canary"))
     observer.item_done(finish(run.of("canary")[0], Status.SUCCEEDED))
     observer.waiting("baking wave canary before re-checking it", 3)
-    observer.wave_finished(0, canary, "succeeded", None)
+    observer.wave_finished(ended(0, "canary", WaveStatus.SUCCEEDED))
     observer.note("approved by --yes: start wave rest (2 orgs)?")
-    observer.wave_started(1, rest, run.of("rest"))
+    observer.wave_started(run.wave(1, "rest"))
     a0, b0, a1, _ = run.of("rest")
     observer.item_done(finish(a0, Status.SUCCEEDED))
     observer.item_done(finish(b0, Status.FAILED, "HTTP 403"))
@@ -306,14 +297,13 @@ def test_big_runs_show_the_busiest_unfinished_orgs_and_sum_the_rest() -> None:
     orgs = {f"org-{i:03}": 5 for i in range(200)}
     run = make_run({"rest": orgs}, rates={"org-190": 290, "org-191": 120})
     clock = FakeClock()
-    tally = Tally(clock)
-    tally.start("RUN", run.all())
-    tally.wave_started(0, "rest")
-    tally.rates.read()
+    counts = RunCounts(clock)
+    counts.start(run.started())
+    counts.wave_started(0, "rest")
     for job in run.of("rest")[:-30]:  # 970 done: the last 30 orgs have one item left
-        tally.item_done(finish(job, Status.SUCCEEDED))
+        counts.item_done(finish(job, Status.SUCCEEDED))
     clock.now += 10.0
-    text = draw(tally, final=False)
+    text = draw(counts, final=False)
     rows = [line for line in text.splitlines() if "org-" in line]
     assert len(rows) == 8
     assert rows[0].split() == ["org-190", "4/5", "0", "290/300", "eta", "3", "s"]
@@ -326,14 +316,14 @@ def test_final_summary_lists_failing_orgs_first() -> None:
     """At the end: every wave's status, the failing orgs first, the rest summed up."""
     orgs = {f"org-{i:03}": 2 for i in range(20)}
     run = make_run({"canary": {"c": 1}, "rest": orgs})
-    tally = Tally(FakeClock())
-    tally.start("RUN", run.all())
+    counts = RunCounts(FakeClock())
+    counts.start(run.started())
     for job in run.all():
         status = Status.FAILED if job.org == "org-017" else Status.SUCCEEDED
-        tally.item_done(finish(job, status, "boom" if status is Status.FAILED else None))
-    tally.wave_finished(0, "canary", "succeeded", None)
-    tally.wave_finished(1, "rest", "partial", None)
-    text = draw(tally, final=True)
+        counts.item_done(finish(job, status, "boom" if status is Status.FAILED else None))
+    counts.wave_finished(ended(0, "canary", WaveStatus.SUCCEEDED))
+    counts.wave_finished(ended(1, "rest", WaveStatus.PARTIAL))
+    text = draw(counts, final=True)
     assert "req/min" not in text
     assert table_rows(text.splitlines()) == [
         ["canary", "1/1", "0", "succeeded"],
@@ -352,9 +342,9 @@ def table_rows(lines: Sequence[str]) -> list[list[str]]:
     return [line.split() for line in lines[start:end]]
 
 
-def draw(tally: Tally, *, final: bool) -> str:
+def draw(counts: RunCounts, *, final: bool) -> str:
     console = Console(file=io.StringIO(), width=COLUMNS, color_system=None)
-    console.print(render(tally, 8, final=final))
+    console.print(render(counts, 8, final=final))
     return cast(io.StringIO, console.file).getvalue()
 
 
@@ -504,20 +494,19 @@ def scripted_run() -> None:
     assert isinstance(observer, LiveObserver), "stderr must be a terminal"
     orgs = {f"org-{i:03}": SCRIPT_REST_ITEMS // 200 for i in range(200)}
     run = make_run({"canary": {"canary-1": 5, "canary-2": 5}, "rest": orgs})
-    canary, rest = run.waves["canary"], run.waves["rest"]
-    observer.run_started("SCRIPTED", run.all())
+    observer.run_started(replace(run.started(), run_id="SCRIPTED"))
     observer.phase("preflight: 202 orgs")
-    observer.wave_started(0, canary, run.of("canary"))
+    observer.wave_started(run.wave(0, "canary"))
     for job in run.of("canary"):
         observer.item_done(finish(job, Status.SUCCEEDED))
         time.sleep(0.01)
     observer.waiting("baking wave canary before re-checking it", 0.5)
     time.sleep(0.6)
-    observer.wave_finished(0, canary, "succeeded", None)
+    observer.wave_finished(ended(0, "canary", WaveStatus.SUCCEEDED))
     observer.suspend()
     answer = input("start wave rest (200 orgs)? [y/N] ")
     observer.note(f"operator answered {answer!r}")
-    observer.wave_started(1, rest, run.of("rest"))
+    observer.wave_started(run.wave(1, "rest"))
     for n, job in enumerate(run.of("rest")):
         failed = n % 97 == 0
         if failed:
@@ -527,7 +516,7 @@ def scripted_run() -> None:
         if n % SCRIPT_LOG_EVERY == 0:
             log.info("batch finished", n=n, org=job.org, marker=f"end{n}")
         time.sleep(0.0005)
-    observer.wave_finished(1, rest, "partial", None)
+    observer.wave_finished(ended(1, "rest", WaveStatus.PARTIAL))
     observer.close()
     print("after close", file=sys.stderr)
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from orchestrator.engine.run import preview
-from orchestrator.journal.sqlite import Journal
+from orchestrator.journal import Journal
 from orchestrator.sandbox import Faults, Sandbox
 from orchestrator.ui import report
 from tests.conftest import SandboxFactory

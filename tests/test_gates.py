@@ -12,15 +12,15 @@ from typing import Any
 import anyio
 import pytest
 
+from orchestrator.engine.events import Observer
+from orchestrator.engine.gates import Tripwire
 from orchestrator.engine.run import Options, resumable, resume_run, run_plan
-from orchestrator.engine.scheduler import Tripwire
-from orchestrator.journal.sqlite import Journal
+from orchestrator.journal import Journal
 from orchestrator.models import Threshold
 from orchestrator.planfile.loader import load_plan
 from orchestrator.sandbox import Faults, Sandbox
 from orchestrator.ui import report
-from orchestrator.ui.observers import Observer
-from tests.conftest import SandboxFactory
+from tests.conftest import ACTOR, SandboxFactory
 from tests.plans import CONFIGS, QUIET, OnWait, approve_all, execute, write_plan
 
 pytestmark = pytest.mark.anyio
@@ -312,4 +312,4 @@ async def test_resuming_a_tripped_run_asks_then_takes_up_the_skipped_waves(
     assert done.exit_code == 1  # the canary's 403 stays a failure
     assert len(sandbox.writes("emea-prod")) == 2
     assert [w["status"] for w in data["waves"]] == ["partial", "succeeded"]
-    assert data["waves"][0]["approved_by"] == "resume --approve"
+    assert data["waves"][0]["approved_by"] == f"{ACTOR} (resume --approve)"

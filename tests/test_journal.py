@@ -12,16 +12,17 @@ import aiohttp
 import anyio
 import pytest
 
+from orchestrator.engine.events import Observer
 from orchestrator.engine.run import Options, Result, resumable, resume_run, run_plan
 from orchestrator.errors import JournalError
-from orchestrator.journal.sqlite import ItemRow, Journal
+from orchestrator.journal import Journal, open_journal
+from orchestrator.journal.rows import ItemRow
 from orchestrator.models import Plan
 from orchestrator.planfile.loader import load_plan
 from orchestrator.sandbox import Faults, Sandbox
 from orchestrator.statuses import RunStatus, State
 from orchestrator.ui import report
-from orchestrator.ui.observers import Observer
-from tests.conftest import SandboxFactory
+from tests.conftest import ACTOR, SandboxFactory
 from tests.plans import CONFIGS, QUIET, approve_all, nobody_to_ask, write_plan
 
 pytestmark = pytest.mark.anyio
@@ -159,8 +160,8 @@ async def test_resume_after_a_gate_touches_nothing_already_done(
     assert result.exit_code == 0
     assert [r for r in sandbox.requests if r.org == "canary"] == []
     assert len(sandbox.writes("emea-prod")) == 2
-    assert [w["approved_by"] for w in data["waves"]] == [None, "resume --approve"]
-    events = [e for _, _, e, _ in journal.events(data["run_id"])]
+    assert [w["approved_by"] for w in data["waves"]] == [None, f"{ACTOR} (resume --approve)"]
+    events = [e.event for e in journal.events(data["run_id"])]
     assert "gate.pending" in events and "wave.approved" in events
 
 
@@ -194,7 +195,7 @@ async def test_journal_records_every_step_of_an_item(
     plan = load_plan(write_plan(tmp_path, sandbox.url or "", {"canary": CANARY[:1]}))
     result = await run_plan(plan, journal, observer=Observer(), approver=approve_all, options=QUIET)
     assert result.run_id
-    steps = [e for seq, _, e, _ in journal.events(result.run_id) if seq == 0]
+    steps = [e.event for e in journal.events(result.run_id) if e.seq == 0]
     assert steps == ["planned", "write.intended", "write.confirmed", "item.succeeded"]
     (item,) = journal.items(result.run_id)
     assert item.state is State.DONE and item.planned_hash and item.target_hash
@@ -241,20 +242,21 @@ async def test_two_processes_on_one_run_exactly_one_proceeds(
 def test_the_lock_is_released_when_its_holder_dies(tmp_path: Path) -> None:
     """A SIGKILLed holder's lock is gone: the kernel drops the flock with the process."""
     path = tmp_path / "j.sqlite3"
-    first = Journal(path)
+    first = open_journal(path)
     first.create_run(
         run_id="r1",
         plan_name="p",
         plan_path="p.yaml",
         plan_sha256="0",
         started_at="2026-11-29T00:00:00.000Z",
+        actor=ACTOR,
         waves=[],
         items=[],
     )
     code = (
         "import os, signal; from pathlib import Path;"
-        " from orchestrator.journal.sqlite import Journal;"
-        f"j = Journal(Path({str(path)!r})); j.lock('r1'); print('locked', flush=True);"
+        " from orchestrator.journal import open_journal;"
+        f"j = open_journal(Path({str(path)!r})); j.lock('r1'); print('locked', flush=True);"
         "os.kill(os.getpid(), signal.SIGKILL)"
     )
     import subprocess

@@ -12,11 +12,11 @@ from pathlib import Path
 import anyio
 import pytest
 
+from orchestrator.engine.events import Observer
 from orchestrator.engine.run import Options, run_plan
 from orchestrator.genesys import pacing
-from orchestrator.journal.sqlite import Journal
+from orchestrator.journal import open_journal
 from orchestrator.sandbox import ratelimit
-from orchestrator.ui.observers import Observer
 from tests.conftest import SandboxFactory
 from tests.plans import CONFIGS, approve_all, make_plan
 
@@ -79,7 +79,7 @@ async def test_the_quota_holds_in_every_window_with_zero_429s(
             {"canary": CONFIGS["canary"]},
             orgs={"canary": {"requests_per_minute": rpm}},
         )
-        journal = Journal(tmp_path / "j.sqlite3")
+        journal = open_journal(tmp_path / "j.sqlite3")
         result = await run_plan(
             plan,
             journal,

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.engine.events import Observer
 from orchestrator.engine.run import Options, run_plan
-from orchestrator.journal.sqlite import Journal
+from orchestrator.journal import open_journal
 from orchestrator.planfile.loader import load_plan
 from orchestrator.sandbox import Sandbox
 from orchestrator.ui import report
-from orchestrator.ui.observers import Observer
 from tests.plans import CONFIGS, write_plan
 
 pytestmark = pytest.mark.anyio
@@ -72,7 +72,7 @@ async def test_the_json_report_has_every_contract_key(sandbox: Sandbox, tmp_path
             waves=[{"name": "canary", "orgs": ["canary"]}, {"name": "rest", "orgs": ["*"]}],
         )
     )
-    journal = Journal(tmp_path / "j.sqlite3")
+    journal = open_journal(tmp_path / "j.sqlite3")
 
     async def yes(question: str) -> bool | None:
         return True

@@ -24,7 +24,7 @@ import yaml
 from anyio.abc import Process
 
 from orchestrator.genesys.content import comparable
-from orchestrator.journal.sqlite import Journal
+from orchestrator.journal import open_journal
 from orchestrator.models import Kind
 from orchestrator.sandbox import Faults, Sandbox, generate_seed
 from tests.conftest import SandboxFactory
@@ -131,7 +131,7 @@ def run_state(journal: Path) -> tuple[str | None, str | None]:
     """The run's id and status in the journal (None, None before it exists)."""
     if not journal.exists():
         return None, None
-    j = Journal(journal)
+    j = open_journal(journal)
     try:
         runs = j.runs()
         return (runs[0].id, runs[0].status.value) if runs else (None, None)
@@ -213,8 +213,8 @@ async def _wait_for(condition: Any, process: Process, *, limit: float) -> None:
 
 def crossings(journal: Path, run_id: str) -> int:
     """Items whose write was intended in one process and settled by a later one."""
-    j = Journal(journal)
-    events = [(i, seq, event) for i, (seq, _, event, _) in enumerate(j.events(run_id))]
+    j = open_journal(journal)
+    events = [(i, e.seq, e.event) for i, e in enumerate(j.events(run_id))]
     j.close()
     resumes = [i for i, _, event in events if event == "run.running"]
     last_intent: dict[int, int] = {}
@@ -251,7 +251,7 @@ async def assert_finished_exactly_once(
         ]
     )
     report = json.loads(process.stdout)
-    j = Journal(journal)
+    j = open_journal(journal)
     items = j.items(run_id)
     j.close()
     assert report["summary"]["total"] == len(items) == len(expected)

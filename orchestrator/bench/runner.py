@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.bench.measure import cpu_seconds, cpu_wait_seconds
+from orchestrator.engine.events import Observer
 from orchestrator.engine.run import Options, run_plan
-from orchestrator.journal.sqlite import Journal
+from orchestrator.journal import open_journal
 from orchestrator.models import Plan
 from orchestrator.ui import report
-from orchestrator.ui.observers import Observer
 
 
 async def _approve(question: str) -> bool:
@@ -27,7 +27,7 @@ async def drive(plan: Plan, journal_path: Path) -> dict[str, Any]:
         included; the wait is time spent ready but without a CPU), the run's
         status and exit code, item counts and the report's ``http`` counters.
     """
-    journal = Journal(journal_path)
+    journal = open_journal(journal_path)
     try:
         cpu, wait, start = cpu_seconds(), cpu_wait_seconds(), time.perf_counter()
         result = await run_plan(

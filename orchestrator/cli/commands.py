@@ -16,17 +16,18 @@ from typing import Any
 import anyio
 
 from orchestrator import logs
+from orchestrator.engine.events import Observer
+from orchestrator.engine.gates import Approver
 from orchestrator.engine.run import Options, Result, preview, resumable, resume_run, run_plan
-from orchestrator.engine.scheduler import Approver
 from orchestrator.errors import RequestError, UsageError
 from orchestrator.genesys.client import Client, HttpStats, new_session
 from orchestrator.genesys.kinds import KINDS, Live, list_assistants, live_from
-from orchestrator.journal.snapshots import store
-from orchestrator.journal.sqlite import Journal, stamp, utcnow
+from orchestrator.journal import Journal, open_journal
+from orchestrator.journal.rows import Snapshot
 from orchestrator.models import Environment, Kind, Limits, Org
 from orchestrator.planfile.loader import load_environment, load_plan
+from orchestrator.timestamps import stamp, utcnow, zulu_of
 from orchestrator.ui import report
-from orchestrator.ui.observers import Observer
 from orchestrator.ui.preview import render_preview
 
 
@@ -35,7 +36,7 @@ def _setup_logging(args: argparse.Namespace) -> None:
 
 
 def _observer(args: argparse.Namespace) -> Observer:
-    from orchestrator.ui.choose import choose_observer
+    from orchestrator.ui.observers import choose_observer
 
     return choose_observer(quiet=args.quiet, plain=getattr(args, "plain", False))
 
@@ -62,7 +63,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     """``orchestrator plan PLAN`` (and ``run --dry-run``)."""
     _setup_logging(args)
     plan = load_plan(args.plan)
-    journal = Journal(args.journal)  # only its snapshot store is read
+    journal = open_journal(args.journal)  # only its snapshot store is read
     try:
         result = anyio.run(lambda: preview(plan, journal=journal))
     finally:
@@ -78,7 +79,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return cmd_plan(args)
     _setup_logging(args)
     plan = load_plan(args.plan)
-    journal = Journal(args.journal)
+    journal = open_journal(args.journal)
     options = Options(no_wait=args.no_wait)
     return _drive(
         args,
@@ -92,7 +93,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_resume(args: argparse.Namespace) -> int:
     """``orchestrator resume [RUN_ID] [--approve]``."""
     _setup_logging(args)
-    journal = Journal(args.journal)
+    journal = open_journal(args.journal)
     try:
         row = resumable(journal, args.run_id)
         plan = load_plan(row.plan_path)
@@ -143,7 +144,7 @@ def _finish(args: argparse.Namespace, journal: Journal, result: Result) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """``orchestrator status [RUN_ID]``: the journal's runs, or one run's items."""
-    journal = Journal(args.journal)
+    journal = open_journal(args.journal)
     try:
         if args.run_id:
             data: Any = report.build(journal, args.run_id)
@@ -167,7 +168,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(json.dumps(rows, indent=2))
             return 0
         if not rows:
-            print(f"no runs in {journal.path}")
+            print(f"no runs in {journal.location}")
         for row in rows:
             summary: dict[str, int] = row["summary"]
             counts = ", ".join(f"{v} {k}" for k, v in summary.items() if k != "total" and v)
@@ -182,7 +183,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """``orchestrator report RUN_ID --format ...``."""
-    journal = Journal(args.journal)
+    journal = open_journal(args.journal)
     try:
         print(report.render(report.build(journal, args.run_id), args.format), end="")
         return 0
@@ -203,7 +204,7 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
         env = load_environment(args.env)
         org = _org(env, args.org)
         targets, limits, every = [], Limits(), org
-    journal = Journal(args.journal)
+    journal = open_journal(args.journal)
     # Whole seconds: the time printed is exactly the one `to: {snapshot: T}` matches.
     taken_at = stamp(utcnow().replace(microsecond=0))
     try:
@@ -212,7 +213,7 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
         journal.close()
     for line in failures:
         print(f"error: {line}", file=sys.stderr)
-    when = taken_at[:19] + "Z"
+    when = zulu_of(taken_at)
     print(f"stored {taken} snapshot(s) at {when} in {args.journal}")
     print(f"roll back to them with: to: {{snapshot: {when}}}")
     return 1 if failures else 0
@@ -251,13 +252,18 @@ async def _snapshot(
             except RequestError as exc:
                 failures.append(str(exc))
     for org, kind, rid, live in found:
-        store(
-            journal,
-            org=org.name,
-            kind=kind.value,
-            resource_id=rid,
-            live=live,
-            taken_at=taken_at,
-            source="snapshot",
+        journal.add_snapshot(
+            Snapshot(
+                org=org.name,
+                kind=kind.value,
+                resource_id=rid,
+                taken_at=taken_at,
+                source="snapshot",
+                run_id=None,
+                version=live.version,
+                modified=live.modified,
+                content_hash=live.hash,
+                fields=dict(live.fields),
+            )
         )
     return len(found), failures

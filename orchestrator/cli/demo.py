@@ -10,22 +10,20 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 import anyio
 
 from orchestrator import logs
 from orchestrator.cli.commands import terminal_approver
-from orchestrator.engine.job import Job
+from orchestrator.engine.events import ItemDone, Observer, RunStarted, WaveFinished, WaveStarted
 from orchestrator.engine.run import Options, Result, preview, run_plan
-from orchestrator.journal.sqlite import Journal
-from orchestrator.models import Plan, Wave
+from orchestrator.journal import Journal, open_journal
+from orchestrator.models import Plan
 from orchestrator.planfile.loader import load_plan
 from orchestrator.sandbox import Faults, Sandbox, load_seed
 from orchestrator.ui import report
-from orchestrator.ui.choose import choose_observer
-from orchestrator.ui.observers import Observer
+from orchestrator.ui.observers import choose_observer
 from orchestrator.ui.preview import action
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,20 +61,20 @@ class _Colleague(Observer):
         self._inner = inner
         self._sandbox = sandbox
 
-    def run_started(self, run_id: str, jobs: Sequence[Job]) -> None:
-        self._inner.run_started(run_id, jobs)
+    def run_started(self, event: RunStarted) -> None:
+        self._inner.run_started(event)
 
     def phase(self, text: str) -> None:
         self._inner.phase(text)
 
-    def wave_started(self, index: int, wave: Wave, jobs: Sequence[Job]) -> None:
-        self._inner.wave_started(index, wave, jobs)
+    def wave_started(self, event: WaveStarted) -> None:
+        self._inner.wave_started(event)
 
-    def item_done(self, job: Job) -> None:
-        self._inner.item_done(job)
+    def item_done(self, event: ItemDone) -> None:
+        self._inner.item_done(event)
 
-    def wave_finished(self, index: int, wave: Wave, status: str, reason: str | None) -> None:
-        self._inner.wave_finished(index, wave, status, reason)
+    def wave_finished(self, event: WaveFinished) -> None:
+        self._inner.wave_finished(event)
 
     def waiting(self, what: str, seconds: float) -> None:
         self._inner.waiting(what, seconds)
@@ -120,7 +118,7 @@ async def _demo(fmt: str, observer: Observer) -> Result:
     print(STORY, file=sys.stderr)
     async with sandbox.serve() as url:
         plan = load_plan(PLAN, sandbox_url=url)
-        journal = Journal(JOURNAL)
+        journal = open_journal(JOURNAL)
         try:
             await _show_plan(plan, journal)
             result = await run_plan(
@@ -179,6 +177,6 @@ async def _show_plan(plan: Plan, journal: Journal) -> None:
         if what == "write":
             line += f" ({len(job.changes)} field(s))"
         elif job.error:
-            line += f": {job.error.get('message')}"
+            line += f": {job.error.message}"
         print(line, file=sys.stderr)
     print(f"\nstep 2: orchestrator run {PLAN.relative_to(ROOT)}", file=sys.stderr)

@@ -7,11 +7,12 @@ Nothing here writes to an org. ``orchestrator plan`` stops after this;
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from orchestrator.engine.job import Job, Recorder
+from orchestrator.engine.job import Job
+from orchestrator.engine.recorder import Recorder
 from orchestrator.errors import (
     AuthenticationFailed,
+    ItemError,
     NotFound,
     PermissionDenied,
     RateLimited,
@@ -20,12 +21,13 @@ from orchestrator.errors import (
 )
 from orchestrator.genesys.client import OrgClient
 from orchestrator.genesys.content import diff
-from orchestrator.genesys.kinds import Live, TargetState
+from orchestrator.genesys.kinds import Live, Target
 from orchestrator.genesys.retry import Budget, retrying
 from orchestrator.journal import snapshots
-from orchestrator.journal.sqlite import Journal, seconds
+from orchestrator.journal.store import Journal
 from orchestrator.models import Limits, Org, ToBefore, ToSnapshot
 from orchestrator.statuses import Status
+from orchestrator.timestamps import zulu_of
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,7 +39,7 @@ class OrgCheck:
     org_id: str | None = None
     org_name: str | None = None
     problem: str | None = None
-    error: dict[str, Any] | None = None
+    error: ItemError | None = None
 
 
 async def preflight(client: OrgClient, org: Org, limits: Limits) -> OrgCheck:
@@ -50,7 +52,7 @@ async def preflight(client: OrgClient, org: Org, limits: Limits) -> OrgCheck:
             max_retry_after=limits.max_retry_after,
         )
     except RequestError as exc:
-        return OrgCheck(org=org.name, ok=False, problem=str(exc), error=exc.as_dict())
+        return OrgCheck(org=org.name, ok=False, problem=str(exc), error=exc.item_error())
     body = resp.body if isinstance(resp.body, dict) else {}
     who = body.get("organization")
     if not isinstance(who, dict):
@@ -66,12 +68,12 @@ async def preflight(client: OrgClient, org: Org, limits: Limits) -> OrgCheck:
                 f"the token belongs to org {org_id} ({org_name}), not to {org.org_id} as the"
                 " environment file says: wrong credentials for this org"
             ),
-            error={
-                "http_status": 200,
-                "code": "wrong.org",
-                "message": "org id mismatch",
-                "correlation_id": resp.correlation_id,
-            },
+            error=ItemError(
+                code="wrong.org",
+                message="org id mismatch",
+                http_status=200,
+                correlation_id=resp.correlation_id,
+            ),
         )
     return OrgCheck(org=org.name, ok=True, org_id=org_id, org_name=org_name)
 
@@ -127,7 +129,7 @@ class Planner:
         self._recorder.planned(job)
         self._recorder.done(job)
 
-    async def _target(self, job: Job, live: Live) -> TargetState:
+    async def _target(self, job: Job, live: Live) -> Target:
         to, overrides = job.item.to, job.item.set
         from_store = isinstance(to, ToSnapshot) or (
             isinstance(to, ToBefore) and not job.kind.has_server_history
@@ -143,29 +145,22 @@ class Planner:
                 to.instant,
                 strictly_before=isinstance(to, ToBefore),
             )
-            return TargetState.build(
+            return Target.build(
                 snap.fields,
                 overrides,
                 version=snap.version,
-                label=f"snapshot {seconds(snap.taken_at)}",
+                label=f"snapshot {zulu_of(snap.taken_at)}",
             )
         version, fields = await retrying(
-            lambda: job.kind.resolve(job.client, job.rid, to, live, job.tally),
+            lambda: job.kind.resolve(job.client, job.rid, to, live, job.stats),
             budget=job.budget,
             backoff=self._limits.backoff,
             max_retry_after=self._limits.max_retry_after,
             on_retry=lambda exc: job.retried(),
         )
-        return TargetState.build(fields, overrides, version=version, label=f"v{version}")
+        return Target.build(fields, overrides, version=version, label=f"v{version}")
 
     def _snapshot_hint(self, job: Job, exc: TargetUnavailable) -> str:
         if exc.code != "target.pruned" or self._journal is None:
             return ""
-        rows = self._journal.snapshots(job.kind.kind.value, job.rid)
-        if not rows:
-            return "; no local snapshot of it exists either"
-        newest = rows[-1]
-        return (
-            f"; local snapshots exist (newest: version {newest.version} taken"
-            f" {seconds(newest.taken_at)}): use `to: {{snapshot: {seconds(newest.taken_at)}}}`"
-        )
+        return snapshots.newest_hint(self._journal, job.kind.kind.value, job.rid)

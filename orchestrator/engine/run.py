@@ -18,20 +18,23 @@ from functools import partial
 import anyio
 from anyio import CancelScope
 
-from orchestrator.engine.job import Job, Recorder, by_org, error_dict
+from orchestrator.engine.actor import current_actor
+from orchestrator.engine.events import Observer
+from orchestrator.engine.gates import Approver, Gates, Verdict
+from orchestrator.engine.job import Job, by_org
 from orchestrator.engine.planner import OrgCheck, Planner, preflight
 from orchestrator.engine.pool import drain
-from orchestrator.engine.scheduler import RESUMABLE_SKIPS, Approver, Scheduler, Verdict
+from orchestrator.engine.recorder import Recorder
+from orchestrator.engine.scheduler import RESUMABLE_SKIPS, Scheduler
 from orchestrator.errors import JournalError
 from orchestrator.genesys.client import Client, new_session
-from orchestrator.genesys.kinds import KINDS, Live, TargetState
+from orchestrator.genesys.kinds import KINDS, Live, Target
 from orchestrator.genesys.retry import Budget
-from orchestrator.journal.sqlite import ItemRow, Journal, RunRow, stamp, utcnow
+from orchestrator.journal.rows import ItemRow, RunRow
+from orchestrator.journal.store import Journal
 from orchestrator.models import Plan
-from orchestrator.statuses import EXIT_CODES, RunStatus, State, Status
-from orchestrator.ui.observers import Observer
-
-PREFLIGHT_EXIT = 4
+from orchestrator.statuses import EXIT_CODES, ExitCode, RunStatus, State, Status
+from orchestrator.timestamps import stamp, utcnow, zulu
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,7 +53,7 @@ class Result:
     run_id: str | None
     status: RunStatus
     reason: str | None
-    exit_code: int
+    exit_code: ExitCode
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,9 +65,9 @@ class Preview:
     refused: Mapping[str, str]  # org -> why it failed preflight
 
     @property
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitCode:
         """4 when any org failed preflight, else 0."""
-        return PREFLIGHT_EXIT if self.refused else 0
+        return ExitCode.PREFLIGHT if self.refused else ExitCode.OK
 
 
 async def preview(plan: Plan, *, journal: Journal | None) -> Preview:
@@ -94,39 +97,20 @@ async def run_plan(
     """Record a new run of ``plan`` and drive it as far as its gates allow."""
     not_before = plan.schedule.not_before
     if options.no_wait and not_before is not None and utcnow() < not_before:
-        reason = f"the change window opens at {not_before:%Y-%m-%dT%H:%M:%SZ}; --no-wait given"
-        return Result(run_id=None, status=RunStatus.HALTED, reason=reason, exit_code=3)
+        reason = f"the change window opens at {zulu(not_before)}; --no-wait given"
+        return Result(
+            run_id=None, status=RunStatus.HALTED, reason=reason, exit_code=ExitCode.HALTED
+        )
     with _interrupts(options) as signals:
         run_id, started = new_run_id(plan.name)
-        _create(journal, plan, run_id, started)
+        recorder = Recorder(journal, run_id, started, observer)
+        recorder.create_run(plan, current_actor())
         journal.lock(run_id)
         try:
             row = journal.run(run_id)
-            return await _drive(plan, journal, row, None, observer, approver, signals)
+            return await _drive(plan, journal, row, None, recorder, approver, signals)
         finally:
             journal.unlock(run_id)
-
-
-def _create(journal: Journal, plan: Plan, run_id: str, started: str) -> None:
-    journal.create_run(
-        run_id=run_id,
-        plan_name=plan.name,
-        plan_path=str(plan.path),
-        plan_sha256=plan.sha256,
-        started_at=started,
-        waves=[(w.name, sum(1 for i in plan.items if i.org in w.orgs)) for w in plan.waves],
-        items=[
-            {
-                "seq": seq,
-                "org": it.org,
-                "kind": it.kind.value,
-                "id": it.id,
-                "wave": plan.wave_of(it.org).name,
-                "spec": str(it.to),
-            }
-            for seq, it in enumerate(plan.items)
-        ],
-    )
 
 
 @contextmanager
@@ -148,7 +132,7 @@ def resumable(journal: Journal, run_id: str | None) -> RunRow:
     if run_id is None:
         row = journal.latest_unfinished()
         if row is None:
-            raise JournalError(f"no unfinished run in journal {journal.path}")
+            raise JournalError(f"no unfinished run in journal {journal.location}")
         return row
     row = journal.run(run_id)
     if row.status not in (RunStatus.RUNNING, RunStatus.HALTED, RunStatus.INTERRUPTED):
@@ -178,29 +162,26 @@ async def resume_run(
     with _interrupts(options) as signals:
         journal.lock(row.id)
         try:
-            items = _reopen(journal, row.id, journal.items(row.id))
-            journal.set_run_status(row.id, RunStatus.RUNNING)
+            recorder = Recorder(journal, row.id, row.started_at, observer)
+            items = _reopen(recorder, journal.items(row.id))
+            recorder.run_status(RunStatus.RUNNING)
             approve = options.approve_once
-            return await _drive(plan, journal, row, items, observer, approver, signals, approve)
+            return await _drive(plan, journal, row, items, recorder, approver, signals, approve)
         finally:
             journal.unlock(row.id)
 
 
-def _reopen(journal: Journal, run_id: str, items: list[ItemRow]) -> list[ItemRow]:
+def _reopen(recorder: Recorder, items: list[ItemRow]) -> list[ItemRow]:
     """Take up again the items a halt or a closed window skipped."""
     out = []
     for row in items:
-        code = (row.error or {}).get("code")
+        code = row.error.code if row.error else None
         if row.status is Status.SKIPPED and code in RESUMABLE_SKIPS:
             state = State.PLANNED if row.target_hash else State.NEW
-            journal.record_event(run_id, row.seq, "item.reopened", {"was": code})
-            row = _replace_row(row, state=state)
+            recorder.event(row.seq, "item.reopened", {"was": code})
+            row = replace(row, state=state, status=None, error=None)
         out.append(row)
     return out
-
-
-def _replace_row(row: ItemRow, *, state: State) -> ItemRow:
-    return replace(row, state=state, status=None, error=None)
 
 
 async def _drive(
@@ -208,7 +189,7 @@ async def _drive(
     journal: Journal,
     row: RunRow,
     items: list[ItemRow] | None,
-    observer: Observer,
+    recorder: Recorder,
     approver: Approver,
     signals: AsyncIterator[int] | None,
     approve_once: bool = False,
@@ -218,31 +199,28 @@ async def _drive(
     async with new_session(plan.limits) as session:
         client = Client(session, plan.limits)
         jobs = _new_jobs(plan, client) if items is None else _rebuilt_jobs(plan, client, items)
-        recorder = Recorder(journal, row.id, row.started_at)
-        scheduler = Scheduler(
+        gates = Gates(
             plan=plan,
-            journal=journal,
             run_id=row.id,
             recorder=recorder,
-            observer=observer,
             approver=approver,
-            stop=stop,
+            actor=current_actor(),
             approve_once=approve_once,
         )
-        recorder.on_done = scheduler.on_done
-        observer.run_started(row.id, jobs)
+        scheduler = Scheduler(
+            plan=plan, journal=journal, run_id=row.id, recorder=recorder, gates=gates, stop=stop
+        )
+        recorder.run_started(jobs, client)
         with anyio.CancelScope() as work:
             async with anyio.create_task_group() as tg:
                 if signals is not None:
-                    tg.start_soon(_watch_signals, signals, stop, work, observer)
+                    tg.start_soon(_watch_signals, signals, stop, work, recorder.observer)
                 try:
-                    verdict = await _phases(
-                        plan, client, jobs, recorder, journal, scheduler, stop, observer
-                    )
+                    verdict = await _phases(plan, client, jobs, recorder, journal, scheduler, stop)
                 finally:
                     http = _sum_http(row.http, client)
                 tg.cancel_scope.cancel()  # the signal watcher
-    journal.set_run_status(row.id, verdict.status, reason=verdict.reason, http=http)
+    recorder.run_status(verdict.status, verdict.reason, http)
     code = verdict.exit_code or EXIT_CODES[verdict.status]
     return Result(run_id=row.id, status=verdict.status, reason=verdict.reason, exit_code=code)
 
@@ -255,27 +233,21 @@ async def _phases(
     journal: Journal,
     scheduler: Scheduler,
     stop: anyio.Event,
-    observer: Observer,
 ) -> Verdict:
-    _, refused = await _prepare(plan, client, jobs, recorder, journal, stop, observer)
+    observer = recorder.observer
+    _, refused = await _prepare(plan, client, jobs, recorder, journal, stop)
     if stop.is_set():
         return Verdict(RunStatus.INTERRUPTED, "interrupted while planning")
     if refused:
         why = "; ".join(f"{org}: {reason}" for org, reason in refused.items())
-        for job in jobs:
-            if job.status is None:
-                job.status = Status.SKIPPED
-                job.error = error_dict(
-                    "preflight.failed", f"not attempted: preflight failed ({why})"
-                )
-                recorder.done(job)
+        recorder.skip(jobs, "preflight.failed", f"not attempted: preflight failed ({why})")
         reason = f"preflight failed, nothing was written: {why}"
-        return Verdict(RunStatus.FAILED, reason, exit_code=PREFLIGHT_EXIT)
+        return Verdict(RunStatus.FAILED, reason, exit_code=ExitCode.PREFLIGHT)
     not_before = plan.schedule.not_before
     if not_before is not None and utcnow() < not_before:
-        journal.flush()  # a long wait: have everything on disk first
+        recorder.flush()  # a long wait: have everything on disk first
         wait = (not_before - utcnow()).total_seconds()
-        observer.waiting(f"the change window opens at {not_before:%Y-%m-%dT%H:%M:%SZ}", wait)
+        observer.waiting(f"the change window opens at {zulu(not_before)}", wait)
         with anyio.move_on_after(wait):
             await stop.wait()
         if stop.is_set():
@@ -293,12 +265,10 @@ async def _prepare(
     recorder: Recorder,
     journal: Journal | None,
     stop: anyio.Event,
-    observer: Observer | None = None,
 ) -> tuple[list[OrgCheck], dict[str, str]]:
     """Preflight every org with work left, then plan every item not yet planned."""
     orgs = sorted({j.org for j in jobs if j.status is None})
-    if observer:
-        observer.phase(f"preflight: {len(orgs)} orgs")
+    recorder.observer.phase(f"preflight: {len(orgs)} orgs")
     checks: dict[str, OrgCheck] = {}
 
     async def check(name: str) -> None:
@@ -310,10 +280,9 @@ async def _prepare(
             tg.start_soon(check, name)
     refused = {name: c.problem or "failed" for name, c in checks.items() if not c.ok}
     todo = [j for j in jobs if j.state is State.NEW and j.status is None and j.org not in refused]
-    if observer:
-        observer.phase(f"planning: reading {len(todo)} items")
+    recorder.observer.phase(f"planning: reading {len(todo)} items")
     planner = Planner(
-        limits=plan.limits, journal=journal, recorder=recorder, with_diff=recorder.run_id is None
+        limits=plan.limits, journal=journal, recorder=recorder, with_diff=not recorder.recording
     )
     async with anyio.create_task_group() as tg:
         for name, org_jobs in by_org(todo).items():
@@ -345,35 +314,36 @@ def _rebuilt_jobs(plan: Plan, client: Client, rows: Sequence[ItemRow]) -> list[J
     for job, row in zip(jobs, rows, strict=True):
         if (row.org, row.kind, row.resource_id) != job.item.key:
             raise JournalError(f"journal item {row.seq} does not match the plan's item")
-        job.state, job.status, job.error, job.name = row.state, row.status, row.error, row.name
-        job.conflicts = row.conflicts
-        job.carried_attempts, job.carried_requests = row.attempts, row.requests
-        if row.planned_hash is not None:
-            job.baseline = Live(
-                version=row.from_version,
-                etag=row.planned_etag,
-                modified=row.planned_modified,
-                fields={},
-                hash=row.planned_hash,
-            )
-        if row.target_hash is not None:
-            job.target = TargetState(
-                fields=row.target_fields or {},
-                hash=row.target_hash,
-                version=row.target_version,
-                label=row.target_label or "",
-            )
-        if row.state is State.WRITTEN:
-            job.written = Live(
-                version=row.new_version,
-                etag=None,
-                modified=None,
-                fields={},
-                hash=row.target_hash or "",
-            )
-        if job.state is State.INTENDED or job.state is State.WRITTEN:
-            job.snapshot_hash = row.planned_hash
+        _restore(job, row)
     return jobs
+
+
+def _restore(job: Job, row: ItemRow) -> None:
+    """Put back into ``job`` what earlier processes recorded of it."""
+    job.state, job.status, job.error, job.name = row.state, row.status, row.error, row.name
+    job.conflicts = row.conflicts
+    job.carried_attempts, job.carried_requests = row.attempts, row.requests
+    if row.planned_hash is not None:
+        job.baseline = Live(
+            version=row.from_version,
+            etag=row.planned_etag,
+            modified=row.planned_modified,
+            fields={},
+            hash=row.planned_hash,
+        )
+    if row.target_hash is not None:
+        job.target = Target(
+            fields=row.target_fields or {},
+            hash=row.target_hash,
+            version=row.target_version,
+            label=row.target_label or "",
+        )
+    if row.state is State.WRITTEN:
+        job.written = Live(
+            version=row.new_version, etag=None, modified=None, fields={}, hash=row.target_hash or ""
+        )
+    if job.state is State.INTENDED or job.state is State.WRITTEN:
+        job.snapshot_hash = row.planned_hash
 
 
 def _sum_http(before: Mapping[str, int], client: Client) -> dict[str, int]:

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from orchestrator.engine.job import Job, error_dict
-from orchestrator.errors import RateLimited, RequestError
+from orchestrator.engine.job import Job, failure
+from orchestrator.errors import ItemError, RateLimited, RequestError
 from orchestrator.genesys.retry import is_retryable
 from orchestrator.models import Limits
 from orchestrator.statuses import Status
@@ -109,7 +109,7 @@ class Verifier:
         job = entry.job
         assert job.written is not None and job.target is not None
         try:
-            live = await job.kind.is_live(job.client, job.rid, job.written, job.target, job.tally)
+            live = await job.kind.is_live(job.client, job.rid, job.written, job.target, job.stats)
             problem: RequestError | None = None
         except RequestError as exc:
             live, problem = False, exc
@@ -135,13 +135,13 @@ class Verifier:
             heapq.heappush(self._heap, entry)
         self._poke()
 
-    def _timeout_error(self, job: Job) -> dict[str, object]:
+    def _timeout_error(self, job: Job) -> ItemError:
         what = (
             f"version {job.written.version}"
             if job.written and job.written.version is not None
             else "the new content"
         )
-        return error_dict(
+        return failure(
             "verify.timeout",
             f"{what} was written but not seen live within verify_timeout "
             f"({self._limits.verify_timeout:g} s)",

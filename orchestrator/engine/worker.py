@@ -19,7 +19,8 @@ from collections.abc import Callable
 
 import anyio
 
-from orchestrator.engine.job import Job, Recorder, error_dict
+from orchestrator.engine.job import Job, failure
+from orchestrator.engine.recorder import Recorder
 from orchestrator.errors import (
     Conflict,
     PermissionDenied,
@@ -121,7 +122,7 @@ class Worker:
             if live.hash != job.baseline.hash:
                 if job.item.on_drift is OnDrift.STOP:
                     return self._drifted(job, live)
-                self._recorder.event(job, "drift.overwrite", {"version": live.version})
+                self._recorder.event(job.seq, "drift.overwrite", {"version": live.version})
             if not self._may_write():
                 return None  # interrupted: the item stays where the journal says it is
             if last_error is not None and not job.budget.spend():
@@ -131,14 +132,14 @@ class Worker:
                 written = await self._write(job, live)
             except Conflict as exc:
                 job.conflicts += 1
-                self._recorder.event(job, "conflict", exc.as_dict())
+                self._recorder.event(job.seq, "conflict", exc.item_error().as_dict())
                 live, last_error = None, exc
             except RateLimited as exc:
                 if exc.retry_after > self._limits.max_retry_after:
                     raise
                 last_error = exc  # not applied, and the org's gate holds the retry
             except (TransportError, ServerError) as exc:
-                self._recorder.event(job, "write.unknown", exc.as_dict())
+                self._recorder.event(job.seq, "write.unknown", exc.item_error().as_dict())
                 maybe_ours, live, last_error = True, None, exc
             else:
                 if written is not None:
@@ -161,7 +162,7 @@ class Worker:
                 return None
             self._recorder.intent(job, live)
             try:
-                written = await job.kind.write(job.client, job.rid, live, job.target, job.tally)
+                written = await job.kind.write(job.client, job.rid, live, job.target, job.stats)
             except PermissionDenied as exc:
                 self._writes.block(job.org, exc)
                 raise
@@ -185,7 +186,7 @@ class Worker:
     def _drifted(self, job: Job, live: Live) -> None:
         job.fail(
             Status.DRIFTED,
-            error_dict(
+            failure(
                 "drift",
                 f"changed by someone else since planning (planned version "
                 f"{job.baseline.version if job.baseline else '?'}, now {live.version}; "
@@ -195,11 +196,10 @@ class Worker:
 
     def _skip_blocked(self, job: Job, blocked: RequestError) -> None:
         job.status = Status.SKIPPED
-        job.error = {
-            **blocked.as_dict(),
-            "message": f"not attempted: writes to org {job.org} stopped after HTTP "
-            f"{blocked.status} {blocked.code} on {blocked.config_id}: {blocked.detail}",
-        }
+        job.error = blocked.item_error().saying(
+            f"not attempted: writes to org {job.org} stopped after HTTP "
+            f"{blocked.status} {blocked.code} on {blocked.config_id}: {blocked.detail}"
+        )
 
 
 def _exhausted(job: Job, error: RequestError) -> str:

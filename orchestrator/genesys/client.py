@@ -1,10 +1,11 @@
-"""HTTP access to Genesys Cloud orgs: tokens, pacing, and errors as data.
+"""HTTP access to Genesys Cloud orgs: pacing, tokens, and errors as data.
 
 One :class:`Client` per run owns the ``aiohttp.ClientSession`` and the
 run-wide concurrency cap; it hands out one :class:`OrgClient` per org, which
-owns that org's token and :class:`~orchestrator.genesys.pacing.OrgGate`. This is the
-only module that touches aiohttp's exceptions: everything leaves as the
-project's :mod:`~orchestrator.errors`.
+owns that org's :class:`~orchestrator.genesys.tokens.TokenSource` and
+:class:`~orchestrator.genesys.pacing.OrgGate`. This is the only module that
+touches aiohttp's exceptions: everything leaves as the project's
+:mod:`~orchestrator.errors`.
 
 The client never re-sends a request on its own (the worker decides, after
 re-reading), with one exception that cannot double-apply anything: a request
@@ -13,10 +14,7 @@ refused with 401 is sent again once with a fresh token.
 
 from __future__ import annotations
 
-import base64
 import json
-import time
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,15 +24,14 @@ import anyio
 
 from orchestrator import errors
 from orchestrator.genesys.pacing import OrgGate, OrgPaused
-from orchestrator.genesys.retry import Budget, backoff_delay, parse_retry_after
-from orchestrator.logs import redact, register_secret
+from orchestrator.genesys.retry import parse_retry_after
+from orchestrator.genesys.tokens import TokenSource
+from orchestrator.logs import redact
 from orchestrator.models import Limits, Org
 
 MAX_BODY = 8 * 1024 * 1024  # a config is at most 256 KiB; anything near this is wrong
 USER_AGENT = "orchestrator/0.1 (+https://github.com/; rollback tool)"
 WRITES = frozenset({"PUT", "PATCH", "POST", "DELETE"})
-# Refresh a token this long before the server says it expires.
-TOKEN_EARLY = 60.0
 DEFAULT_RETRY_AFTER = 1.0
 
 
@@ -89,6 +86,16 @@ class Client:
         self._shared = anyio.CapacityLimiter(limits.concurrency)
         self._orgs: dict[str, OrgClient] = {}
 
+    def requests_last_minute(self, org: str) -> int:
+        """Requests sent to ``org`` in the last 60 s (safe from any thread)."""
+        client = self._orgs.get(org)
+        return client.gate.meter.last_minute() if client is not None else 0
+
+    def limit(self, org: str) -> int:
+        """The quota ``org`` is paced to, in requests per minute."""
+        client = self._orgs.get(org)
+        return client.gate.limit if client is not None else 0
+
     def org(self, org: Org) -> OrgClient:
         """The client of ``org`` (one per org per run)."""
         client = self._orgs.get(org.name)
@@ -109,22 +116,9 @@ class OrgClient:
         self.org = org
         self.gate = gate
         self._parent = parent
-        self._token: str | None = None
-        self._token_expires = 0.0
-        self._token_lock = anyio.Lock()
+        self._tokens = TokenSource(org, parent.limits, self._post_form)
         self._last_429: str | None = None
         self.stats = parent.stats  # the run's counters
-        self._sent: deque[float] = deque()  # send times within the last minute, for displays
-        register_secret(org.client_secret)
-
-    def requests_last_minute(self) -> int:
-        """Requests sent to this org in the last 60 s (what a display shows as its rate)."""
-        self._forget_older_than(time.monotonic() - 60.0)
-        return len(self._sent)
-
-    def _forget_older_than(self, horizon: float) -> None:
-        while self._sent and self._sent[0] < horizon:
-            self._sent.popleft()
 
     async def request(
         self,
@@ -134,81 +128,37 @@ class OrgClient:
         body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         resource_id: str | None = None,
-        tally: HttpStats | None = None,
+        stats: HttpStats | None = None,
     ) -> Response:
         """Send one API request through the org's gate; 2xx or a typed error.
+
+        ``stats`` (an item's own counters) is counted beside the run's.
 
         Raises:
             errors.RequestError: any failure, with org, resource, status and
                 correlation id filled in.
         """
         for refreshed in (False, True):
-            token = await self.token()
+            token = await self._tokens.get()
             try:
-                return await self._send(method, path, body, headers, token, resource_id, tally)
+                return await self._send(method, path, body, headers, token, resource_id, stats)
             except errors.AuthenticationFailed:
                 if refreshed:
                     raise
-                self._forget(token)
+                self._tokens.forget(token)
         raise AssertionError("unreachable")
 
-    async def token(self) -> str:
-        """A valid access token, fetched once and reused until shortly before expiry."""
-        if self._token is not None and time.monotonic() < self._token_expires:
-            return self._token
-        async with self._token_lock:
-            if self._token is None or time.monotonic() >= self._token_expires:
-                self._token, lifetime = await self._fetch_token()
-                early = min(TOKEN_EARLY, lifetime / 10)
-                self._token_expires = time.monotonic() + lifetime - early
-            return self._token
-
-    def _forget(self, token: str) -> None:
-        if self._token == token:
-            self._token = None
-
-    async def _fetch_token(self) -> tuple[str, float]:
-        budget = Budget(self._parent.limits.attempts)
-        while True:
-            try:
-                return await self._post_token()
-            except errors.BadRequest as exc:
-                # The token endpoint says "rate limit" with a 400, not a 429.
-                if "rate limit" not in exc.detail.lower() or not budget.spend():
-                    raise
-                await anyio.sleep(backoff_delay(self._parent.limits.backoff, budget.used))
-
-    async def _post_token(self) -> tuple[str, float]:
-        url = f"{self.org.login_base}/oauth/token"
-        basic = base64.b64encode(f"{self.org.client_id}:{self.org.client_secret}".encode()).decode()
-        headers = {
-            "Authorization": f"Basic {basic}",
-            "Content-Type": "application/x-www-form-urlencoded",
-        }
+    async def _post_form(
+        self, url: str, headers: Mapping[str, str], form: str
+    ) -> tuple[int, Any, str | None]:
+        """The token request: not paced (the token endpoint has its own limit)."""
         where = {"org": self.org.name, "method": "POST", "path": "/oauth/token"}
         try:
-            async with self._parent.session.post(
-                url, data="grant_type=client_credentials", headers=headers
-            ) as resp:
+            async with self._parent.session.post(url, data=form, headers=headers) as resp:
                 raw = await _read_body(resp, where)
-                status, correlation = resp.status, resp.headers.get("ININ-Correlation-Id")
+                return resp.status, _parse_json(raw), resp.headers.get("ININ-Correlation-Id")
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise _transport_error(exc, where, maybe_applied=False) from None
-        data = _parse_json(raw)
-        if status == 200 and isinstance(data, dict) and isinstance(data.get("access_token"), str):
-            token = data["access_token"]
-            register_secret(token)
-            return token, float(data.get("expires_in") or 86400)
-        description = data.get("error_description") if isinstance(data, dict) else None
-        code = data.get("error") if isinstance(data, dict) else None
-        kind = errors.BadRequest if status == 400 else errors.AuthenticationFailed
-        raise kind(
-            redact(str(description or f"token request refused with HTTP {status}")),
-            status=status,
-            code=str(code or "token.refused"),
-            correlation_id=correlation,
-            **where,
-        )
 
     async def _send(
         self,
@@ -218,7 +168,7 @@ class OrgClient:
         extra: Mapping[str, str] | None,
         token: str,
         resource_id: str | None,
-        tally: HttpStats | None,
+        item_stats: HttpStats | None,
     ) -> Response:
         where = {"org": self.org.name, "method": method, "path": path, "config_id": resource_id}
         headers = {"Authorization": f"Bearer {token}", **(extra or {})}
@@ -231,11 +181,8 @@ class OrgClient:
             ticket = await self.gate.enter(max_pause=self._parent.limits.max_retry_after)
             try:
                 stats.requests += 1
-                now = time.monotonic()
-                self._sent.append(now)
-                self._forget_older_than(now - 60.0)  # bounded even if no display reads it
-                if tally is not None:
-                    tally.requests += 1
+                if item_stats is not None:
+                    item_stats.requests += 1
                 async with self._parent.session.request(
                     method, self.org.api_base + path, data=data, headers=headers
                 ) as resp:
@@ -260,14 +207,14 @@ class OrgClient:
         if 200 <= status < 300:
             return Response(status, _parse_json(raw), etag, correlation)
         error = _api_error(status, _parse_json(raw), correlation, retry_after, where)
-        self._count(error, tally)
+        self._count(error, item_stats)
         if isinstance(error, errors.RateLimited):
             self._last_429 = correlation
             self.gate.pause(error.retry_after)
         raise error
 
-    def _count(self, error: errors.ApiError, tally: HttpStats | None) -> None:
-        for stats in (self._parent.stats, tally):
+    def _count(self, error: errors.ApiError, item_stats: HttpStats | None) -> None:
+        for stats in (self._parent.stats, item_stats):
             if stats is None:
                 continue
             if isinstance(error, errors.Conflict):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 import time
+from collections.abc import Callable
 
 import anyio
 
@@ -76,6 +77,34 @@ class RateWindow:
             self._freed = None
 
 
+class SendMeter:
+    """Requests sent in the last minute, in one-second buckets: what a display shows as a rate.
+
+    Recorded on the event loop's thread with every request; read from any
+    thread (a live display, a summary ticker). Reading is a sum over 60 ints
+    and never waits for the loop; a reading taken while a send is recorded
+    may be off by that one request, which a display can live with.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._counts = [0] * 60
+        self._seconds = [-1] * 60  # which whole second each bucket counts
+
+    def sent(self) -> None:
+        """Count one request, now."""
+        second = int(self._clock())
+        slot = second % 60
+        if self._seconds[slot] != second:
+            self._seconds[slot], self._counts[slot] = second, 0
+        self._counts[slot] += 1
+
+    def last_minute(self) -> int:
+        """Requests counted in the last 60 s."""
+        now = int(self._clock())
+        return sum(c for c, s in zip(self._counts, self._seconds, strict=True) if now - s < 60)
+
+
 class OrgPaused(Exception):
     """The org is paused by a 429 for longer than the caller may wait."""
 
@@ -115,6 +144,8 @@ class OrgGate:
         self._window = RateWindow(requests_per_minute, window=window or WINDOW)
         self._shared = shared
         self._paused_until = 0.0
+        self.limit = requests_per_minute
+        self.meter = SendMeter()
 
     def pause(self, seconds: float) -> None:
         """Hold every request to this org for ``seconds`` (a 429's ``Retry-After``)."""
@@ -141,6 +172,7 @@ class OrgGate:
         except BaseException:
             self._concurrency.release()
             raise
+        self.meter.sent()
         return token
 
     def leave(self, token: float) -> None:

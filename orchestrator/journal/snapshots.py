@@ -1,9 +1,9 @@
 """The snapshot store: rollback targets for resources whose server keeps no history.
 
-Snapshots live in the journal's database. ``orchestrator snapshot`` stores
-what is live now; the engine stores the content it is about to replace before
-every write, dated at its run's start, so ``to: {snapshot: <run start>}``
-undoes that run.
+Snapshots live in the journal. ``orchestrator snapshot`` stores what is live
+now; the engine stores the content it is about to replace before every
+write, dated at its run's start, so ``to: {snapshot: <run start>}`` undoes
+that run.
 """
 
 from __future__ import annotations
@@ -11,39 +11,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from orchestrator.errors import TargetUnavailable
-from orchestrator.genesys.kinds import Live
-from orchestrator.journal.sqlite import Journal, SnapshotRow, parse_stamp, seconds
-
-
-def store(
-    journal: Journal,
-    *,
-    org: str,
-    kind: str,
-    resource_id: str,
-    live: Live,
-    taken_at: str,
-    source: str,
-    run_id: str | None = None,
-) -> None:
-    """Keep ``live``'s content as the snapshot of ``resource_id`` at ``taken_at``."""
-    journal.add_snapshot(
-        org=org,
-        kind=kind,
-        resource_id=resource_id,
-        taken_at=taken_at,
-        source=source,
-        run_id=run_id,
-        version=live.version,
-        modified=live.modified,
-        content_hash=live.hash,
-        fields=dict(live.fields),
-    )
+from orchestrator.journal.rows import Snapshot
+from orchestrator.journal.store import Journal
+from orchestrator.timestamps import parse_stamp, zulu, zulu_of
 
 
 def find(
     journal: Journal, kind: str, resource_id: str, instant: datetime, *, strictly_before: bool
-) -> SnapshotRow:
+) -> Snapshot:
     """The newest snapshot taken at (or strictly before) ``instant``.
 
     Raises:
@@ -59,12 +34,23 @@ def find(
         return chosen
     relation = "before" if strictly_before else "at or before"
     if rows:
-        times = ", ".join(seconds(r.taken_at) for r in rows[-5:])
+        times = ", ".join(zulu_of(r.taken_at) for r in rows[-5:])
         more = f" (newest {min(5, len(rows))} of {len(rows)})" if len(rows) > 5 else ""
         known = f"snapshots exist at {times}{more}"
     else:
         known = "there is no snapshot of it at all (take one with `orchestrator snapshot`)"
-    when = instant.strftime("%Y-%m-%dT%H:%M:%SZ")
     raise TargetUnavailable(
-        f"no local snapshot {relation} {when}: {known}", code="snapshot.missing"
+        f"no local snapshot {relation} {zulu(instant)}: {known}", code="snapshot.missing"
+    )
+
+
+def newest_hint(journal: Journal, kind: str, resource_id: str) -> str:
+    """For a pruned history target: whether a local snapshot could stand in, and which."""
+    rows = journal.snapshots(kind, resource_id)
+    if not rows:
+        return "; no local snapshot of it exists either"
+    taken = zulu_of(rows[-1].taken_at)
+    return (
+        f"; local snapshots exist (newest: version {rows[-1].version} taken {taken}):"
+        f" use `to: {{snapshot: {taken}}}`"
     )

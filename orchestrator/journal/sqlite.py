@@ -1,239 +1,46 @@
-"""The journal: every run, wave, item transition and snapshot, in SQLite.
+"""The journal in an SQLite file: the zero-setup default.
 
-A write is recorded as *intended* (with the target hash and the version it
-will create) and committed **before** the request leaves, and as *written*
-after the server confirms it. After a crash, ``resume`` compares an intended
-item's live state with the recorded hashes to learn whether the write
-happened. WAL mode with ``synchronous=NORMAL``: a committed transaction
-survives the process being killed at any instant. (A power cut of the whole
-machine may lose the last commits; FULL sync would cost an fsync per step.)
+WAL mode with ``synchronous=NORMAL``: a committed transaction survives the
+process being killed at any instant. (A power cut of the whole machine may
+lose the last commits; FULL sync would cost an fsync per step.) Intents are
+committed before they return; every other step is queued and written in the
+same transaction as the next intent or run/wave change, or within
+:data:`FLUSH_SECONDS` (see :mod:`orchestrator.journal.store`).
 
-Only the intent must be on disk before its request leaves. The other steps
-(planned, written, done, events, snapshots) are group-committed: queued, and
-written in the same transaction as the next intent or wave/run change, or
-within a quarter second. A crash loses at most that quarter second of them,
-which is harmless: ``resume`` re-reads any item whose final status is
-missing and reaches the same outcome from the live state.
-
-One process at a time may drive a run: :meth:`Journal.lock` takes an
-exclusive ``flock`` on a per-run lock file beside the journal, which the
-kernel releases when the process exits, however it exits.
+One process at a time drives a run, through :class:`~orchestrator.journal.lock.RunLocks`.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import socket
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from orchestrator.errors import JournalError
+from orchestrator.errors import ItemError, JournalError
+from orchestrator.journal.lock import RunLocks
+from orchestrator.journal.rows import (
+    Event,
+    Finished,
+    ItemRow,
+    NewItem,
+    Planned,
+    RunRow,
+    Snapshot,
+    WaveRow,
+)
+from orchestrator.journal.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 from orchestrator.statuses import RunStatus, State, Status, WaveStatus
+from orchestrator.timestamps import stamp
 
-SCHEMA_VERSION = 1
-_EVENT = "INSERT INTO events (run_id, seq, at, event, detail) VALUES (?, ?, ?, ?, ?)"
 FLUSH_SECONDS = 0.25  # longest a deferred step waits for its commit
 FLUSH_STATEMENTS = 512
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY,
-    plan_name TEXT NOT NULL,
-    plan_path TEXT NOT NULL,
-    plan_sha256 TEXT NOT NULL,
-    status TEXT NOT NULL,
-    reason TEXT,
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    http TEXT NOT NULL DEFAULT '{}',
-    holder TEXT
-);
-CREATE TABLE IF NOT EXISTS waves (
-    run_id TEXT NOT NULL REFERENCES runs(id),
-    idx INTEGER NOT NULL,
-    name TEXT NOT NULL,
-    status TEXT NOT NULL,
-    items INTEGER NOT NULL,
-    failed INTEGER NOT NULL DEFAULT 0,
-    started_at TEXT,
-    finished_at TEXT,
-    approved_by TEXT,
-    reason TEXT,
-    PRIMARY KEY (run_id, idx)
-);
-CREATE TABLE IF NOT EXISTS items (
-    run_id TEXT NOT NULL REFERENCES runs(id),
-    seq INTEGER NOT NULL,
-    org TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    resource_id TEXT NOT NULL,
-    wave TEXT NOT NULL,
-    spec TEXT NOT NULL,
-    state TEXT NOT NULL,
-    status TEXT,
-    name TEXT,
-    from_version INTEGER,
-    planned_etag TEXT,
-    planned_modified TEXT,
-    planned_hash TEXT,
-    target_version INTEGER,
-    target_label TEXT,
-    target_hash TEXT,
-    target_fields TEXT,
-    expected_version INTEGER,
-    new_version INTEGER,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    conflicts INTEGER NOT NULL DEFAULT 0,
-    requests INTEGER NOT NULL DEFAULT 0,
-    started_at TEXT,
-    finished_at TEXT,
-    duration_s REAL,
-    error TEXT,
-    PRIMARY KEY (run_id, seq)
-);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id TEXT NOT NULL,
-    seq INTEGER,
-    at TEXT NOT NULL,
-    event TEXT NOT NULL,
-    detail TEXT
-);
-CREATE INDEX IF NOT EXISTS events_by_run ON events (run_id, seq);
-CREATE TABLE IF NOT EXISTS snapshots (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    org TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    resource_id TEXT NOT NULL,
-    taken_at TEXT NOT NULL,
-    source TEXT NOT NULL,
-    run_id TEXT,
-    version INTEGER,
-    modified TEXT,
-    content_hash TEXT NOT NULL,
-    fields TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS snapshots_by_resource ON snapshots (kind, resource_id, taken_at);
-"""
-
-
-def utcnow() -> datetime:
-    """Now, in UTC."""
-    return datetime.now(UTC)
-
-
-def stamp(when: datetime | None = None) -> str:
-    """ISO 8601 UTC with milliseconds and ``Z``; sorts as text."""
-    when = (when or utcnow()).astimezone(UTC)
-    return when.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
-
-
-def seconds(text: str) -> str:
-    """A stamp as an operator writes it: ``2026-11-29T22:00:00Z``."""
-    return text[:19] + "Z"
-
-
-def parse_stamp(text: str) -> datetime:
-    """Inverse of :func:`stamp` (accepts any ISO 8601 with a zone)."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RunRow:
-    """One run as the journal holds it."""
-
-    id: str
-    plan_name: str
-    plan_path: str
-    plan_sha256: str
-    status: RunStatus
-    reason: str | None
-    started_at: str
-    finished_at: str | None
-    http: dict[str, int]
-    holder: str | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WaveRow:
-    """One wave of a run."""
-
-    idx: int
-    name: str
-    status: WaveStatus
-    items: int
-    failed: int
-    started_at: str | None
-    finished_at: str | None
-    approved_by: str | None
-    reason: str | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ItemRow:
-    """One item of a run, with everything recorded about it so far."""
-
-    seq: int
-    org: str
-    kind: str
-    resource_id: str
-    wave: str
-    spec: str
-    state: State
-    status: Status | None
-    name: str | None
-    from_version: int | None
-    planned_etag: str | None
-    planned_modified: str | None
-    planned_hash: str | None
-    target_version: int | None
-    target_label: str | None
-    target_hash: str | None
-    target_fields: dict[str, Any] | None
-    expected_version: int | None
-    new_version: int | None
-    attempts: int
-    conflicts: int
-    requests: int
-    started_at: str | None
-    finished_at: str | None
-    duration_s: float | None
-    error: dict[str, Any] | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SnapshotRow:
-    """Content of one resource as stored at one instant."""
-
-    id: int
-    org: str
-    kind: str
-    resource_id: str
-    taken_at: str
-    source: str
-    run_id: str | None
-    version: int | None
-    modified: str | None
-    content_hash: str
-    fields: dict[str, Any]
-
-
-def _holder(lock_file: Path) -> str:
-    """Who holds a run lock, as its holder wrote it (it may be a moment late)."""
-    for _ in range(20):
-        text = lock_file.read_text(errors="replace").strip()
-        if text:
-            return text
-        time.sleep(0.05)
-    return "another process"
+_EVENT = "INSERT INTO events (run_id, seq, at, event, detail) VALUES (?, ?, ?, ?, ?)"
+_UNFINISHED = (RunStatus.RUNNING, RunStatus.HALTED, RunStatus.INTERRUPTED)
+R = TypeVar("R")
 
 
 def _loads(text: str | None) -> Any:
@@ -244,7 +51,32 @@ def _dumps(value: Any) -> str | None:
     return None if value is None else json.dumps(value, separators=(",", ":"))
 
 
-class Journal:
+def _error(text: str | None) -> ItemError | None:
+    return None if text is None else ItemError.from_dict(json.loads(text))
+
+
+# Column name -> how a stored value becomes the record's value (identity if absent).
+_CONVERT: dict[str, Callable[[Any], Any]] = {
+    "http": json.loads,
+    "target_fields": _loads,
+    "fields": json.loads,
+    "detail": _loads,
+    "error": _error,
+    "state": State,
+}
+
+
+def _record(cls: Callable[..., R], row: sqlite3.Row, **convert: Callable[[Any], Any]) -> R:
+    """A record from a row, field by field by column name."""
+    values = {}
+    for name in row.keys():  # noqa: SIM118 - sqlite3.Row is not a mapping
+        value = row[name]
+        fn = convert.get(name) or _CONVERT.get(name)
+        values[name] = fn(value) if fn is not None and value is not None else value
+    return cls(**values)
+
+
+class SqliteJournal:
     """The SQLite journal of runs and the snapshot store. Not thread-safe; one per process."""
 
     def __init__(self, path: Path) -> None:
@@ -252,24 +84,60 @@ class Journal:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+            self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-            self._db.execute(
-                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
+            self._migrate()
         except (sqlite3.Error, OSError) as exc:
             raise JournalError(f"cannot open journal {self.path}: {exc}") from None
-        self._locks: dict[str, int] = {}
+        self._locks = RunLocks(self.path.parent / (self.path.name + ".locks"))
         self._pending: list[tuple[str, tuple[Any, ...]]] = []
         self._events: list[tuple[Any, ...]] = []  # inserted together: one executemany
         self._flushed = time.monotonic()
         self._in_tx = False
 
+    @property
+    def location(self) -> str:
+        """The file's path."""
+        return str(self.path)
+
+    def _migrate(self) -> None:
+        """Bring the file to :data:`SCHEMA_VERSION`; refuse one from a newer release."""
+        found = self._schema_version()
+        if found > SCHEMA_VERSION:
+            raise JournalError(
+                f"journal {self.path} has schema version {found}, written by a newer"
+                f" orchestrator; this one knows up to version {SCHEMA_VERSION}: upgrade it"
+            )
+        if found == SCHEMA_VERSION:
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for script in MIGRATIONS[found:]:
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _schema_version(self) -> int:
+        has_meta = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+        ).fetchone()
+        if not has_meta:
+            return 0
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row else 1  # a v1 file that never wrote its version
+
     def close(self) -> None:
         """Commit what is queued, release this process's run locks, close the database."""
         self.flush()
-        for run_id in list(self._locks):
+        for run_id in self._locks.held():
             self.unlock(run_id)
         self._db.close()
 
@@ -315,6 +183,10 @@ class Journal:
         if stale or len(self._pending) + len(self._events) >= FLUSH_STATEMENTS:
             self.flush()
 
+    def _select(self, sql: str, params: tuple[Any, ...]) -> list[sqlite3.Row]:
+        self.flush()
+        return self._db.execute(sql, params).fetchall()
+
     # ----- runs -------------------------------------------------------------
 
     def create_run(
@@ -325,15 +197,16 @@ class Journal:
         plan_path: str,
         plan_sha256: str,
         started_at: str,
+        actor: str,
         waves: Sequence[tuple[str, int]],
-        items: Sequence[dict[str, Any]],
+        items: Sequence[NewItem],
     ) -> None:
         """Record a new run with its waves and items (state ``new``) in one transaction."""
         with self._tx() as db:
             db.execute(
-                "INSERT INTO runs (id, plan_name, plan_path, plan_sha256, status, started_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (run_id, plan_name, plan_path, plan_sha256, RunStatus.RUNNING, started_at),
+                "INSERT INTO runs (id, plan_name, plan_path, plan_sha256, status, started_at,"
+                " actor) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (run_id, plan_name, plan_path, plan_sha256, RunStatus.RUNNING, started_at, actor),
             )
             db.executemany(
                 "INSERT INTO waves (run_id, idx, name, status, items) VALUES (?, ?, ?, ?, ?)",
@@ -343,20 +216,11 @@ class Journal:
                 "INSERT INTO items (run_id, seq, org, kind, resource_id, wave, spec, state)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (
-                        run_id,
-                        it["seq"],
-                        it["org"],
-                        it["kind"],
-                        it["id"],
-                        it["wave"],
-                        it["spec"],
-                        State.NEW,
-                    )
+                    (run_id, it.seq, it.org, it.kind, it.id, it.wave, it.spec, State.NEW)
                     for it in items
                 ],
             )
-            self._event(run_id, None, "run.created", {"plan": plan_path})
+            self._event(run_id, None, "run.created", {"plan": plan_path, "actor": actor})
 
     def run(self, run_id: str) -> RunRow:
         """The run called ``run_id``.
@@ -364,41 +228,26 @@ class Journal:
         Raises:
             JournalError: no such run.
         """
-        self.flush()
-        row = self._db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-        if row is None:
+        rows = self._select("SELECT * FROM runs WHERE id = ?", (run_id,))
+        if not rows:
             raise JournalError(f"no run {run_id!r} in journal {self.path}")
-        return self._run_row(row)
+        return _record(RunRow, rows[0], status=RunStatus)
 
     def runs(self, limit: int = 50) -> list[RunRow]:
         """The most recent runs, newest first."""
-        self.flush()
-        rows = self._db.execute(
+        rows = self._select(
             "SELECT * FROM runs ORDER BY started_at DESC, id DESC LIMIT ?", (limit,)
         )
-        return [self._run_row(r) for r in rows]
+        return [_record(RunRow, r, status=RunStatus) for r in rows]
 
     def latest_unfinished(self) -> RunRow | None:
         """The most recent run that ``resume`` could continue."""
-        unfinished = (RunStatus.RUNNING, RunStatus.HALTED, RunStatus.INTERRUPTED)
-        for run in self.runs(limit=1000):
-            if run.status in unfinished:
-                return run
-        return None
-
-    def _run_row(self, row: tuple[Any, ...]) -> RunRow:
-        return RunRow(
-            id=row[0],
-            plan_name=row[1],
-            plan_path=row[2],
-            plan_sha256=row[3],
-            status=RunStatus(row[4]),
-            reason=row[5],
-            started_at=row[6],
-            finished_at=row[7],
-            http=json.loads(row[8] or "{}"),
-            holder=row[9],
+        rows = self._select(
+            "SELECT * FROM runs WHERE status IN (?, ?, ?) ORDER BY started_at DESC, id DESC"
+            " LIMIT 1",
+            _UNFINISHED,
         )
+        return _record(RunRow, rows[0], status=RunStatus) if rows else None
 
     def set_run_status(
         self,
@@ -418,71 +267,30 @@ class Journal:
             )
             self._event(run_id, None, f"run.{status}", {"reason": reason})
 
-    def save_http(self, run_id: str, http: dict[str, int]) -> None:
-        """Record the run's HTTP counters so far."""
-        self._defer("UPDATE runs SET http = ? WHERE id = ?", (_dumps(http), run_id))
-
-    # ----- the lock ---------------------------------------------------------
-
     def lock(self, run_id: str) -> None:
-        """Become the only process driving ``run_id``.
-
-        The lock file also says who holds it, written right after the lock is
-        taken, so a refused process can name the holder.
+        """Become the only process driving ``run_id`` (an exclusive ``flock``).
 
         Raises:
             JournalError: another live process holds the run.
         """
-        lock_dir = self.path.parent / (self.path.name + ".locks")
-        lock_dir.mkdir(exist_ok=True)
-        path = lock_dir / f"{run_id}.lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise JournalError(
-                f"run {run_id} is being driven by {_holder(path)}; wait for it to finish, or"
-                " stop it (its lock is released the moment that process exits, even if killed)"
-            ) from None
-        self._locks[run_id] = fd
-        holder = f"pid {os.getpid()} on {socket.gethostname()} since {stamp()}"
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, holder.encode(), 0)
+        holder = self._locks.take(run_id)
         self._db.execute("UPDATE runs SET holder = ? WHERE id = ?", (holder, run_id))
 
     def unlock(self, run_id: str) -> None:
         """Release ``run_id`` (also happens when the process exits)."""
-        fd = self._locks.pop(run_id, None)
-        if fd is not None:
+        if self._locks.release(run_id):
             self._db.execute("UPDATE runs SET holder = NULL WHERE id = ?", (run_id,))
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
 
     # ----- waves ------------------------------------------------------------
 
     def waves(self, run_id: str) -> list[WaveRow]:
         """The run's waves in order."""
-        self.flush()
-        rows = self._db.execute(
+        rows = self._select(
             "SELECT idx, name, status, items, failed, started_at, finished_at, approved_by,"
             " reason FROM waves WHERE run_id = ? ORDER BY idx",
             (run_id,),
         )
-        return [
-            WaveRow(
-                idx=r[0],
-                name=r[1],
-                status=WaveStatus(r[2]),
-                items=r[3],
-                failed=r[4],
-                started_at=r[5],
-                finished_at=r[6],
-                approved_by=r[7],
-                reason=r[8],
-            )
-            for r in rows
-        ]
+        return [_record(WaveRow, r, status=WaveStatus) for r in rows]
 
     def update_wave(
         self,
@@ -507,7 +315,7 @@ class Journal:
             self._event(run_id, None, f"wave.{status}", {"wave": idx, "reason": reason})
 
     def approve_wave(self, run_id: str, idx: int, by: str) -> None:
-        """Record that an operator passed the wave's approval gate."""
+        """Record that ``by`` passed the wave's approval gate."""
         with self._tx() as db:
             db.execute(
                 "UPDATE waves SET approved_by = ? WHERE run_id = ? AND idx = ?", (by, run_id, idx)
@@ -518,8 +326,7 @@ class Journal:
 
     def items(self, run_id: str) -> list[ItemRow]:
         """Every item of the run, in plan order."""
-        self.flush()
-        rows = self._db.execute(
+        rows = self._select(
             "SELECT seq, org, kind, resource_id, wave, spec, state, status, name, from_version,"
             " planned_etag, planned_modified, planned_hash, target_version, target_label,"
             " target_hash, target_fields, expected_version, new_version, attempts, conflicts,"
@@ -527,62 +334,16 @@ class Journal:
             " FROM items WHERE run_id = ? ORDER BY seq",
             (run_id,),
         )
-        return [
-            ItemRow(
-                seq=r[0],
-                org=r[1],
-                kind=r[2],
-                resource_id=r[3],
-                wave=r[4],
-                spec=r[5],
-                state=State(r[6]),
-                status=Status(r[7]) if r[7] else None,
-                name=r[8],
-                from_version=r[9],
-                planned_etag=r[10],
-                planned_modified=r[11],
-                planned_hash=r[12],
-                target_version=r[13],
-                target_label=r[14],
-                target_hash=r[15],
-                target_fields=_loads(r[16]),
-                expected_version=r[17],
-                new_version=r[18],
-                attempts=r[19],
-                conflicts=r[20],
-                requests=r[21],
-                started_at=r[22],
-                finished_at=r[23],
-                duration_s=r[24],
-                error=_loads(r[25]),
-            )
-            for r in rows
-        ]
+        return [_record(ItemRow, r, status=Status) for r in rows]
 
     def status_counts(self, run_id: str) -> dict[Status | None, int]:
         """How many of the run's items have each final status (None: not final yet)."""
-        self.flush()
-        rows = self._db.execute(
-            "SELECT status, COUNT(*) FROM items WHERE run_id = ? GROUP BY status", (run_id,)
+        rows = self._select(
+            "SELECT status, COUNT(*) AS n FROM items WHERE run_id = ? GROUP BY status", (run_id,)
         )
-        return {Status(s) if s else None: n for s, n in rows}
+        return {Status(r["status"]) if r["status"] else None: r["n"] for r in rows}
 
-    def record_planned(
-        self,
-        run_id: str,
-        seq: int,
-        *,
-        name: str | None,
-        from_version: int | None,
-        etag: str | None,
-        modified: str | None,
-        planned_hash: str | None,
-        target_version: int | None,
-        target_label: str | None,
-        target_hash: str | None,
-        target_fields: dict[str, Any] | None,
-        requests: int,
-    ) -> None:
+    def record_planned(self, run_id: str, seq: int, planned: Planned) -> None:
         """The item's live state and resolved target, as planning saw them."""
         self._update(
             run_id,
@@ -590,16 +351,18 @@ class Journal:
             "planned",
             None,  # the row holds what was planned
             state=State.PLANNED,
-            name=name,
-            from_version=from_version,
-            planned_etag=etag,
-            planned_modified=modified,
-            planned_hash=planned_hash,
-            target_version=target_version,
-            target_label=target_label,
-            target_hash=target_hash,
-            target_fields=_dumps(target_fields),
-            requests=requests,
+            name=planned.name,
+            from_version=planned.from_version,
+            planned_etag=planned.etag,
+            planned_modified=planned.modified,
+            planned_hash=planned.planned_hash,
+            target_version=planned.target_version,
+            target_label=planned.target_label,
+            target_hash=planned.target_hash,
+            target_fields=_dumps(
+                None if planned.target_fields is None else dict(planned.target_fields)
+            ),
+            requests=planned.requests,
         )
 
     def record_intent(
@@ -646,32 +409,21 @@ class Journal:
         """Append one audit event (conflict, retry, gate decision...)."""
         self._event(run_id, seq, event, detail)
 
-    def record_done(
-        self,
-        run_id: str,
-        seq: int,
-        *,
-        status: Status,
-        new_version: int | None,
-        attempts: int,
-        conflicts: int,
-        requests: int,
-        duration_s: float | None,
-        error: dict[str, Any] | None,
-    ) -> None:
+    def record_done(self, run_id: str, seq: int, finished: Finished) -> None:
         """The item's final status."""
+        error = None if finished.error is None else finished.error.as_dict()
         self._update(
             run_id,
             seq,
-            f"item.{status}",
+            f"item.{finished.status}",
             {"error": error} if error else None,
             state=State.DONE,
-            status=status,
-            new_version=new_version,
-            attempts=attempts,
-            conflicts=conflicts,
-            requests=requests,
-            duration_s=duration_s,
+            status=finished.status,
+            new_version=finished.new_version,
+            attempts=finished.attempts,
+            conflicts=finished.conflicts,
+            requests=finished.requests,
+            duration_s=finished.duration_s,
             error=_dumps(error),
             finished_at=stamp(),
         )
@@ -699,70 +451,41 @@ class Journal:
         if durable:
             self.flush()
 
-    def events(self, run_id: str) -> list[tuple[int | None, str, str, Any]]:
-        """The run's audit trail: (item seq, time, event, detail), in order."""
-        self.flush()
-        rows = self._db.execute(
+    def events(self, run_id: str) -> list[Event]:
+        """The run's audit trail, in order."""
+        rows = self._select(
             "SELECT seq, at, event, detail FROM events WHERE run_id = ? ORDER BY id", (run_id,)
         )
-        return [(r[0], r[1], r[2], _loads(r[3])) for r in rows]
+        return [_record(Event, r) for r in rows]
 
     # ----- snapshots --------------------------------------------------------
 
-    def add_snapshot(
-        self,
-        *,
-        org: str,
-        kind: str,
-        resource_id: str,
-        taken_at: str,
-        source: str,
-        run_id: str | None,
-        version: int | None,
-        modified: str | None,
-        content_hash: str,
-        fields: dict[str, Any],
-    ) -> None:
-        """Store one resource's content as of ``taken_at`` (committed with the next intent)."""
+    def add_snapshot(self, snapshot: Snapshot) -> None:
+        """Store one resource's content (committed with the next intent or flush)."""
+        s = snapshot
         self._defer(
             "INSERT INTO snapshots (org, kind, resource_id, taken_at, source, run_id, version,"
             " modified, content_hash, fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                org,
-                kind,
-                resource_id,
-                taken_at,
-                source,
-                run_id,
-                version,
-                modified,
-                content_hash,
-                _dumps(fields),
+                s.org,
+                s.kind,
+                s.resource_id,
+                s.taken_at,
+                s.source,
+                s.run_id,
+                s.version,
+                s.modified,
+                s.content_hash,
+                _dumps(dict(s.fields)),
             ),
         )
 
-    def snapshots(self, kind: str, resource_id: str) -> list[SnapshotRow]:
+    def snapshots(self, kind: str, resource_id: str) -> list[Snapshot]:
         """Every stored snapshot of one resource, oldest first."""
-        self.flush()
-        rows = self._db.execute(
+        rows = self._select(
             "SELECT id, org, kind, resource_id, taken_at, source, run_id, version, modified,"
             " content_hash, fields FROM snapshots WHERE kind = ? AND resource_id = ?"
             " ORDER BY taken_at, id",
             (kind, resource_id),
         )
-        return [
-            SnapshotRow(
-                id=r[0],
-                org=r[1],
-                kind=r[2],
-                resource_id=r[3],
-                taken_at=r[4],
-                source=r[5],
-                run_id=r[6],
-                version=r[7],
-                modified=r[8],
-                content_hash=r[9],
-                fields=json.loads(r[10]),
-            )
-            for r in rows
-        ]
+        return [_record(Snapshot, r) for r in rows]

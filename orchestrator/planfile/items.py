@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
 from orchestrator.genesys import fields
-from orchestrator.models import Item, Kind, OnDrift, Target
+from orchestrator.models import Item, Kind, OnDrift, To
 from orchestrator.planfile.environment import ORG_NAME, ORG_NAME_RULE
 from orchestrator.planfile.problems import Problems, suggest
 from orchestrator.planfile.to import ASSISTANT_FORMS, kind_problem, read_to
@@ -30,7 +30,7 @@ class Defaults:
     """What ``defaults:`` gives every item that does not say otherwise."""
 
     kind: Kind = Kind.AGENTASSIST_CONFIG
-    to: Target | None = None
+    to: To | None = None
     to_line: int = 0
     on_drift: OnDrift = OnDrift.STOP
     set: dict[str, tuple[int, object]] = field(default_factory=dict)  # field -> (line, value)
@@ -162,7 +162,7 @@ class TargetsReader:
         org: str,
         kind: Kind,
         config_id: str | None,
-        to: Target | None,
+        to: To | None,
         on_drift: OnDrift,
         sets: dict[str, object] | None,
         line: int,
@@ -192,7 +192,7 @@ class TargetsReader:
         self.problems.add(node, path, "expected a config id (a string)")
         return None
 
-    def _inherited_to(self, kind: Kind, node: Node, path: str) -> Target | None:
+    def _inherited_to(self, kind: Kind, node: Node, path: str) -> To | None:
         to = self.defaults.to
         if to is None:
             if not self.defaults.to_line:  # a broken defaults.to is reported already

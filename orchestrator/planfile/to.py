@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from orchestrator.models import Kind, Target, ToBefore, ToPrevious, ToSnapshot, ToVersion
+from orchestrator.models import Kind, To, ToBefore, ToPrevious, ToSnapshot, ToVersion
 from orchestrator.planfile.problems import Problems, describe, suggest
 from orchestrator.planfile.yamlsafe import Map, Node, Scalar, join_key
 from orchestrator.timestamps import parse_instant
@@ -14,7 +14,7 @@ ASSISTANT_FORMS = (
 )
 
 
-def read_to(node: Node, path: str, kind: Kind | None, problems: Problems) -> Target | None:
+def read_to(node: Node, path: str, kind: Kind | None, problems: Problems) -> To | None:
     """The target ``node`` names, or None (problem recorded).
 
     ``kind`` None skips the per-kind check (``defaults:`` without a kind: each
@@ -29,7 +29,7 @@ def read_to(node: Node, path: str, kind: Kind | None, problems: Problems) -> Tar
     return target
 
 
-def kind_problem(kind: Kind, target: Target) -> str | None:
+def kind_problem(kind: Kind, target: To) -> str | None:
     """Why ``target`` is impossible for ``kind``, or None.
 
     Assistants have no server-side history: only the snapshot store can supply
@@ -41,7 +41,7 @@ def kind_problem(kind: Kind, target: Target) -> str | None:
     return None
 
 
-def _parse(node: Node, path: str, problems: Problems) -> Target | None:
+def _parse(node: Node, path: str, problems: Problems) -> To | None:
     if isinstance(node, Scalar):
         value = node.value
         if isinstance(value, int) and not isinstance(value, bool):
@@ -65,7 +65,7 @@ def _parse(node: Node, path: str, problems: Problems) -> Target | None:
     return None
 
 
-def _instant(key: str, node: Node, path: str, problems: Problems) -> Target | None:
+def _instant(key: str, node: Node, path: str, problems: Problems) -> To | None:
     value = node.value if isinstance(node, Scalar) else None
     try:
         instant = parse_instant(value)

@@ -1,24 +1,23 @@
-"""What a run has done so far, counted from the observer's events: the model displays draw.
+"""What a run has done so far, counted from the engine's events: the model displays draw.
 
-Everything here comes from the events and the jobs they carry (their status,
-their org's client and its request rate); nothing reads the network or the
-journal. The engine's events arrive on the event loop's thread; displays read
-from their own threads (a live refresh, a summary ticker), so one lock guards
-the counts and every event costs O(1) however big the run.
+Everything here comes from :mod:`orchestrator.engine.events`; nothing reads
+the network or the journal. Events arrive on the event loop's thread;
+displays read from their own threads (a live refresh, a summary ticker), so
+one lock guards the counts and every event costs O(1) however big the run.
+Request rates come from the event's :class:`~orchestrator.engine.events.Pace`,
+which any thread may read.
 """
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from orchestrator.engine.job import Job
-from orchestrator.genesys.client import OrgClient
+from orchestrator.engine.events import ItemDone, Pace, RunStarted, WaveFinished
 from orchestrator.statuses import Status
 
 NOTES_KEPT = 3  # "recent" is a glance, not a log: the report lists every failure
@@ -67,28 +66,42 @@ class Count:
         return left * (now - self.started) / finished
 
 
+class _NoPace:
+    """Before the run starts: no requests, no quota."""
+
+    def requests_last_minute(self, org: str) -> int:
+        return 0
+
+    def limit(self, org: str) -> int:
+        return 0
+
+
 @dataclass(slots=True)
-class OrgTally:
+class OrgCount:
     """One org's items and its request rate against its quota."""
 
     name: str
-    client: OrgClient
+    pace: Pace
     count: Count = field(default_factory=Count)
-    rate: int = 0  # requests in the last minute, as last read on the loop's thread
+
+    @property
+    def rate(self) -> int:
+        """Requests in the last minute."""
+        return self.pace.requests_last_minute(self.name)
 
     @property
     def limit(self) -> int:
-        """The org's quota in requests per minute."""
-        return self.client.org.requests_per_minute
+        """The quota the org is paced to, per minute."""
+        return self.pace.limit(self.name)
 
 
 @dataclass(slots=True)
-class WaveTally:
+class WaveCount:
     """One wave's items, its orgs, and how it ended."""
 
     name: str
     count: Count = field(default_factory=Count)
-    orgs: dict[str, OrgTally] = field(default_factory=dict)
+    orgs: dict[str, OrgCount] = field(default_factory=dict)
     index: int | None = None  # known once the engine names it
     status: str = "pending"
     reason: str | None = None
@@ -104,7 +117,7 @@ class WaveTally:
         return sum(org.limit for org in self.orgs.values())
 
 
-class Tally:
+class RunCounts:
     """The run as the events tell it: counts per wave and org, phase, countdown, notes."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
@@ -113,7 +126,8 @@ class Tally:
         self.run_id: str | None = None
         self.started: float | None = None
         self.count = Count()
-        self.waves: dict[str, WaveTally] = {}
+        self.waves: dict[str, WaveCount] = {}
+        self.pace: Pace = _NoPace()
         self.current: str | None = None  # the running wave
         self.phase: str | None = None
         self.countdown: tuple[str, float] | None = None  # (what, clock time it ends)
@@ -121,21 +135,19 @@ class Tally:
         self.notes: deque[tuple[int, str]] = deque(maxlen=NOTES_KEPT)
         self.failures: deque[tuple[int, str]] = deque(maxlen=FAILURES_KEPT)
         self._said = itertools.count()  # orders notes and failures when they are merged
-        self.rates = Rates(self)
         self._statuses: dict[int, Status] = {}  # by job seq: a re-check may change one
 
-    def start(self, run_id: str, jobs: Sequence[Job]) -> None:
+    def start(self, event: RunStarted) -> None:
         """The run exists: lay out its waves and orgs, counting items already final."""
         with self.lock:
-            self.run_id, self.started = run_id, self.clock()
-            for job in jobs:
-                wave = self.waves.setdefault(job.wave, WaveTally(job.wave))
-                org = wave.orgs.setdefault(job.org, OrgTally(job.org, job.client))
+            self.run_id, self.started, self.pace = event.run_id, self.clock(), event.pace
+            for item in event.items:
+                wave = self.waves.setdefault(item.wave, WaveCount(item.wave))
+                org = wave.orgs.setdefault(item.org, OrgCount(item.org, self.pace))
                 for count in (self.count, wave.count, org.count):
                     count.total += 1
-                if job.status is not None:  # finished by an earlier process (resume)
-                    self._record(job.seq, job.status, wave, org)
-        self.rates.attach()
+                if item.status is not None:  # finished by an earlier process (resume)
+                    self._record(item.seq, item.status, wave, org)
 
     def set_phase(self, text: str) -> None:
         """A new phase replaces the last one and any countdown."""
@@ -153,27 +165,27 @@ class Tally:
             for org in wave.orgs.values():
                 org.count.begin(now)
 
-    def item_done(self, job: Job) -> None:
+    def item_done(self, event: ItemDone) -> None:
         """An item reached a final status (possibly a second one, after a bake)."""
-        assert job.status is not None
         with self.lock:
-            wave = self._wave(job.wave)
-            org = wave.orgs.get(job.org)
+            wave = self._wave(event.wave)
+            org = wave.orgs.get(event.org)
             if org is None:  # not announced by run_started: count it all the same
-                org = wave.orgs[job.org] = OrgTally(job.org, job.client)
+                org = wave.orgs[event.org] = OrgCount(event.org, self.pace)
                 for count in (self.count, wave.count, org.count):
                     count.total += 1
-            self._record(job.seq, job.status, wave, org)
-            if job.status.is_failure:
-                message = (job.error or {}).get("message") or ""
-                line = f"{job.org} {job.name or job.rid}: {job.status}: {message}"
+            self._record(event.seq, event.status, wave, org)
+            if event.status.is_failure:
+                message = event.error.message if event.error else ""
+                line = f"{event.org} {event.name or event.id}: {event.status}: {message}"
                 self.failures.append((next(self._said), line))
 
-    def wave_finished(self, index: int, name: str, status: str, reason: str | None) -> None:
+    def wave_finished(self, event: WaveFinished) -> None:
         """A wave ended; a halt (a failure) or a skip (a note) says why."""
+        name, status, reason = event.name, event.status, event.reason
         with self.lock:
             wave = self._wave(name)
-            wave.index, wave.status, wave.reason = index, str(status), reason
+            wave.index, wave.status, wave.reason = event.index, str(status), reason
             if self.current == name:
                 self.current = None
             self.phase, self.countdown = f"wave {name} {status}", None
@@ -197,7 +209,7 @@ class Tally:
         merged += [(n, text, True) for n, text in self.failures]
         return [(text, failure) for _, text, failure in sorted(merged)]
 
-    def ordered_waves(self) -> list[WaveTally]:
+    def ordered_waves(self) -> list[WaveCount]:
         """Waves in plan order as far as the engine has named them, the rest as first seen."""
         ranked = sorted(
             enumerate(self.waves.values()),
@@ -216,70 +228,18 @@ class Tally:
             return f"wave {self.current} running"
         return self.phase or "starting"
 
-    def _wave(self, name: str) -> WaveTally:
-        return self.waves.setdefault(name, WaveTally(name))
+    def total_rate(self) -> int:
+        """Requests in the last minute over every org."""
+        return sum(w.rate for w in self.waves.values())
 
-    def _record(self, seq: int, status: Status, wave: WaveTally, org: OrgTally) -> None:
+    def _wave(self, name: str) -> WaveCount:
+        return self.waves.setdefault(name, WaveCount(name))
+
+    def _record(self, seq: int, status: Status, wave: WaveCount, org: OrgCount) -> None:
         old = self._statuses.get(seq)
         self._statuses[seq] = status
         for count in (self.count, wave.count, org.count):
             count.record(old, status)
-
-
-class Rates:
-    """Each org's requests in the last minute, read on the event loop's thread only.
-
-    ``OrgClient.requests_last_minute`` trims a deque that the loop's thread
-    appends to with every request, so only that thread may call it. A display
-    thread asks for a fresh reading with :meth:`request`, which hands the read
-    to the loop as a plain callback: no task the engine has to know about, and
-    nothing to cancel when the run ends (a closed loop just refuses it).
-    """
-
-    def __init__(self, tally: Tally, min_gap: float = 0.5) -> None:
-        self._tally = tally
-        self._min_gap = min_gap  # a minute's count barely moves faster than this
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._asked = float("-inf")
-
-    def attach(self) -> None:
-        """Remember the running loop, if the events come from one (the engine's always do)."""
-        try:
-            self._loop = asyncio.get_running_loop()
-        except RuntimeError:  # driven without a loop (a test, a script): read in place
-            self._loop = None
-
-    def request(self, done: threading.Event | None = None) -> None:
-        """Ask for a fresh reading from any thread; ``done`` is set once it is taken."""
-        now = self._tally.clock()
-        if now - self._asked < self._min_gap:
-            if done is not None:
-                done.set()
-            return
-        self._asked = now
-        if self._loop is None:
-            self.read(done)
-            return
-        try:
-            self._loop.call_soon_threadsafe(self.read, done)
-        except RuntimeError:  # the loop is closed: the run is over, nothing is sending
-            if done is not None:
-                done.set()
-
-    def read(self, done: threading.Event | None = None) -> None:
-        """Read every org's rate (on the loop's thread)."""
-        try:
-            with self._tally.lock:
-                orgs = [o for w in self._tally.waves.values() for o in w.orgs.values()]
-            for org in orgs:
-                org.rate = org.client.requests_last_minute()
-        finally:
-            if done is not None:
-                done.set()
-
-    def total(self) -> int:
-        """Requests in the last minute over every org."""
-        return sum(w.rate for w in self._tally.waves.values())
 
 
 def clock_text(seconds: float) -> str:

@@ -1,7 +1,7 @@
 """The live display: per wave and org, what is done, what failed, the rate, the ETA.
 
 A rich ``Live`` area at the bottom of the terminal, redrawn a few times a
-second from a :class:`~orchestrator.ui.counts.Tally`. While it is up, ``sys.stderr``
+second from a :class:`~orchestrator.ui.counts.RunCounts`. While it is up, ``sys.stderr``
 (and ``sys.stdout`` when it is the same terminal) go through rich, so log lines
 print whole above the area instead of through it. The area is transient: a
 question (``suspend``) and the end of the run (``close``) replace it with a
@@ -22,10 +22,8 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
-from orchestrator.engine.job import Job
-from orchestrator.models import Wave
-from orchestrator.ui.counts import OrgTally, Tally, WaveTally, clock_text
-from orchestrator.ui.observers import Observer
+from orchestrator.engine.events import ItemDone, Observer, RunStarted, WaveFinished, WaveStarted
+from orchestrator.ui.counts import OrgCount, RunCounts, WaveCount, clock_text
 
 WAVE_STYLES = {
     "succeeded": "green",
@@ -49,38 +47,38 @@ class LiveObserver(Observer):
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._console = Console(file=stream, highlight=False)
-        self._tally = Tally(clock)
+        self._counts = RunCounts(clock)
         self._refresh = refresh_per_second
         self._max_orgs = max_orgs  # rows per wave: big runs show the busiest, sum the rest
         self._live: Live | None = None
         self._closed = False
 
-    def run_started(self, run_id: str, jobs: Sequence[Job]) -> None:
-        self._tally.start(run_id, jobs)
+    def run_started(self, event: RunStarted) -> None:
+        self._counts.start(event)
         self._show()
 
     def phase(self, text: str) -> None:
-        self._tally.set_phase(text)
+        self._counts.set_phase(text)
         self._show()
 
-    def wave_started(self, index: int, wave: Wave, jobs: Sequence[Job]) -> None:
-        self._tally.wave_started(index, wave.name)
+    def wave_started(self, event: WaveStarted) -> None:
+        self._counts.wave_started(event.index, event.name)
         self._show()
 
-    def item_done(self, job: Job) -> None:
-        self._tally.item_done(job)
+    def item_done(self, event: ItemDone) -> None:
+        self._counts.item_done(event)
         self._show()
 
-    def wave_finished(self, index: int, wave: Wave, status: str, reason: str | None) -> None:
-        self._tally.wave_finished(index, wave.name, status, reason)
+    def wave_finished(self, event: WaveFinished) -> None:
+        self._counts.wave_finished(event)
         self._show()
 
     def waiting(self, what: str, seconds: float) -> None:
-        self._tally.waiting(what, seconds)
+        self._counts.waiting(what, seconds)
         self._show()
 
     def note(self, text: str) -> None:
-        self._tally.note(text)
+        self._counts.note(text)
         self._show()
 
     def suspend(self) -> None:
@@ -95,7 +93,7 @@ class LiveObserver(Observer):
             return
         self._closed = True
         self._hide()
-        if self._tally.run_id is not None:
+        if self._counts.run_id is not None:
             self._console.print(self._summary())
 
     def _show(self) -> None:
@@ -119,14 +117,13 @@ class LiveObserver(Observer):
             live.stop()
 
     def _frame(self) -> RenderableType:
-        self._tally.rates.request()  # read on the loop's thread, shown from the next frame
-        with self._tally.lock:
-            frame = render(self._tally, self._max_orgs, final=False)
+        with self._counts.lock:
+            frame = render(self._counts, self._max_orgs, final=False)
         return Frozen(self._console.render_lines(frame, pad=False))
 
     def _summary(self) -> RenderableType:
-        with self._tally.lock:
-            return render(self._tally, self._max_orgs, final=True)
+        with self._counts.lock:
+            return render(self._counts, self._max_orgs, final=True)
 
 
 class Frozen:
@@ -146,39 +143,39 @@ class Frozen:
             yield Segment.line()
 
 
-def render(tally: Tally, max_orgs: int, *, final: bool) -> RenderableType:
+def render(counts: RunCounts, max_orgs: int, *, final: bool) -> RenderableType:
     """The whole area: headline, what runs now, the wave/org table, recent notes and failures."""
-    parts: list[RenderableType] = [headline(tally)]
+    parts: list[RenderableType] = [headline(counts)]
     if not final:
-        parts.append(Text(f"> {tally.activity()}", style="cyan"))
-    parts.append(wave_table(tally, max_orgs, final=final))
-    recent = tally.recent()
+        parts.append(Text(f"> {counts.activity()}", style="cyan"))
+    parts.append(wave_table(counts, max_orgs, final=final))
+    recent = counts.recent()
     if recent:
         parts.append(Text("recent:", style="bold"))
         parts.extend(
             Text(f"  {text}", style="red" if failure else "", no_wrap=True, overflow="ellipsis")
             for text, failure in recent
         )
-    if final and tally.count.failed > len(tally.failures):
-        parts.append(Text(f"  ({tally.count.failed} failed in all: the report lists them)"))
+    if final and counts.count.failed > len(counts.failures):
+        parts.append(Text(f"  ({counts.count.failed} failed in all: the report lists them)"))
     return Group(*parts)
 
 
-def headline(tally: Tally) -> Text:
+def headline(counts: RunCounts) -> Text:
     """``run ID  12/20 done: 10 ok, 2 failed  0:07``."""
-    count = tally.count
+    count = counts.count
     line = Text()
-    line.append(f"run {tally.run_id}", style="bold")
+    line.append(f"run {counts.run_id}", style="bold")
     line.append(f"  {count.done}/{count.total} done: {count.ok} ok, ")
     line.append(f"{count.failed} failed", style="bold red" if count.failed else "")
     if count.skipped:
         line.append(f", {count.skipped} skipped")
-    if tally.started is not None:
-        line.append(f"  {clock_text(tally.clock() - tally.started)}", style="dim")
+    if counts.started is not None:
+        line.append(f"  {clock_text(counts.clock() - counts.started)}", style="dim")
     return line
 
 
-def wave_table(tally: Tally, max_orgs: int, *, final: bool) -> Table:
+def wave_table(counts: RunCounts, max_orgs: int, *, final: bool) -> Table:
     """One row per wave; org rows under the running wave (under every wave at the end)."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, header_style="bold")
     table.add_column("wave / org", overflow="ellipsis", max_width=32)
@@ -187,9 +184,9 @@ def wave_table(tally: Tally, max_orgs: int, *, final: bool) -> Table:
     if not final:
         table.add_column("req/min", justify="right")
     table.add_column("status" if final else "eta / status")
-    now = tally.clock()
-    for wave in tally.ordered_waves():
-        running = wave.name == tally.current
+    now = counts.clock()
+    for wave in counts.ordered_waves():
+        running = wave.name == counts.current
         table.add_row(*_wave_cells(wave, now, final=final, running=running))
         if running or (final and wave.status not in ("pending", "skipped")):
             for cells in _org_rows(wave, now, max_orgs, final=final):
@@ -197,7 +194,7 @@ def wave_table(tally: Tally, max_orgs: int, *, final: bool) -> Table:
     return table
 
 
-def _wave_cells(wave: WaveTally, now: float, *, final: bool, running: bool) -> list[Text]:
+def _wave_cells(wave: WaveCount, now: float, *, final: bool, running: bool) -> list[Text]:
     count = wave.count
     if running:
         eta = count.eta(now)
@@ -210,7 +207,7 @@ def _wave_cells(wave: WaveTally, now: float, *, final: bool, running: bool) -> l
     return [*cells, status]
 
 
-def _org_rows(wave: WaveTally, now: float, max_orgs: int, *, final: bool) -> Iterable[list[Text]]:
+def _org_rows(wave: WaveCount, now: float, max_orgs: int, *, final: bool) -> Iterable[list[Text]]:
     orgs = sorted(wave.orgs.values(), key=_final_rank if final else _live_rank)
     shown, hidden = orgs[:max_orgs], orgs[max_orgs:]
     if len(hidden) == 1:  # a summary row would take the same room as the org itself
@@ -221,20 +218,20 @@ def _org_rows(wave: WaveTally, now: float, max_orgs: int, *, final: bool) -> Ite
         yield _hidden_cells(hidden, final=final)
 
 
-def _live_rank(org: OrgTally) -> tuple[bool, int, int, int, str]:
+def _live_rank(org: OrgCount) -> tuple[bool, int, int, int, str]:
     """Unfinished before finished, then the busiest, the most failed, the most left."""
     count = org.count
     left = count.total - count.done
     return (left == 0, -org.rate, -count.failed, -left, org.name)
 
 
-def _final_rank(org: OrgTally) -> tuple[int, int, str]:
+def _final_rank(org: OrgCount) -> tuple[int, int, str]:
     """The most failed first, then the least finished."""
     count = org.count
     return (-count.failed, count.done - count.total, org.name)
 
 
-def _org_cells(org: OrgTally, now: float, *, final: bool) -> list[Text]:
+def _org_cells(org: OrgCount, now: float, *, final: bool) -> list[Text]:
     count = org.count
     left = count.total - count.done
     if left == 0:
@@ -248,7 +245,7 @@ def _org_cells(org: OrgTally, now: float, *, final: bool) -> list[Text]:
     return [*cells, status]
 
 
-def _hidden_cells(orgs: Sequence[OrgTally], *, final: bool) -> list[Text]:
+def _hidden_cells(orgs: Sequence[OrgCount], *, final: bool) -> list[Text]:
     done = sum(o.count.done for o in orgs)
     total = sum(o.count.total for o in orgs)
     finished = sum(1 for o in orgs if o.count.done == o.count.total)

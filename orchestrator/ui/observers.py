@@ -1,53 +1,58 @@
-"""What the operator sees while a run works: an observer the engine reports to.
+"""What the operator sees while a run works: observers of the engine's events.
 
-The engine calls an :class:`Observer`; the CLI picks the implementation
-(:func:`orchestrator.ui.choose.choose_observer`): a live display on a terminal
-(:mod:`orchestrator.ui.live`), :class:`LineObserver` for one line per item,
-:class:`SummaryObserver` for pipes and CI.
+:func:`choose_observer` picks one for where progress goes: a live display on
+a terminal (:mod:`orchestrator.ui.live`), :class:`LineObserver` for one line
+per item, :class:`SummaryObserver` for pipes and CI.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TextIO
 
-from orchestrator.engine.job import Job
-from orchestrator.models import Wave
-from orchestrator.ui.counts import Tally, clock_text
+from orchestrator.engine.events import ItemDone, Observer, RunStarted, WaveFinished, WaveStarted
+from orchestrator.ui.counts import RunCounts, clock_text
+
+SUMMARY_INTERVAL = 10.0  # seconds between plain summary lines off a terminal
 
 
-class Observer:
-    """Receives the run's events; every method is optional to override."""
+def choose_observer(
+    *,
+    quiet: bool = False,
+    plain: bool = False,
+    stream: TextIO | None = None,
+    interval: float = SUMMARY_INTERVAL,
+) -> Observer:
+    """The observer for where progress goes (``stream``, by default stderr).
 
-    def run_started(self, run_id: str, jobs: Sequence[Job]) -> None:
-        """The run exists in the journal (nothing has been written yet)."""
+    - ``quiet``: waves, countdowns, notes and failed items, as plain lines.
+    - a terminal: the live display, or with ``plain`` one line per finished item.
+    - anything else (a pipe, a file, CI): a summary line every ``interval``
+      seconds, plus waves, countdowns and notes.
+    """
+    if quiet:
+        return LineObserver(stream, quiet=True)
+    if not is_terminal(stream or sys.stderr):
+        return SummaryObserver(stream, interval=interval)
+    if plain:
+        return LineObserver(stream)
+    from orchestrator.ui.live import LiveObserver  # rich loads only when it draws
 
-    def phase(self, text: str) -> None:
-        """A new phase began (preflight, planning, a wave...)."""
+    return LiveObserver(stream or sys.stderr)
 
-    def wave_started(self, index: int, wave: Wave, jobs: Sequence[Job]) -> None:
-        """A wave passed its gates and starts."""
 
-    def item_done(self, job: Job) -> None:
-        """An item reached its final status."""
-
-    def wave_finished(self, index: int, wave: Wave, status: str, reason: str | None) -> None:
-        """A wave ended (succeeded, partial, halted or skipped)."""
-
-    def waiting(self, what: str, seconds: float) -> None:
-        """The run waits ``seconds`` for ``what`` (a window, a bake)."""
-
-    def note(self, text: str) -> None:
-        """Something the operator should read now."""
-
-    def suspend(self) -> None:
-        """Give the terminal back for a moment (a question); the next event takes it again."""
-
-    def close(self) -> None:
-        """The run is over; release the screen."""
+def is_terminal(stream: TextIO) -> bool:
+    """A terminal that can move its cursor (not ``TERM=dumb``, as in some CI and editors)."""
+    if os.environ.get("TERM") in ("dumb", "unknown"):
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # a closed or minimal stream: not a terminal
+        return False
 
 
 class _Printer:
@@ -64,17 +69,17 @@ class _Printer:
             out.flush()
 
 
-def wave_line(wave: Wave, jobs: Sequence[Job]) -> str:
+def wave_line(event: WaveStarted) -> str:
     """``wave rest: 15 items in emea-prod, amer-prod`` (long org lists shortened)."""
-    orgs = ", ".join(wave.orgs[:6]) + (
-        f" and {len(wave.orgs) - 6} more" if len(wave.orgs) > 6 else ""
+    orgs = ", ".join(event.orgs[:6]) + (
+        f" and {len(event.orgs) - 6} more" if len(event.orgs) > 6 else ""
     )
-    return f"wave {wave.name}: {len(jobs)} items in {orgs}"
+    return f"wave {event.name}: {event.items} items in {orgs}"
 
 
-def finished_line(wave: Wave, status: str, reason: str | None) -> str:
+def finished_line(event: WaveFinished) -> str:
     """``wave rest halted: why``."""
-    return f"wave {wave.name} {status}" + (f": {reason}" if reason else "")
+    return f"wave {event.name} {event.status}" + (f": {event.reason}" if event.reason else "")
 
 
 class LineObserver(Observer):
@@ -86,33 +91,32 @@ class LineObserver(Observer):
     def __init__(self, stream: TextIO | None = None, *, quiet: bool = False) -> None:
         self._print = _Printer(stream)
         self._quiet = quiet
-        self._tally = Tally()
+        self._counts = RunCounts()
 
-    def run_started(self, run_id: str, jobs: Sequence[Job]) -> None:
-        self._tally.start(run_id, jobs)
-        self._print(f"run {run_id} started: {len(jobs)} items")
+    def run_started(self, event: RunStarted) -> None:
+        self._counts.start(event)
+        self._print(f"run {event.run_id} started: {len(event.items)} items")
 
     def phase(self, text: str) -> None:
         if not self._quiet:
             self._print(text)
 
-    def wave_started(self, index: int, wave: Wave, jobs: Sequence[Job]) -> None:
-        self._print(wave_line(wave, jobs))
+    def wave_started(self, event: WaveStarted) -> None:
+        self._print(wave_line(event))
 
-    def item_done(self, job: Job) -> None:
-        self._tally.item_done(job)
-        assert job.status is not None
-        if self._quiet and not job.status.is_failure:
+    def item_done(self, event: ItemDone) -> None:
+        self._counts.item_done(event)
+        if self._quiet and not event.status.is_failure:
             return
-        version = ""
-        if job.written is not None and job.written.version is not None:
-            version = f" -> v{job.written.version}"
-        why = f": {job.error['message']}" if job.error and job.error.get("message") else ""
-        count = self._tally.count
-        self._print(f"[{count.done}/{count.total}] {job.org} {job.rid} {job.status}{version}{why}")
+        version = f" -> v{event.new_version}" if event.new_version is not None else ""
+        why = f": {event.error.message}" if event.error and event.error.message else ""
+        count = self._counts.count
+        self._print(
+            f"[{count.done}/{count.total}] {event.org} {event.id} {event.status}{version}{why}"
+        )
 
-    def wave_finished(self, index: int, wave: Wave, status: str, reason: str | None) -> None:
-        self._print(finished_line(wave, status, reason))
+    def wave_finished(self, event: WaveFinished) -> None:
+        self._print(finished_line(event))
 
     def waiting(self, what: str, seconds: float) -> None:
         self._print(f"waiting {clock_text(seconds)}: {what}")
@@ -140,48 +144,48 @@ class SummaryObserver(Observer):
     ) -> None:
         self._print = _Printer(stream)
         self._interval = interval
-        self._tally = Tally(clock)
+        self._counts = RunCounts(clock)
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
         self._paused = False  # a question is on the terminal: no line under the prompt
         self._closed = False
 
-    def run_started(self, run_id: str, jobs: Sequence[Job]) -> None:
+    def run_started(self, event: RunStarted) -> None:
         self._paused = False
-        self._tally.start(run_id, jobs)
-        waves = len(self._tally.waves)
-        self._print(f"run {run_id} started: {len(jobs)} items in {waves} wave(s)")
+        self._counts.start(event)
+        waves = len(self._counts.waves)
+        self._print(f"run {event.run_id} started: {len(event.items)} items in {waves} wave(s)")
         if self._ticker is None:
             self._ticker = threading.Thread(target=self._tick, name="progress", daemon=True)
             self._ticker.start()
 
     def phase(self, text: str) -> None:
         self._paused = False
-        self._tally.set_phase(text)
+        self._counts.set_phase(text)
         self._print(text)
 
-    def wave_started(self, index: int, wave: Wave, jobs: Sequence[Job]) -> None:
+    def wave_started(self, event: WaveStarted) -> None:
         self._paused = False
-        self._tally.wave_started(index, wave.name)
-        self._print(wave_line(wave, jobs))
+        self._counts.wave_started(event.index, event.name)
+        self._print(wave_line(event))
 
-    def item_done(self, job: Job) -> None:
+    def item_done(self, event: ItemDone) -> None:
         self._paused = False
-        self._tally.item_done(job)
+        self._counts.item_done(event)
 
-    def wave_finished(self, index: int, wave: Wave, status: str, reason: str | None) -> None:
+    def wave_finished(self, event: WaveFinished) -> None:
         self._paused = False
-        self._tally.wave_finished(index, wave.name, status, reason)
-        self._print(finished_line(wave, status, reason))
+        self._counts.wave_finished(event)
+        self._print(finished_line(event))
 
     def waiting(self, what: str, seconds: float) -> None:
         self._paused = False
-        self._tally.waiting(what, seconds)
+        self._counts.waiting(what, seconds)
         self._print(f"waiting {clock_text(seconds)}: {what}")
 
     def note(self, text: str) -> None:
         self._paused = False
-        self._tally.note(text)
+        self._counts.note(text)
         self._print(text)
 
     def suspend(self) -> None:
@@ -192,32 +196,27 @@ class SummaryObserver(Observer):
         self._stop.set()
         if self._ticker is not None:
             self._ticker.join(timeout=self._interval + 1.0)
-        if not self._closed and self._tally.run_id is not None:
-            self._print(summary_line(self._tally, rate=False))  # the run is over: no rate
+        if not self._closed and self._counts.run_id is not None:
+            self._print(summary_line(self._counts, rate=False))  # the run is over: no rate
         self._closed = True
 
     def _tick(self) -> None:
         while not self._stop.wait(self._interval):
-            if self._paused:
-                continue
-            fresh = threading.Event()
-            self._tally.rates.request(fresh)
-            fresh.wait(0.5)  # a busy or finished loop must not stall the heartbeat
-            if not self._stop.is_set():
-                self._print(summary_line(self._tally))
+            if not self._paused:
+                self._print(summary_line(self._counts))
 
 
-def summary_line(tally: Tally, *, rate: bool = True) -> str:
+def summary_line(counts: RunCounts, *, rate: bool = True) -> str:
     """``progress: 37/120 done (35 ok, 2 failed), wave rest running (eta 0:45), 212 req/min``."""
-    with tally.lock:
-        count = tally.count
+    with counts.lock:
+        count = counts.count
         outcomes = [f"{count.ok} ok", f"{count.failed} failed"]
         if count.skipped:
             outcomes.append(f"{count.skipped} skipped")
-        where = tally.activity()
-        wave = tally.waves.get(tally.current) if tally.current else None
-        eta = wave.count.eta(tally.clock()) if wave is not None else None
-        if eta is not None and tally.countdown is None:
+        where = counts.activity()
+        wave = counts.waves.get(counts.current) if counts.current else None
+        eta = wave.count.eta(counts.clock()) if wave is not None else None
+        if eta is not None and counts.countdown is None:
             where += f" (eta {clock_text(eta)})"
-        per_minute = f", {tally.rates.total()} req/min" if rate else ""
+        per_minute = f", {counts.total_rate()} req/min" if rate else ""
     return f"progress: {count.done}/{count.total} done ({', '.join(outcomes)}), {where}{per_minute}"

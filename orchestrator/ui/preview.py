@@ -43,7 +43,7 @@ def as_dict(plan: Plan, preview: Preview) -> dict[str, Any]:
                 "target": job.target.label if job.target else str(job.item.to),
                 "action": action(job),
                 "changes": [c.as_dict() for c in job.changes] if action(job) == "write" else [],
-                "error": job.error,
+                "error": job.error.as_dict() if job.error else None,
             }
         )
     counts = Counter(i["action"] for i in items)
@@ -106,7 +106,7 @@ def _item_lines(job: Job) -> list[str]:
     elif what == "already_at_target":
         head += "already at target, nothing to write"
     else:
-        head += f"{what}: {(job.error or {}).get('message', '')}"
+        head += f"{what}: {job.error.message if job.error else ''}"
     lines = [head]
     if what == "write":
         shown = job.changes[:MAX_CHANGES_SHOWN]

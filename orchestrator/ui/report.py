@@ -12,9 +12,11 @@ from collections.abc import Mapping
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from orchestrator.journal.sqlite import ItemRow, Journal, seconds
+from orchestrator.journal.rows import ItemRow
+from orchestrator.journal.store import Journal
 from orchestrator.logs import redact
 from orchestrator.statuses import Status
+from orchestrator.timestamps import zulu_of
 
 REPORT_VERSION = 1
 FORMATS = ("text", "json", "markdown", "junit")
@@ -105,12 +107,12 @@ def _item(item: ItemRow) -> dict[str, Any]:
         "conflicts": item.conflicts,
         "requests": item.requests,
         "duration_s": item.duration_s,
-        "error": item.error,
+        "error": item.error.as_dict() if item.error else None,
     }
 
 
 def _seconds(text: str | None) -> str | None:
-    return None if text is None else seconds(text)
+    return None if text is None else zulu_of(text)
 
 
 def render(report: dict[str, Any], fmt: str) -> str:

@@ -1,0 +1,261 @@
+"""The one path by which the engine writes down what happens: journal, log, observer.
+
+Every step of an item, every wave change and the run's status go through a
+:class:`Recorder`, which writes it to the journal (when the run is recorded;
+``orchestrator plan`` records nothing), logs the canonical line of a finished
+item, and tells the observer. Nothing else in the engine writes to the journal.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from orchestrator.engine.events import Observer, Pace, RunStarted, WaveFinished, WaveStarted
+from orchestrator.engine.job import Job, failure
+from orchestrator.genesys.kinds import Live
+from orchestrator.journal.rows import Finished, NewItem, Planned, Snapshot
+from orchestrator.journal.store import Journal
+from orchestrator.logs import get_logger
+from orchestrator.models import Plan, Wave
+from orchestrator.statuses import RunStatus, State, Status, WaveStatus
+
+_log = get_logger()
+
+
+class Recorder:
+    """Writes one run's steps to its journal (if any) and tells its observer (if any)."""
+
+    def __init__(
+        self,
+        journal: Journal | None,
+        run_id: str | None,
+        started_at: str | None,
+        observer: Observer | None = None,
+    ) -> None:
+        self.journal = journal
+        self.run_id = run_id
+        self.started_at = started_at  # pre-write snapshots are dated at the run's start
+        self.observer = observer or Observer()
+        self.listeners: list[Callable[[Job], None]] = []  # told of every final status
+
+    @property
+    def recording(self) -> bool:
+        """Whether steps go to a journal (a run), or nowhere (a plan preview)."""
+        return self.journal is not None and self.run_id is not None
+
+    def _journal(self) -> tuple[Journal, str] | None:
+        if self.journal is None or self.run_id is None:
+            return None
+        return self.journal, self.run_id
+
+    # ----- the run ----------------------------------------------------------
+
+    def create_run(self, plan: Plan, actor: str) -> None:
+        """Record a new run of ``plan`` with its waves and items, all ``new``."""
+        assert self.journal is not None and self.run_id is not None
+        self.journal.create_run(
+            run_id=self.run_id,
+            plan_name=plan.name,
+            plan_path=str(plan.path),
+            plan_sha256=plan.sha256,
+            started_at=self.started_at or "",
+            actor=actor,
+            waves=[(w.name, sum(1 for i in plan.items if i.org in w.orgs)) for w in plan.waves],
+            items=[
+                NewItem(
+                    seq=seq,
+                    org=item.org,
+                    kind=item.kind.value,
+                    id=item.id,
+                    wave=plan.wave_of(item.org).name,
+                    spec=str(item.to),
+                )
+                for seq, item in enumerate(plan.items)
+            ],
+        )
+
+    def run_started(self, jobs: Sequence[Job], pace: Pace) -> None:
+        """The run is under way in this process."""
+        assert self.run_id is not None
+        items = tuple(job.view() for job in jobs)
+        self.observer.run_started(RunStarted(run_id=self.run_id, items=items, pace=pace))
+
+    def run_status(
+        self, status: RunStatus, reason: str | None = None, http: dict[str, int] | None = None
+    ) -> None:
+        """The run's status (final, or running again on resume)."""
+        if (where := self._journal()) is not None:
+            journal, run_id = where
+            journal.set_run_status(run_id, status, reason=reason, http=http)
+
+    def flush(self) -> None:
+        """Everything queued on disk now (before a long wait)."""
+        if self.journal is not None:
+            self.journal.flush()
+
+    # ----- waves ------------------------------------------------------------
+
+    def wave_started(self, idx: int, wave: Wave, jobs: Sequence[Job]) -> None:
+        """A wave passed its gates."""
+        if (where := self._journal()) is not None:
+            journal, run_id = where
+            journal.update_wave(run_id, idx, WaveStatus.RUNNING)
+        self.observer.wave_started(
+            WaveStarted(index=idx, name=wave.name, orgs=wave.orgs, items=len(jobs))
+        )
+
+    def wave_finished(
+        self,
+        idx: int,
+        wave: Wave,
+        status: WaveStatus,
+        *,
+        failed: int | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """A wave ended: succeeded, partial, halted or skipped."""
+        if (where := self._journal()) is not None:
+            journal, run_id = where
+            journal.update_wave(run_id, idx, status, failed=failed, reason=reason)
+        self.observer.wave_finished(
+            WaveFinished(index=idx, name=wave.name, status=status, reason=reason)
+        )
+
+    def approved(self, idx: int, by: str) -> None:
+        """Someone passed wave ``idx``'s gate."""
+        if (where := self._journal()) is not None:
+            journal, run_id = where
+            journal.approve_wave(run_id, idx, by)
+
+    def run_event(self, event: str, detail: Any = None) -> None:
+        """An audit event about the run (a gate left pending...)."""
+        if (where := self._journal()) is not None:
+            journal, run_id = where
+            journal.record_event(run_id, None, event, detail)
+
+    # ----- items ------------------------------------------------------------
+
+    def planned(self, job: Job) -> None:
+        """Planning read the item and resolved its target."""
+        job.state = State.PLANNED
+        if (where := self._journal()) is None:
+            return
+        journal, run_id = where
+        live, target = job.baseline, job.target
+        journal.record_planned(
+            run_id,
+            job.seq,
+            Planned(
+                name=job.name,
+                from_version=live.version if live else None,
+                etag=live.etag if live else None,
+                modified=live.modified if live else None,
+                planned_hash=live.hash if live else None,
+                target_version=target.version if target else None,
+                target_label=target.label if target else None,
+                target_hash=target.hash if target else None,
+                target_fields=target.fields if target else None,
+                requests=job.requests,
+            ),
+        )
+
+    def intent(self, job: Job, live: Live) -> None:
+        """Before a write leaves: keep what it replaces, and say what it will create."""
+        job.state = State.INTENDED
+        if (where := self._journal()) is None:
+            return
+        journal, run_id = where
+        if job.snapshot_hash != live.hash:
+            journal.add_snapshot(
+                Snapshot(
+                    org=job.org,
+                    kind=job.kind.kind.value,
+                    resource_id=job.rid,
+                    taken_at=self.started_at or "",
+                    source="pre-write",
+                    run_id=run_id,
+                    version=live.version,
+                    modified=live.modified,
+                    content_hash=live.hash,
+                    fields=dict(live.fields),
+                )
+            )
+            job.snapshot_hash = live.hash
+        journal.record_intent(
+            run_id,
+            job.seq,
+            expected_version=None if live.version is None else live.version + 1,
+            etag=live.etag,
+            attempts=job.attempts,
+            conflicts=job.conflicts,
+            requests=job.requests,
+        )
+
+    def written(self, job: Job) -> None:
+        """The write is confirmed (by the answer or by a re-read)."""
+        job.state = State.WRITTEN
+        if (where := self._journal()) is not None:
+            journal, run_id = where
+            journal.record_written(
+                run_id,
+                job.seq,
+                new_version=job.written.version if job.written else None,
+                requests=job.requests,
+            )
+
+    def event(self, seq: int, event: str, detail: Any = None) -> None:
+        """An audit event about item ``seq`` (conflict, retry, drift...)."""
+        if (where := self._journal()) is not None:
+            journal, run_id = where
+            journal.record_event(run_id, seq, event, detail)
+
+    def done(self, job: Job) -> None:
+        """The job has its final status: journal it, log its one canonical line, tell."""
+        assert job.status is not None
+        job.state = State.DONE
+        if job.started is not None and job.duration is None:
+            job.duration = time.monotonic() - job.started
+        if self.run_id is None:
+            return  # `orchestrator plan`: nothing ran, nothing to record
+        _log.info(
+            "item finished",
+            run_id=self.run_id,
+            org=job.org,
+            config_id=job.rid,
+            kind=job.kind.kind.value,
+            wave=job.wave,
+            status=str(job.status),
+            from_version=job.baseline.version if job.baseline else None,
+            new_version=job.written.version if job.written else None,
+            attempts=job.attempts,
+            conflicts=job.conflicts,
+            requests=job.requests,
+            error=job.error.as_dict() if job.error else None,
+        )
+        if self.journal is not None:
+            self.journal.record_done(
+                self.run_id,
+                job.seq,
+                Finished(
+                    status=job.status,
+                    new_version=job.written.version if job.written else None,
+                    attempts=job.attempts,
+                    conflicts=job.conflicts,
+                    requests=job.requests,
+                    duration_s=None if job.duration is None else round(job.duration, 3),
+                    error=job.error,
+                ),
+            )
+        for listener in self.listeners:
+            listener(job)
+        self.observer.item_done(job.done_event())
+
+    def skip(self, jobs: Iterable[Job], code: str, message: str) -> None:
+        """Every job of ``jobs`` not final yet ends ``skipped`` with ``code`` and ``message``."""
+        for job in jobs:
+            if job.status is None:
+                job.status = Status.SKIPPED
+                job.error = failure(code, message)
+                self.done(job)

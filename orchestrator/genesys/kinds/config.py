@@ -1,0 +1,136 @@
+"""Kind ``agentassist-config``: PUT guarded by ``If-Match`` and ``version`` + 1 (api.md 5)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from orchestrator.errors import NotFound, TargetUnavailable
+from orchestrator.genesys.client import HttpStats, OrgClient
+from orchestrator.genesys.content import comparable
+from orchestrator.genesys.kinds.base import PAGE_SIZE, Live, Target, live_from
+from orchestrator.models import Kind, To, ToBefore, ToPrevious, ToVersion
+from orchestrator.timestamps import parse_stamp, zulu
+
+
+class AgentAssistConfig:
+    """``agentassist-config``: PUT guarded by ``If-Match`` and ``version`` + 1."""
+
+    kind = Kind.AGENTASSIST_CONFIG
+    has_server_history = True
+    rereads_before_write = False
+
+    @staticmethod
+    def path(rid: str) -> str:
+        """The resource's API path (ids are validated; quoted anyway)."""
+        return f"/api/v2/agentassist/configs/{quote(rid, safe='')}"
+
+    async def read(self, client: OrgClient, rid: str, stats: HttpStats) -> Live:
+        resp = await client.request("GET", self.path(rid), resource_id=rid, stats=stats)
+        return live_from(self.kind, resp.body, resp.etag)
+
+    async def resolve(
+        self, client: OrgClient, rid: str, to: To, live: Live, stats: HttpStats
+    ) -> tuple[int, Mapping[str, Any]]:
+        current = live.version or 0
+        if isinstance(to, ToBefore):
+            wanted = await self._version_before(client, rid, to.instant, stats)
+        elif isinstance(to, ToPrevious):
+            wanted = current - 1
+            if wanted < 1:
+                raise TargetUnavailable(
+                    f"version {current} is the first one: there is no previous version",
+                    code="target.missing",
+                )
+        elif isinstance(to, ToVersion):
+            wanted = to.version
+            if wanted > current:
+                raise TargetUnavailable(
+                    f"version {wanted} does not exist (the current version is {current})",
+                    code="target.missing",
+                )
+        else:
+            raise TypeError(f"{to!r} is not a history target")
+        if wanted == current:
+            return wanted, live.fields
+        path = f"{self.path(rid)}/versions/{wanted}"
+        try:
+            resp = await client.request("GET", path, resource_id=rid, stats=stats)
+        except NotFound as exc:
+            raise TargetUnavailable(
+                f"version {wanted} is no longer in the server's history (pruned: the server "
+                "keeps only its newest versions)",
+                code="target.pruned",
+                cause=exc,
+            ) from None
+        return wanted, comparable(self.kind, resp.body if isinstance(resp.body, dict) else {})
+
+    async def _version_before(
+        self, client: OrgClient, rid: str, instant: datetime, stats: HttpStats
+    ) -> int:
+        page, pages, oldest = 1, 1, None
+        while page <= pages:
+            path = f"{self.path(rid)}/versions?pageSize={PAGE_SIZE}&pageNumber={page}"
+            resp = await client.request("GET", path, resource_id=rid, stats=stats)
+            body = resp.body if isinstance(resp.body, dict) else {}
+            for entity in body.get("entities") or []:
+                created = _created(entity)
+                version = entity.get("version")
+                if created is None or not isinstance(version, int):
+                    continue
+                if created < instant:
+                    return version  # newest first: the first match is the newest
+                oldest = (version, entity.get("dateCreated"))
+            pages = int(body.get("pageCount") or 1)
+            page += 1
+        kept = f" (oldest kept: version {oldest[0]}, created {oldest[1]})" if oldest else ""
+        raise TargetUnavailable(
+            f"no kept version was created before {zulu(instant)}{kept}; "
+            "older versions may have been pruned",
+            code="target.pruned",
+        )
+
+    async def write(
+        self, client: OrgClient, rid: str, live: Live, target: Target, stats: HttpStats
+    ) -> Live:
+        assert live.etag is not None and live.version is not None
+        body = {**target.fields, "version": live.version + 1}
+        resp = await client.request(
+            "PUT",
+            self.path(rid),
+            body=body,
+            headers={"If-Match": live.etag},
+            resource_id=rid,
+            stats=stats,
+        )
+        return live_from(self.kind, resp.body, resp.etag)
+
+    async def is_live(
+        self, client: OrgClient, rid: str, written: Live, target: Target, stats: HttpStats
+    ) -> bool:
+        resp = await client.request(
+            "POST",
+            "/api/v2/analytics/agentassist/conversations/query",
+            body={"filter": {"configId": rid}},
+            resource_id=rid,
+            stats=stats,
+        )
+        results = resp.body.get("results") if isinstance(resp.body, dict) else None
+        for result in results or []:
+            if result.get("configId") == rid:
+                active = result.get("activeVersion")
+                # Another writer may already have moved past our version.
+                return isinstance(active, int) and active >= (written.version or 0)
+        return False
+
+
+def _created(entity: Any) -> datetime | None:
+    text = entity.get("dateCreated") if isinstance(entity, dict) else None
+    if not isinstance(text, str):
+        return None
+    try:
+        return parse_stamp(text)
+    except ValueError:
+        return None

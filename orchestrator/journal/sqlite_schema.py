@@ -1,0 +1,97 @@
+"""The SQLite journal's tables, and the migrations that bring an older file up to date.
+
+``MIGRATIONS[n]`` turns a schema of version ``n`` into version ``n + 1``; a
+new file runs them all. The version lives in ``meta.schema_version``. A file
+written by a newer orchestrator (a higher version) is refused rather than
+guessed at.
+"""
+
+from __future__ import annotations
+
+_V1 = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    plan_name TEXT NOT NULL,
+    plan_path TEXT NOT NULL,
+    plan_sha256 TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    http TEXT NOT NULL DEFAULT '{}',
+    holder TEXT
+);
+CREATE TABLE IF NOT EXISTS waves (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    idx INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    items INTEGER NOT NULL,
+    failed INTEGER NOT NULL DEFAULT 0,
+    started_at TEXT,
+    finished_at TEXT,
+    approved_by TEXT,
+    reason TEXT,
+    PRIMARY KEY (run_id, idx)
+);
+CREATE TABLE IF NOT EXISTS items (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    seq INTEGER NOT NULL,
+    org TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    wave TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    state TEXT NOT NULL,
+    status TEXT,
+    name TEXT,
+    from_version INTEGER,
+    planned_etag TEXT,
+    planned_modified TEXT,
+    planned_hash TEXT,
+    target_version INTEGER,
+    target_label TEXT,
+    target_hash TEXT,
+    target_fields TEXT,
+    expected_version INTEGER,
+    new_version INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    conflicts INTEGER NOT NULL DEFAULT 0,
+    requests INTEGER NOT NULL DEFAULT 0,
+    started_at TEXT,
+    finished_at TEXT,
+    duration_s REAL,
+    error TEXT,
+    PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    seq INTEGER,
+    at TEXT NOT NULL,
+    event TEXT NOT NULL,
+    detail TEXT
+);
+CREATE INDEX IF NOT EXISTS events_by_run ON events (run_id, seq);
+CREATE TABLE IF NOT EXISTS snapshots (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    org TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    taken_at TEXT NOT NULL,
+    source TEXT NOT NULL,
+    run_id TEXT,
+    version INTEGER,
+    modified TEXT,
+    content_hash TEXT NOT NULL,
+    fields TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS snapshots_by_resource ON snapshots (kind, resource_id, taken_at);
+"""
+
+# v2: who started each run (approvals already name who gave them).
+_V2 = "ALTER TABLE runs ADD COLUMN actor TEXT;"
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from orchestrator.journal import Journal, open_journal
+from orchestrator.journal import Journal, opened
 from orchestrator.sandbox import Faults, Sandbox, Seed, load_seed
 
 SEED_PATH = Path(__file__).resolve().parent.parent / "environments" / "sandbox" / "seed.yaml"
@@ -120,8 +120,7 @@ def login(http: aiohttp.ClientSession) -> Login:
 
 
 @pytest.fixture
-def journal(tmp_path: Path) -> Iterator[Journal]:
+async def journal(tmp_path: Path) -> AsyncIterator[Journal]:
     """A fresh journal in the test's temporary folder."""
-    j = open_journal(tmp_path / "journal.sqlite3")
-    yield j
-    j.close()
+    async with opened(tmp_path / "journal.sqlite3") as j:
+        yield j

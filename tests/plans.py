@@ -173,4 +173,4 @@ async def execute(
     observer = observer or (AtWave(at_wave) if at_wave else Observer())
     result = await run_plan(plan, journal, observer=observer, approver=approve_all, options=options)
     assert result.run_id is not None
-    return result, report.build(journal, result.run_id)
+    return result, await report.build(journal, result.run_id)

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from orchestrator.genesys.content import comparable
-from orchestrator.journal import Journal, open_journal
+from orchestrator.journal import Journal, opened
 from orchestrator.models import Kind
 from orchestrator.sandbox import Faults, Sandbox
 from tests.conftest import SandboxFactory
@@ -38,7 +38,7 @@ async def snapshot_canary(sb: Sandbox, tmp_path: Path, journal: Journal) -> str:
         "--org",
         "canary",
         "--all",
-        journal=journal.path,
+        journal=Path(journal.location),
     )
     return out.split("to: {snapshot: ", 1)[1].split("}", 1)[0]
 
@@ -80,11 +80,10 @@ async def test_snapshot_all_follows_the_listing_cursor(
         pages = [r for r in sb.requests if r.path == "/api/v2/assistants"]
         assert len(pages) == 3
         assert [r for r in sb.requests if r.path.startswith("/api/v2/assistants/")] == []
-    j = open_journal(tmp_path / "j.sqlite3")
-    for assistant_id in CANARY_ASSISTANTS:
-        (snap,) = j.snapshots("assistant", assistant_id)
-        assert snap.fields["name"] and snap.source == "snapshot"
-    j.close()
+    async with opened(tmp_path / "j.sqlite3") as j:
+        for assistant_id in CANARY_ASSISTANTS:
+            (snap,) = await j.snapshots("assistant", assistant_id)
+            assert snap.fields["name"] and snap.source == "snapshot"
 
 
 async def test_an_assistant_is_rolled_back_to_its_snapshot(
@@ -185,11 +184,11 @@ async def test_snapshot_of_a_plan_stores_each_item(
     """`orchestrator snapshot PLAN` keeps the current content of the plan's configs."""
     ids = CONFIGS["canary"][:2]
     out = await snapshot(
-        str(write_plan(tmp_path, sandbox.url or "", {"canary": ids})), journal=journal.path
+        str(write_plan(tmp_path, sandbox.url or "", {"canary": ids})), journal=Path(journal.location)
     )
     assert "stored 2 snapshot(s)" in out
     for c in ids:
-        (snap,) = journal.snapshots("agentassist-config", c)
+        (snap,) = await journal.snapshots("agentassist-config", c)
         assert snap.version == sandbox.config("canary", c).version
         assert snap.fields == comparable(Kind.AGENTASSIST_CONFIG, sandbox.config("canary", c).body)
     assert [r for r in sandbox.requests if r.method not in ("GET", "POST")] == []

@@ -206,7 +206,7 @@ async def test_no_wait_refuses_an_unopened_window(
     )
     assert (result.exit_code, result.run_id) == (3, None)
     assert "opens at" in (result.reason or "")
-    assert sandbox.requests == [] and journal.runs() == []
+    assert sandbox.requests == [] and await journal.runs() == []
 
 
 async def test_the_run_waits_for_the_window_to_open(
@@ -293,12 +293,12 @@ async def test_resuming_a_tripped_run_asks_then_takes_up_the_skipped_waves(
         assert "halted earlier" in question
         return None
 
-    row = resumable(journal, None)
+    row = await resumable(journal, None)
     again = await resume_run(
         plan, journal, row, observer=Observer(), approver=nobody, options=QUIET
     )
     assert again.exit_code == 3 and sandbox.writes("emea-prod") == []
-    row = resumable(journal, None)
+    row = await resumable(journal, None)
     done = await resume_run(
         plan,
         journal,
@@ -308,7 +308,7 @@ async def test_resuming_a_tripped_run_asks_then_takes_up_the_skipped_waves(
         options=Options(handle_signals=False, approve_once=True),
     )
     assert done.run_id
-    data = report.build(journal, done.run_id)
+    data = await report.build(journal, done.run_id)
     assert done.exit_code == 1  # the canary's 403 stays a failure
     assert len(sandbox.writes("emea-prod")) == 2
     assert [w["status"] for w in data["waves"]] == ["partial", "succeeded"]

@@ -48,7 +48,7 @@ async def planned_run(sb: Sandbox, tmp_path: Path, journal: Journal, ids: list[s
 
 
 async def resume(plan: Plan, journal: Journal) -> tuple[Result, dict[str, Any]]:
-    row = resumable(journal, None)
+    row = await resumable(journal, None)
     result = await resume_run(
         plan,
         journal,
@@ -58,7 +58,7 @@ async def resume(plan: Plan, journal: Journal) -> tuple[Result, dict[str, Any]]:
         options=Options(handle_signals=False, approve_once=True),
     )
     assert result.run_id is not None
-    return result, report.build(journal, result.run_id)
+    return result, await report.build(journal, result.run_id)
 
 
 async def lost_answer_put(sb: Sandbox, config_id: str, body: dict[str, Any]) -> None:
@@ -84,9 +84,9 @@ async def intended(
 ) -> tuple[Plan, ItemRow]:
     """A planned run whose one item has its write intent journaled, as a crash leaves it."""
     plan = await planned_run(sb, tmp_path, journal, [config_id])
-    row = resumable(journal, None)
-    item = journal.items(row.id)[0]
-    journal.record_intent(
+    row = await resumable(journal, None)
+    item = (await journal.items(row.id))[0]
+    await journal.record_intent(
         row.id,
         0,
         expected_version=(item.from_version or 0) + 1,
@@ -161,7 +161,7 @@ async def test_resume_after_a_gate_touches_nothing_already_done(
     assert [r for r in sandbox.requests if r.org == "canary"] == []
     assert len(sandbox.writes("emea-prod")) == 2
     assert [w["approved_by"] for w in data["waves"]] == [None, f"{ACTOR} (resume --approve)"]
-    events = [e.event for e in journal.events(data["run_id"])]
+    events = [e.event for e in await journal.events(data["run_id"])]
     assert "gate.pending" in events and "wave.approved" in events
 
 
@@ -173,9 +173,9 @@ async def test_a_finished_run_cannot_be_resumed(
     result = await run_plan(plan, journal, observer=Observer(), approver=approve_all, options=QUIET)
     assert result.run_id
     with pytest.raises(JournalError, match="succeeded"):
-        resumable(journal, result.run_id)
+        await resumable(journal, result.run_id)
     with pytest.raises(JournalError, match="no unfinished run"):
-        resumable(journal, None)
+        await resumable(journal, None)
 
 
 async def test_a_changed_plan_is_refused_on_resume(
@@ -195,9 +195,9 @@ async def test_journal_records_every_step_of_an_item(
     plan = load_plan(write_plan(tmp_path, sandbox.url or "", {"canary": CANARY[:1]}))
     result = await run_plan(plan, journal, observer=Observer(), approver=approve_all, options=QUIET)
     assert result.run_id
-    steps = [e.event for e in journal.events(result.run_id) if e.seq == 0]
+    steps = [e.event for e in await journal.events(result.run_id) if e.seq == 0]
     assert steps == ["planned", "write.intended", "write.confirmed", "item.succeeded"]
-    (item,) = journal.items(result.run_id)
+    (item,) = await journal.items(result.run_id)
     assert item.state is State.DONE and item.planned_hash and item.target_hash
     assert item.expected_version == item.from_version + 1 == item.new_version  # type: ignore[operator]
 
@@ -208,7 +208,7 @@ async def test_two_processes_on_one_run_exactly_one_proceeds(
     """Two `resume RUN_ID` at once: one drives the run, the other is refused (exit 2)."""
     async with make_sandbox(faults={"canary": Faults(latency=0.3)}) as sb:
         await planned_run(sb, tmp_path, journal, CANARY)
-        run_id = resumable(journal, None).id
+        run_id = (await resumable(journal, None)).id
         command = [
             sys.executable,
             "-m",
@@ -217,7 +217,7 @@ async def test_two_processes_on_one_run_exactly_one_proceeds(
             run_id,
             "--approve",
             "--journal",
-            str(journal.path),
+            journal.location,
             "--plain",
             "--format",
             "json",
@@ -239,11 +239,11 @@ async def test_two_processes_on_one_run_exactly_one_proceeds(
             assert len(sb.writes("canary", config_id)) == 1
 
 
-def test_the_lock_is_released_when_its_holder_dies(tmp_path: Path) -> None:
+async def test_the_lock_is_released_when_its_holder_dies(tmp_path: Path) -> None:
     """A SIGKILLed holder's lock is gone: the kernel drops the flock with the process."""
     path = tmp_path / "j.sqlite3"
     first = open_journal(path)
-    first.create_run(
+    await first.create_run(
         run_id="r1",
         plan_name="p",
         plan_path="p.yaml",
@@ -256,15 +256,16 @@ def test_the_lock_is_released_when_its_holder_dies(tmp_path: Path) -> None:
     code = (
         "import os, signal; from pathlib import Path;"
         " from orchestrator.journal import open_journal;"
-        f"j = open_journal(Path({str(path)!r})); j.lock('r1'); print('locked', flush=True);"
+        "import anyio;"
+        f"j = open_journal(Path({str(path)!r})); anyio.run(j.lock, 'r1');"
+        " print('locked', flush=True);"
         "os.kill(os.getpid(), signal.SIGKILL)"
     )
-    import subprocess
 
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.stdout.strip() == "locked" and done.returncode == -9
-    first.lock("r1")  # would raise JournalError if the dead process still held it
-    first.close()
+    done = await anyio.run_process([sys.executable, "-c", code], check=False)
+    assert done.stdout.decode().strip() == "locked" and done.returncode == -9
+    await first.lock("r1")  # would raise JournalError if the dead process still held it
+    await first.aclose()
 
 
 async def test_status_and_report_read_the_journal(
@@ -275,20 +276,20 @@ async def test_status_and_report_read_the_journal(
     result = await run_plan(plan, journal, observer=Observer(), approver=approve_all, options=QUIET)
     assert result.run_id
     base = [sys.executable, "-m", "orchestrator"]
-    listing = await anyio.run_process([*base, "status", "--journal", str(journal.path)])
+    listing = await anyio.run_process([*base, "status", "--journal", journal.location])
     assert result.run_id in listing.stdout.decode() and "succeeded" in listing.stdout.decode()
     as_json = await anyio.run_process(
-        [*base, "status", result.run_id, "--format", "json", "--journal", str(journal.path)]
+        [*base, "status", result.run_id, "--format", "json", "--journal", journal.location]
     )
     assert json.loads(as_json.stdout)["summary"]["succeeded"] == 2
     junit = await anyio.run_process(
-        [*base, "report", result.run_id, "--format", "junit", "--journal", str(journal.path)]
+        [*base, "report", result.run_id, "--format", "junit", "--journal", journal.location]
     )
     from xml.etree import ElementTree
 
     root = ElementTree.fromstring(junit.stdout)
     assert len(root.findall(".//testcase")) == 2
     markdown = await anyio.run_process(
-        [*base, "report", result.run_id, "--format", "markdown", "--journal", str(journal.path)]
+        [*base, "report", result.run_id, "--format", "markdown", "--journal", journal.location]
     )
     assert "| org | config |" in markdown.stdout.decode()

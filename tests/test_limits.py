@@ -15,7 +15,7 @@ import pytest
 from orchestrator.engine.events import Observer
 from orchestrator.engine.run import Options, run_plan
 from orchestrator.genesys import pacing
-from orchestrator.journal import open_journal
+from orchestrator.journal import opened
 from orchestrator.sandbox import ratelimit
 from tests.conftest import SandboxFactory
 from tests.plans import CONFIGS, approve_all, make_plan
@@ -79,15 +79,14 @@ async def test_the_quota_holds_in_every_window_with_zero_429s(
             {"canary": CONFIGS["canary"]},
             orgs={"canary": {"requests_per_minute": rpm}},
         )
-        journal = open_journal(tmp_path / "j.sqlite3")
-        result = await run_plan(
-            plan,
-            journal,
-            observer=Observer(),
-            approver=approve_all,
-            options=Options(handle_signals=False),
-        )
-        journal.close()
+        async with opened(tmp_path / "j.sqlite3") as journal:
+            result = await run_plan(
+                plan,
+                journal,
+                observer=Observer(),
+                approver=approve_all,
+                options=Options(handle_signals=False),
+            )
         assert result.exit_code == 0
         api = [r.time for r in sb.requests if r.path.startswith("/api/")]
         assert len(api) == 1 + 4 * len(CONFIGS["canary"])

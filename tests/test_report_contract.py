@@ -8,7 +8,7 @@ import pytest
 
 from orchestrator.engine.events import Observer
 from orchestrator.engine.run import Options, run_plan
-from orchestrator.journal import open_journal
+from orchestrator.journal import opened
 from orchestrator.planfile.loader import load_plan
 from orchestrator.sandbox import Sandbox
 from orchestrator.ui import report
@@ -72,17 +72,16 @@ async def test_the_json_report_has_every_contract_key(sandbox: Sandbox, tmp_path
             waves=[{"name": "canary", "orgs": ["canary"]}, {"name": "rest", "orgs": ["*"]}],
         )
     )
-    journal = open_journal(tmp_path / "j.sqlite3")
 
     async def yes(question: str) -> bool | None:
         return True
 
-    result = await run_plan(
-        plan, journal, observer=Observer(), approver=yes, options=Options(handle_signals=False)
-    )
-    assert result.run_id
-    data = report.build(journal, result.run_id)
-    journal.close()
+    async with opened(tmp_path / "j.sqlite3") as journal:
+        result = await run_plan(
+            plan, journal, observer=Observer(), approver=yes, options=Options(handle_signals=False)
+        )
+        assert result.run_id
+        data = await report.build(journal, result.run_id)
     assert set(data) >= TOP
     assert data["report_version"] == 1
     assert data["status"] in RUN_STATUSES

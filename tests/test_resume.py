@@ -24,7 +24,7 @@ import yaml
 from anyio.abc import Process
 
 from orchestrator.genesys.content import comparable
-from orchestrator.journal import open_journal
+from orchestrator.journal import opened
 from orchestrator.models import Kind
 from orchestrator.sandbox import Faults, Sandbox, generate_seed
 from tests.conftest import SandboxFactory
@@ -127,16 +127,13 @@ async def start(args: Sequence[str], journal: Path) -> Process:
     )
 
 
-def run_state(journal: Path) -> tuple[str | None, str | None]:
+async def run_state(journal: Path) -> tuple[str | None, str | None]:
     """The run's id and status in the journal (None, None before it exists)."""
-    if not journal.exists():
+    if not await anyio.Path(journal).exists():
         return None, None
-    j = open_journal(journal)
-    try:
-        runs = j.runs()
+    async with opened(journal) as j:
+        runs = await j.runs()
         return (runs[0].id, runs[0].status.value) if runs else (None, None)
-    finally:
-        j.close()
 
 
 async def interrupt_until_done(
@@ -152,7 +149,7 @@ async def interrupt_until_done(
     codes: list[int] = []
     hits = 0
     while True:
-        run_id, status = run_state(journal)
+        run_id, status = await run_state(journal)
         if status in ("succeeded", "partial", "failed"):
             assert run_id is not None
             assert hits >= times, f"the run finished after only {hits} interruptions"
@@ -211,11 +208,10 @@ async def _wait_for(condition: Any, process: Process, *, limit: float) -> None:
             await anyio.sleep(0.01)
 
 
-def crossings(journal: Path, run_id: str) -> int:
+async def crossings(journal: Path, run_id: str) -> int:
     """Items whose write was intended in one process and settled by a later one."""
-    j = open_journal(journal)
-    events = [(i, e.seq, e.event) for i, e in enumerate(j.events(run_id))]
-    j.close()
+    async with opened(journal) as j:
+        events = [(i, e.seq, e.event) for i, e in enumerate(await j.events(run_id))]
     resumes = [i for i, _, event in events if event == "run.running"]
     last_intent: dict[int, int] = {}
     crossed = 0
@@ -251,9 +247,8 @@ async def assert_finished_exactly_once(
         ]
     )
     report = json.loads(process.stdout)
-    j = open_journal(journal)
-    items = j.items(run_id)
-    j.close()
+    async with opened(journal) as j:
+        items = await j.items(run_id)
     assert report["summary"]["total"] == len(items) == len(expected)
     assert report["status"] == "succeeded"
     assert report["summary"]["succeeded"] + report["summary"]["already_at_target"] == len(items)
@@ -274,7 +269,7 @@ async def test_sigkill_at_twenty_moments_loses_and_repeats_nothing(
             sb, plan, journal, sig=signal.SIGKILL, times=20, seed=1
         )
         assert codes.count(-signal.SIGKILL) >= 20
-        assert crossings(journal, run_id) > 0  # kills did land between intent and answer
+        assert await crossings(journal, run_id) > 0  # kills did land between intent and answer
         await assert_finished_exactly_once(sb, expected, journal, run_id)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from orchestrator.bench.measure import cpu_seconds, cpu_wait_seconds
 from orchestrator.engine.events import Observer
 from orchestrator.engine.run import Options, run_plan
-from orchestrator.journal import open_journal
+from orchestrator.journal import opened
 from orchestrator.models import Plan
 from orchestrator.ui import report
 
@@ -27,8 +27,7 @@ async def drive(plan: Plan, journal_path: Path) -> dict[str, Any]:
         included; the wait is time spent ready but without a CPU), the run's
         status and exit code, item counts and the report's ``http`` counters.
     """
-    journal = open_journal(journal_path)
-    try:
+    async with opened(journal_path) as journal:
         cpu, wait, start = cpu_seconds(), cpu_wait_seconds(), time.perf_counter()
         result = await run_plan(
             plan,
@@ -40,9 +39,7 @@ async def drive(plan: Plan, journal_path: Path) -> dict[str, Any]:
         wall, cpu = time.perf_counter() - start, cpu_seconds() - cpu
         wait = cpu_wait_seconds() - wait
         assert result.run_id is not None  # only --no-wait refuses before creating a run
-        data = report.build(journal, result.run_id)
-    finally:
-        journal.close()
+        data = await report.build(journal, result.run_id)
     summary = data["summary"]
     return {
         "status": result.status.value,

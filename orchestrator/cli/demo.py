@@ -15,10 +15,10 @@ from pathlib import Path
 import anyio
 
 from orchestrator import logs
-from orchestrator.cli.commands import terminal_approver
+from orchestrator.cli.running import terminal_approver
 from orchestrator.engine.events import ItemDone, Observer, RunStarted, WaveFinished, WaveStarted
 from orchestrator.engine.run import Options, Result, preview, run_plan
-from orchestrator.journal import Journal, open_journal
+from orchestrator.journal import Journal, opened
 from orchestrator.models import Plan
 from orchestrator.planfile.loader import load_plan
 from orchestrator.sandbox import Faults, Sandbox, load_seed
@@ -118,8 +118,7 @@ async def _demo(fmt: str, observer: Observer) -> Result:
     print(STORY, file=sys.stderr)
     async with sandbox.serve() as url:
         plan = load_plan(PLAN, sandbox_url=url)
-        journal = open_journal(JOURNAL)
-        try:
+        async with opened(JOURNAL) as journal:
             await _show_plan(plan, journal)
             result = await run_plan(
                 plan,
@@ -130,10 +129,8 @@ async def _demo(fmt: str, observer: Observer) -> Result:
             )
             observer.close()
             assert result.run_id is not None
-            print(report.render(report.build(journal, result.run_id), fmt), end="")
+            print(report.render(await report.build(journal, result.run_id), fmt), end="")
             await _show_halt(journal, url)
-        finally:
-            journal.close()
     return result
 
 
@@ -150,7 +147,7 @@ async def _show_halt(journal: Journal, url: str) -> None:
         options=Options(handle_signals=False),
     )
     assert result.run_id is not None
-    data = report.build(journal, result.run_id)
+    data = await report.build(journal, result.run_id)
     waves = ", ".join(f"{w['name']} {w['status']}" for w in data["waves"])
     print(
         f"  run {result.run_id}: {data['status']} (exit {result.exit_code}): {waves}",

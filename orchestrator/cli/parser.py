@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         "plan",
         "preflight every org, read every item, show what a run would change (writes nothing)",
         "orchestrator plan environments/sandbox/plan.yaml --format json",
-        _lazy("orchestrator.cli.commands", "cmd_plan"),
+        _lazy("orchestrator.cli.running", "cmd_plan"),
     )
     p.add_argument("plan", type=Path)
     p.add_argument("--format", choices=("text", "json"), default="text")
@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         "plan, then roll back wave by wave; progress on stderr, the report on stdout",
         "orchestrator run environments/sandbox/plan.yaml --report report.json",
-        _lazy("orchestrator.cli.commands", "cmd_run"),
+        _lazy("orchestrator.cli.running", "cmd_run"),
     )
     p.add_argument("plan", type=Path)
     p.add_argument("--dry-run", action="store_true", help="the same as `orchestrator plan`")
@@ -143,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
         "resume",
         "continue an interrupted or halted run from the journal",
         "orchestrator resume 20261129T220000Z-revert-nov28-3f9a --approve",
-        _lazy("orchestrator.cli.commands", "cmd_resume"),
+        _lazy("orchestrator.cli.running", "cmd_resume"),
     )
     p.add_argument("run_id", nargs="?", help="default: the most recent unfinished run")
     p.add_argument("--approve", action="store_true", help="pass the pending approval gate")
@@ -154,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
         "status",
         "list the journal's runs, or one run's items and their states",
         "orchestrator status 20261129T220000Z-revert-nov28-3f9a",
-        _lazy("orchestrator.cli.commands", "cmd_status"),
+        _lazy("orchestrator.cli.history", "cmd_status"),
     )
     p.add_argument("run_id", nargs="?")
     p.add_argument("--format", choices=("text", "json"), default="text")
@@ -164,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
         "report",
         "render a run's report from the journal",
         "orchestrator report 20261129T220000Z-revert-nov28-3f9a --format markdown",
-        _lazy("orchestrator.cli.commands", "cmd_report"),
+        _lazy("orchestrator.cli.history", "cmd_report"),
     )
     p.add_argument("run_id")
     p.add_argument("--format", choices=("text", "json", "markdown", "junit"), default="text")
@@ -174,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
         "snapshot",
         "store the current content of a plan's items (or of every assistant of an org)",
         "orchestrator snapshot --env environments/sandbox/orgs.yaml --org canary --all",
-        _lazy("orchestrator.cli.commands", "cmd_snapshot"),
+        _lazy("orchestrator.cli.snapshot", "cmd_snapshot"),
     )
     p.add_argument("plan", type=Path, nargs="?")
     p.add_argument("--env", type=Path, help="environment file (with --org and --all)")

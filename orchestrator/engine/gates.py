@@ -102,12 +102,12 @@ class Gates:
     async def _ask(self, idx: int, wave: Wave, question: str) -> Verdict | None:
         if self._approve_once:
             self._approve_once = False
-            self._recorder.approved(idx, f"{self._actor} (resume --approve)")
+            await self._recorder.approved(idx, f"{self._actor} (resume --approve)")
             return None
-        self._recorder.flush()  # the operator may take a while
+        await self._recorder.flush()  # the operator may take a while
         answer = await self._approver(question)
         if answer:
-            self._recorder.approved(idx, self._actor)
+            await self._recorder.approved(idx, self._actor)
             return None
         if answer is None:
             reason = (

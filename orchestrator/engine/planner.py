@@ -112,7 +112,8 @@ class Planner:
         try:
             job.target = await self._target(job, live)
         except TargetUnavailable as exc:
-            job.fail(Status.FAILED, exc, message=exc.detail + self._snapshot_hint(job, exc))
+            hint = await self._snapshot_hint(job, exc)
+            job.fail(Status.FAILED, exc, message=exc.detail + hint)
             return self._finish(job)
         except RequestError as exc:
             job.fail(Status.FAILED, exc)
@@ -138,7 +139,7 @@ class Planner:
             if self._journal is None:
                 raise TargetUnavailable("no snapshot store is open", code="snapshot.missing")
             assert isinstance(to, ToSnapshot | ToBefore)
-            snap = snapshots.find(
+            snap = await snapshots.find(
                 self._journal,
                 job.kind.kind.value,
                 job.rid,
@@ -160,7 +161,7 @@ class Planner:
         )
         return Target.build(fields, overrides, version=version, label=f"v{version}")
 
-    def _snapshot_hint(self, job: Job, exc: TargetUnavailable) -> str:
+    async def _snapshot_hint(self, job: Job, exc: TargetUnavailable) -> str:
         if exc.code != "target.pruned" or self._journal is None:
             return ""
-        return snapshots.newest_hint(self._journal, job.kind.kind.value, job.rid)
+        return await snapshots.newest_hint(self._journal, job.kind.kind.value, job.rid)

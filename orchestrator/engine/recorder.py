@@ -52,10 +52,10 @@ class Recorder:
 
     # ----- the run ----------------------------------------------------------
 
-    def create_run(self, plan: Plan, actor: str) -> None:
+    async def create_run(self, plan: Plan, actor: str) -> None:
         """Record a new run of ``plan`` with its waves and items, all ``new``."""
         assert self.journal is not None and self.run_id is not None
-        self.journal.create_run(
+        await self.journal.create_run(
             run_id=self.run_id,
             plan_name=plan.name,
             plan_path=str(plan.path),
@@ -82,31 +82,31 @@ class Recorder:
         items = tuple(job.view() for job in jobs)
         self.observer.run_started(RunStarted(run_id=self.run_id, items=items, pace=pace))
 
-    def run_status(
+    async def run_status(
         self, status: RunStatus, reason: str | None = None, http: dict[str, int] | None = None
     ) -> None:
         """The run's status (final, or running again on resume)."""
         if (where := self._journal()) is not None:
             journal, run_id = where
-            journal.set_run_status(run_id, status, reason=reason, http=http)
+            await journal.set_run_status(run_id, status, reason=reason, http=http)
 
-    def flush(self) -> None:
+    async def flush(self) -> None:
         """Everything queued on disk now (before a long wait)."""
         if self.journal is not None:
-            self.journal.flush()
+            await self.journal.flush()
 
     # ----- waves ------------------------------------------------------------
 
-    def wave_started(self, idx: int, wave: Wave, jobs: Sequence[Job]) -> None:
+    async def wave_started(self, idx: int, wave: Wave, jobs: Sequence[Job]) -> None:
         """A wave passed its gates."""
         if (where := self._journal()) is not None:
             journal, run_id = where
-            journal.update_wave(run_id, idx, WaveStatus.RUNNING)
+            await journal.update_wave(run_id, idx, WaveStatus.RUNNING)
         self.observer.wave_started(
             WaveStarted(index=idx, name=wave.name, orgs=wave.orgs, items=len(jobs))
         )
 
-    def wave_finished(
+    async def wave_finished(
         self,
         idx: int,
         wave: Wave,
@@ -118,16 +118,16 @@ class Recorder:
         """A wave ended: succeeded, partial, halted or skipped."""
         if (where := self._journal()) is not None:
             journal, run_id = where
-            journal.update_wave(run_id, idx, status, failed=failed, reason=reason)
+            await journal.update_wave(run_id, idx, status, failed=failed, reason=reason)
         self.observer.wave_finished(
             WaveFinished(index=idx, name=wave.name, status=status, reason=reason)
         )
 
-    def approved(self, idx: int, by: str) -> None:
+    async def approved(self, idx: int, by: str) -> None:
         """Someone passed wave ``idx``'s gate."""
         if (where := self._journal()) is not None:
             journal, run_id = where
-            journal.approve_wave(run_id, idx, by)
+            await journal.approve_wave(run_id, idx, by)
 
     def run_event(self, event: str, detail: Any = None) -> None:
         """An audit event about the run (a gate left pending...)."""
@@ -161,7 +161,7 @@ class Recorder:
             ),
         )
 
-    def intent(self, job: Job, live: Live) -> None:
+    async def intent(self, job: Job, live: Live) -> None:
         """Before a write leaves: keep what it replaces, and say what it will create."""
         job.state = State.INTENDED
         if (where := self._journal()) is None:
@@ -183,7 +183,7 @@ class Recorder:
                 )
             )
             job.snapshot_hash = live.hash
-        journal.record_intent(
+        await journal.record_intent(
             run_id,
             job.seq,
             expected_version=None if live.version is None else live.version + 1,

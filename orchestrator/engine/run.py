@@ -31,7 +31,7 @@ from orchestrator.genesys.client import Client, new_session
 from orchestrator.genesys.kinds import KINDS, Live, Target
 from orchestrator.genesys.retry import Budget
 from orchestrator.journal.rows import ItemRow, RunRow
-from orchestrator.journal.store import Journal
+from orchestrator.journal.store import FLUSH_SECONDS, Journal
 from orchestrator.models import Plan
 from orchestrator.statuses import EXIT_CODES, ExitCode, RunStatus, State, Status
 from orchestrator.timestamps import stamp, utcnow, zulu
@@ -104,13 +104,13 @@ async def run_plan(
     with _interrupts(options) as signals:
         run_id, started = new_run_id(plan.name)
         recorder = Recorder(journal, run_id, started, observer)
-        recorder.create_run(plan, current_actor())
-        journal.lock(run_id)
+        await recorder.create_run(plan, current_actor())
+        await journal.lock(run_id)
         try:
-            row = journal.run(run_id)
+            row = await journal.run(run_id)
             return await _drive(plan, journal, row, None, recorder, approver, signals)
         finally:
-            journal.unlock(run_id)
+            await journal.unlock(run_id)
 
 
 @contextmanager
@@ -123,18 +123,18 @@ def _interrupts(options: Options) -> Iterator[AsyncIterator[int] | None]:
         yield signals
 
 
-def resumable(journal: Journal, run_id: str | None) -> RunRow:
+async def resumable(journal: Journal, run_id: str | None) -> RunRow:
     """The run ``resume`` would continue: ``run_id``, or the latest unfinished one.
 
     Raises:
         JournalError: no such run, or it is already finished.
     """
     if run_id is None:
-        row = journal.latest_unfinished()
+        row = await journal.latest_unfinished()
         if row is None:
             raise JournalError(f"no unfinished run in journal {journal.location}")
         return row
-    row = journal.run(run_id)
+    row = await journal.run(run_id)
     if row.status not in (RunStatus.RUNNING, RunStatus.HALTED, RunStatus.INTERRUPTED):
         raise JournalError(f"run {run_id} is {row.status}: there is nothing to resume")
     return row
@@ -160,15 +160,15 @@ async def resume_run(
             f"{row.plan_sha256[:12]}… then, {plan.sha256[:12]}… now); start a new run instead"
         )
     with _interrupts(options) as signals:
-        journal.lock(row.id)
+        await journal.lock(row.id)
         try:
             recorder = Recorder(journal, row.id, row.started_at, observer)
-            items = _reopen(recorder, journal.items(row.id))
-            recorder.run_status(RunStatus.RUNNING)
+            items = _reopen(recorder, await journal.items(row.id))
+            await recorder.run_status(RunStatus.RUNNING)
             approve = options.approve_once
             return await _drive(plan, journal, row, items, recorder, approver, signals, approve)
         finally:
-            journal.unlock(row.id)
+            await journal.unlock(row.id)
 
 
 def _reopen(recorder: Recorder, items: list[ItemRow]) -> list[ItemRow]:
@@ -215,12 +215,13 @@ async def _drive(
             async with anyio.create_task_group() as tg:
                 if signals is not None:
                     tg.start_soon(_watch_signals, signals, stop, work, recorder.observer)
+                tg.start_soon(_flush_every, journal, FLUSH_SECONDS)
                 try:
                     verdict = await _phases(plan, client, jobs, recorder, journal, scheduler, stop)
                 finally:
                     http = _sum_http(row.http, client)
-                tg.cancel_scope.cancel()  # the signal watcher
-    recorder.run_status(verdict.status, verdict.reason, http)
+                tg.cancel_scope.cancel()  # the signal watcher and the flusher
+    await recorder.run_status(verdict.status, verdict.reason, http)
     code = verdict.exit_code or EXIT_CODES[verdict.status]
     return Result(run_id=row.id, status=verdict.status, reason=verdict.reason, exit_code=code)
 
@@ -245,7 +246,7 @@ async def _phases(
         return Verdict(RunStatus.FAILED, reason, exit_code=ExitCode.PREFLIGHT)
     not_before = plan.schedule.not_before
     if not_before is not None and utcnow() < not_before:
-        recorder.flush()  # a long wait: have everything on disk first
+        await recorder.flush()  # a long wait: have everything on disk first
         wait = (not_before - utcnow()).total_seconds()
         observer.waiting(f"the change window opens at {zulu(not_before)}", wait)
         with anyio.move_on_after(wait):
@@ -350,6 +351,14 @@ def _sum_http(before: Mapping[str, int], client: Client) -> dict[str, int]:
     now = client.stats
     fields = ("requests", "retries", "conflicts", "rate_limited", "server_errors")
     return {f: int(before.get(f, 0)) + int(getattr(now, f)) for f in fields}
+
+
+async def _flush_every(journal: Journal, seconds: float) -> None:
+    """Group commit's time bound: queued steps reach the journal within ``seconds``."""
+    while True:
+        await anyio.sleep(seconds)
+        with anyio.CancelScope(shield=True):  # a commit is never cut in half
+            await journal.flush()
 
 
 async def _watch_signals(

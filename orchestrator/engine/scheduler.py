@@ -63,7 +63,7 @@ class Scheduler:
 
     async def run(self, jobs: Sequence[Job]) -> Verdict:
         """Run every wave not yet finished; the verdict says how the run ends."""
-        rows = self._journal.waves(self._run_id)
+        rows = await self._journal.waves(self._run_id)
         for idx, wave in enumerate(self._plan.waves):
             row = rows[idx]
             if row.status in (WaveStatus.SUCCEEDED, WaveStatus.PARTIAL):
@@ -71,16 +71,16 @@ class Scheduler:
             wave_jobs = [j for j in jobs if j.wave == wave.name]
             closed = self._gates.window_closed(wave)
             if closed is not None:
-                self._skip_later(idx - 1, jobs, "window.closed", closed)
+                await self._skip_later(idx - 1, jobs, "window.closed", closed)
                 return Verdict(RunStatus.HALTED, closed)
-            so_far = self._journal.waves(self._run_id)[:idx]
+            so_far = (await self._journal.waves(self._run_id))[:idx]
             verdict = await self._gates.approval(idx, wave, row, len(wave_jobs), so_far)
             if verdict is not None:
                 return verdict  # nothing of this wave started: later waves stay pending
             verdict = await self._run_wave(idx, wave, row, wave_jobs)
             if verdict is not None:
                 if verdict.status is RunStatus.HALTED:
-                    self._skip_later(idx, jobs, "run.halted", verdict.reason or "run halted")
+                    await self._skip_later(idx, jobs, "run.halted", verdict.reason or "run halted")
                 return verdict
         return Verdict(overall(jobs))
 
@@ -92,7 +92,7 @@ class Scheduler:
         self._halted = False
         for job in jobs:
             tripwire.record(job)
-        self._recorder.wave_started(idx, wave, jobs)
+        await self._recorder.wave_started(idx, wave, jobs)
         await self._execute([j for j in jobs if j.status is None])
         if self._stop.is_set():
             return Verdict(RunStatus.INTERRUPTED, "interrupted")
@@ -100,7 +100,7 @@ class Scheduler:
             await self._bake(wave, jobs)
             if self._stop.is_set():
                 return Verdict(RunStatus.INTERRUPTED, "interrupted during the bake")
-        return self._close_wave(idx, wave, jobs, tripwire)
+        return await self._close_wave(idx, wave, jobs, tripwire)
 
     async def _execute(self, pending: list[Job]) -> None:
         stopped = self._stop.is_set
@@ -132,7 +132,7 @@ class Scheduler:
             await verifier.run()
 
     async def _bake(self, wave: Wave, jobs: list[Job]) -> None:
-        self._recorder.flush()  # a long wait: have everything on disk first
+        await self._recorder.flush()  # a long wait: have everything on disk first
         self._recorder.observer.waiting(f"baking wave {wave.name} before re-checking it", wave.bake)
         with anyio.move_on_after(wave.bake):
             await self._stop.wait()
@@ -164,7 +164,7 @@ class Scheduler:
             self._recorder.event(job.seq, "bake.regression", {"version": live.version})
             self._recorder.done(job)
 
-    def _close_wave(
+    async def _close_wave(
         self, idx: int, wave: Wave, jobs: list[Job], tripwire: Tripwire
     ) -> Verdict | None:
         failed = tripwire.failures
@@ -174,13 +174,15 @@ class Scheduler:
                 f" more than the {tripwire.allowed} allowed (max_failed: {wave.max_failed})"
             )
             self._recorder.skip(jobs, "run.halted", f"not started: {reason}")
-            self._recorder.wave_finished(idx, wave, WaveStatus.HALTED, failed=failed, reason=reason)
+            await self._recorder.wave_finished(
+                idx, wave, WaveStatus.HALTED, failed=failed, reason=reason
+            )
             return Verdict(RunStatus.HALTED, reason)
         status = WaveStatus.PARTIAL if failed else WaveStatus.SUCCEEDED
-        self._recorder.wave_finished(idx, wave, status, failed=failed)
+        await self._recorder.wave_finished(idx, wave, status, failed=failed)
         return None
 
-    def _skip_later(self, idx: int, jobs: Sequence[Job], code: str, reason: str) -> None:
+    async def _skip_later(self, idx: int, jobs: Sequence[Job], code: str, reason: str) -> None:
         """Mark every wave after ``idx`` skipped, and its unstarted items with it."""
         for later, wave in enumerate(self._plan.waves):
             if later <= idx:
@@ -188,7 +190,7 @@ class Scheduler:
             self._recorder.skip(
                 (j for j in jobs if j.wave == wave.name), code, f"not started: {reason}"
             )
-            self._recorder.wave_finished(later, wave, WaveStatus.SKIPPED, reason=reason)
+            await self._recorder.wave_finished(later, wave, WaveStatus.SKIPPED, reason=reason)
 
 
 def overall(jobs: Sequence[Job]) -> RunStatus:

@@ -160,7 +160,7 @@ class Worker:
             if (blocked := self._writes.reason(job.org)) is not None:
                 self._skip_blocked(job, blocked)
                 return None
-            self._recorder.intent(job, live)
+            await self._recorder.intent(job, live)
             try:
                 written = await job.kind.write(job.client, job.rid, live, job.target, job.stats)
             except PermissionDenied as exc:

@@ -7,6 +7,7 @@ to it through :class:`~orchestrator.journal.store.Journal` and
 
 - ``store``: the ``Protocol`` every backend implements
 - ``rows``: the records it returns
+- ``sql``: the statements and the queue every SQL backend shares
 - ``sqlite`` (+ ``sqlite_schema``): the zero-setup backend, one file
 - ``lock``: one process per run
 - ``snapshots``: finding a snapshot for a ``to:``
@@ -14,9 +15,21 @@ to it through :class:`~orchestrator.journal.store.Journal` and
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from orchestrator.journal.store import Journal
+
+
+@asynccontextmanager
+async def opened(location: str | Path) -> AsyncIterator[Journal]:
+    """The journal at ``location``, closed (its queue committed) when the block ends."""
+    journal = open_journal(location)
+    try:
+        yield journal
+    finally:
+        await journal.aclose()
 
 
 def open_journal(location: str | Path) -> Journal:
@@ -30,4 +43,4 @@ def open_journal(location: str | Path) -> Journal:
     return SqliteJournal(Path(location))
 
 
-__all__ = ["Journal", "open_journal"]
+__all__ = ["Journal", "open_journal", "opened"]

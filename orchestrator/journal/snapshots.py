@@ -16,7 +16,7 @@ from orchestrator.journal.store import Journal
 from orchestrator.timestamps import parse_stamp, zulu, zulu_of
 
 
-def find(
+async def find(
     journal: Journal, kind: str, resource_id: str, instant: datetime, *, strictly_before: bool
 ) -> Snapshot:
     """The newest snapshot taken at (or strictly before) ``instant``.
@@ -24,7 +24,7 @@ def find(
     Raises:
         TargetUnavailable: none qualifies; the message lists what exists.
     """
-    rows = journal.snapshots(kind, resource_id)
+    rows = await journal.snapshots(kind, resource_id)
     chosen = None
     for row in rows:
         taken = parse_stamp(row.taken_at)
@@ -44,9 +44,9 @@ def find(
     )
 
 
-def newest_hint(journal: Journal, kind: str, resource_id: str) -> str:
+async def newest_hint(journal: Journal, kind: str, resource_id: str) -> str:
     """For a pruned history target: whether a local snapshot could stand in, and which."""
-    rows = journal.snapshots(kind, resource_id)
+    rows = await journal.snapshots(kind, resource_id)
     if not rows:
         return "; no local snapshot of it exists either"
     taken = zulu_of(rows[-1].taken_at)

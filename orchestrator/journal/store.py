@@ -3,12 +3,16 @@
 The engine asks for what it needs (record an intent, read a run, store a
 snapshot); each backend decides how. Two promises every backend keeps:
 
-- **Intents are durable before their request leaves.** :meth:`Journal.record_intent`
-  returns only once the intent is committed.
-- **Everything else may be group-committed**: queued and committed with the
-  next intent, the next run or wave change, an explicit :meth:`Journal.flush`,
-  or within a fraction of a second. A crash loses at most that fraction,
-  which ``resume`` reconciles from the live state.
+- **Intents are durable before their request leaves.** ``await
+  record_intent(...)`` returns only once the intent is committed.
+- **Everything else is queued** (the plain methods: ``record_planned``,
+  ``record_written``, ``record_done``, ``record_event``, ``add_snapshot``)
+  and committed with the next durable step (an intent, a run or wave
+  change) or by :meth:`Journal.flush`, which the engine calls every
+  quarter second while a run is under way. A crash loses at most that
+  quarter second of them, which ``resume`` reconciles from the live state.
+
+Reads flush the queue first, so they see every step taken so far.
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ from orchestrator.journal.rows import (
 )
 from orchestrator.statuses import RunStatus, Status, WaveStatus
 
+FLUSH_SECONDS = 0.25
+"""While a run is under way, the longest a queued step waits for its commit."""
+
 
 class Journal(Protocol):
     """Runs, waves, items, their audit trail, and the snapshot store."""
@@ -37,17 +44,17 @@ class Journal(Protocol):
         """Where the journal is, for messages (never holds a password)."""
         ...
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         """Commit what is queued, release this process's run locks, close."""
         ...
 
-    def flush(self) -> None:
+    async def flush(self) -> None:
         """Commit every queued step now."""
         ...
 
     # ----- runs -------------------------------------------------------------
 
-    def create_run(
+    async def create_run(
         self,
         *,
         run_id: str,
@@ -62,7 +69,7 @@ class Journal(Protocol):
         """Record a new run with its waves and items (state ``new``), all at once."""
         ...
 
-    def run(self, run_id: str) -> RunRow:
+    async def run(self, run_id: str) -> RunRow:
         """The run called ``run_id``.
 
         Raises:
@@ -70,15 +77,15 @@ class Journal(Protocol):
         """
         ...
 
-    def runs(self, limit: int = 50) -> list[RunRow]:
+    async def runs(self, limit: int = 50) -> list[RunRow]:
         """The most recent runs, newest first."""
         ...
 
-    def latest_unfinished(self) -> RunRow | None:
+    async def latest_unfinished(self) -> RunRow | None:
         """The most recent run that ``resume`` could continue."""
         ...
 
-    def set_run_status(
+    async def set_run_status(
         self,
         run_id: str,
         status: RunStatus,
@@ -89,7 +96,7 @@ class Journal(Protocol):
         """Record the run's status; a final status also records the finish time."""
         ...
 
-    def lock(self, run_id: str) -> None:
+    async def lock(self, run_id: str) -> None:
         """Become the only process driving ``run_id``; released when the process dies.
 
         Raises:
@@ -97,17 +104,17 @@ class Journal(Protocol):
         """
         ...
 
-    def unlock(self, run_id: str) -> None:
+    async def unlock(self, run_id: str) -> None:
         """Release ``run_id``."""
         ...
 
     # ----- waves ------------------------------------------------------------
 
-    def waves(self, run_id: str) -> list[WaveRow]:
+    async def waves(self, run_id: str) -> list[WaveRow]:
         """The run's waves in order."""
         ...
 
-    def update_wave(
+    async def update_wave(
         self,
         run_id: str,
         idx: int,
@@ -119,25 +126,25 @@ class Journal(Protocol):
         """Record a wave's progress; times are set on start and on a final status."""
         ...
 
-    def approve_wave(self, run_id: str, idx: int, by: str) -> None:
+    async def approve_wave(self, run_id: str, idx: int, by: str) -> None:
         """Record that ``by`` passed the wave's approval gate."""
         ...
 
     # ----- items ------------------------------------------------------------
 
-    def items(self, run_id: str) -> list[ItemRow]:
+    async def items(self, run_id: str) -> list[ItemRow]:
         """Every item of the run, in plan order."""
         ...
 
-    def status_counts(self, run_id: str) -> dict[Status | None, int]:
+    async def status_counts(self, run_id: str) -> dict[Status | None, int]:
         """How many of the run's items have each final status (None: not final yet)."""
         ...
 
     def record_planned(self, run_id: str, seq: int, planned: Planned) -> None:
-        """The item's live state and resolved target, as planning saw them."""
+        """Queued: the item's live state and resolved target, as planning saw them."""
         ...
 
-    def record_intent(
+    async def record_intent(
         self,
         run_id: str,
         seq: int,
@@ -154,27 +161,27 @@ class Journal(Protocol):
     def record_written(
         self, run_id: str, seq: int, *, new_version: int | None, requests: int
     ) -> None:
-        """The server confirmed the write (or a re-read proved it happened)."""
+        """Queued: the server confirmed the write (or a re-read proved it happened)."""
         ...
 
     def record_done(self, run_id: str, seq: int, finished: Finished) -> None:
-        """The item's final status."""
+        """Queued: the item's final status."""
         ...
 
     def record_event(self, run_id: str, seq: int | None, event: str, detail: Any = None) -> None:
-        """Append one audit event (conflict, retry, gate decision...)."""
+        """Queued: one audit event (conflict, retry, gate decision...)."""
         ...
 
-    def events(self, run_id: str) -> list[Event]:
+    async def events(self, run_id: str) -> list[Event]:
         """The run's audit trail, in order."""
         ...
 
     # ----- snapshots --------------------------------------------------------
 
     def add_snapshot(self, snapshot: Snapshot) -> None:
-        """Store one resource's content as of ``snapshot.taken_at``."""
+        """Queued: one resource's content as of ``snapshot.taken_at``."""
         ...
 
-    def snapshots(self, kind: str, resource_id: str) -> list[Snapshot]:
+    async def snapshots(self, kind: str, resource_id: str) -> list[Snapshot]:
         """Every stored snapshot of one resource, oldest first."""
         ...

@@ -43,10 +43,11 @@ NEXT_STEPS = {
 }
 
 
-def build(journal: Journal, run_id: str) -> dict[str, Any]:
+async def build(journal: Journal, run_id: str) -> dict[str, Any]:
     """The JSON report of ``run_id`` (keys pinned by tests/test_report_contract.py)."""
-    run = journal.run(run_id)
-    items = journal.items(run_id)
+    run = await journal.run(run_id)
+    items = await journal.items(run_id)
+    waves = await journal.waves(run_id)
     summary = summarize(Counter(i.status for i in items))
     http = {k: int(run.http.get(k, 0)) for k in _HTTP_KEYS}
     return {
@@ -57,6 +58,7 @@ def build(journal: Journal, run_id: str) -> dict[str, Any]:
         "finished_at": _seconds(run.finished_at),
         "status": run.status.value,
         "reason": run.reason,
+        "actor": run.actor,
         "summary": summary,
         "waves": [
             {
@@ -69,7 +71,7 @@ def build(journal: Journal, run_id: str) -> dict[str, Any]:
                 "reason": w.reason,
                 "approved_by": w.approved_by,
             }
-            for w in journal.waves(run_id)
+            for w in waves
         ],
         "items": [_item(i) for i in items],
         "http": http,

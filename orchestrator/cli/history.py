@@ -1,0 +1,69 @@
+"""``orchestrator status`` and ``report``: what the journal says, without touching an org."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+import anyio
+
+from orchestrator.journal import Journal, opened
+from orchestrator.ui import report
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """``orchestrator status [RUN_ID]``: the journal's runs, or one run's items."""
+
+    async def show() -> None:
+        async with opened(args.journal) as journal:
+            if args.run_id:
+                data = await report.build(journal, args.run_id)
+                text = json.dumps(data, indent=2) + "\n" if args.format == "json" else None
+                print(text or report.render(data, "text"), end="")
+            else:
+                _print_runs(journal.location, await _runs(journal), args.format)
+
+    anyio.run(show)
+    return 0
+
+
+async def _runs(journal: Journal) -> list[dict[str, Any]]:
+    return [
+        {
+            "run_id": run.id,
+            "plan": run.plan_name,
+            "status": run.status.value,
+            "started_at": run.started_at,
+            "finished_at": run.finished_at,
+            "summary": report.summarize(await journal.status_counts(run.id)),
+        }
+        for run in await journal.runs()
+    ]
+
+
+def _print_runs(location: str, rows: list[dict[str, Any]], fmt: str) -> None:
+    if fmt == "json":
+        print(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        print(f"no runs in {location}")
+    for row in rows:
+        summary: dict[str, int] = row["summary"]
+        counts = ", ".join(f"{v} {k}" for k, v in summary.items() if k != "total" and v)
+        print(
+            f"{row['run_id']}  {row['status']:<11} {row['started_at']}  "
+            f"{summary['total']} items: {counts}"
+        )
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """``orchestrator report RUN_ID --format ...``."""
+
+    async def show() -> None:
+        async with opened(args.journal) as journal:
+            data = await report.build(journal, args.run_id)
+        print(report.render(data, args.format), end="")
+
+    anyio.run(show)
+    return 0

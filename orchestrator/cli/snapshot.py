@@ -1,0 +1,97 @@
+"""``orchestrator snapshot``: keep what is live now, as a rollback target for later."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import anyio
+
+from orchestrator.cli.running import setup_logging
+from orchestrator.errors import RequestError, UsageError
+from orchestrator.genesys.client import Client, HttpStats, new_session
+from orchestrator.genesys.kinds import KINDS, Live, list_assistants, live_from
+from orchestrator.journal import Journal, opened
+from orchestrator.journal.rows import Snapshot
+from orchestrator.models import Environment, Kind, Limits, Org
+from orchestrator.planfile.loader import load_environment, load_plan
+from orchestrator.timestamps import stamp, utcnow, zulu_of
+
+
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    """``orchestrator snapshot PLAN`` or ``--env FILE --org NAME --all``."""
+    setup_logging(args)
+    if args.plan is not None:
+        plan = load_plan(args.plan)
+        targets = [(plan.environment.org(i.org), i.kind, i.id) for i in plan.items]
+        limits, every = plan.limits, None
+    else:
+        if not (args.env and args.org and args.all):
+            raise UsageError("give a PLAN, or --env FILE --org NAME --all")
+        env = load_environment(args.env)
+        org = _org(env, args.org)
+        targets, limits, every = [], Limits(), org
+    # Whole seconds: the time printed is exactly the one `to: {snapshot: T}` matches.
+    taken_at = stamp(utcnow().replace(microsecond=0))
+
+    async def take() -> tuple[int, list[str]]:
+        async with opened(args.journal) as journal:
+            return await _snapshot(journal, targets, every, limits, taken_at)
+
+    taken, failures = anyio.run(take)
+    for line in failures:
+        print(f"error: {line}", file=sys.stderr)
+    when = zulu_of(taken_at)
+    print(f"stored {taken} snapshot(s) at {when} in {args.journal}")
+    print(f"roll back to them with: to: {{snapshot: {when}}}")
+    return 1 if failures else 0
+
+
+def _org(env: Environment, name: str) -> Org:
+    try:
+        return env.org(name)
+    except KeyError:
+        known = ", ".join(o.name for o in env.orgs)
+        raise UsageError(f"no org {name!r} in {env.path} (it has: {known})") from None
+
+
+async def _snapshot(
+    journal: Journal,
+    targets: list[tuple[Org, Kind, str]],
+    every: Org | None,
+    limits: Limits,
+    taken_at: str,
+) -> tuple[int, list[str]]:
+    failures: list[str] = []
+    found: list[tuple[Org, Kind, str, Live]] = []
+    async with new_session(limits) as session:
+        client = Client(session, limits)
+        if every is not None:
+            # The listing's entities are whole assistants: no GET per assistant.
+            for body in await list_assistants(client.org(every), HttpStats()):
+                if isinstance(body.get("id"), str):
+                    live = live_from(Kind.ASSISTANT, body)
+                    found.append((every, Kind.ASSISTANT, body["id"], live))
+        for org, kind, rid in targets:
+            try:
+                found.append(
+                    (org, kind, rid, await KINDS[kind].read(client.org(org), rid, HttpStats()))
+                )
+            except RequestError as exc:
+                failures.append(str(exc))
+    for org, kind, rid, live in found:
+        journal.add_snapshot(
+            Snapshot(
+                org=org.name,
+                kind=kind.value,
+                resource_id=rid,
+                taken_at=taken_at,
+                source="snapshot",
+                run_id=None,
+                version=live.version,
+                modified=live.modified,
+                content_hash=live.hash,
+                fields=dict(live.fields),
+            )
+        )
+    return len(found), failures

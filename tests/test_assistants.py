@@ -184,7 +184,8 @@ async def test_snapshot_of_a_plan_stores_each_item(
     """`orchestrator snapshot PLAN` keeps the current content of the plan's configs."""
     ids = CONFIGS["canary"][:2]
     out = await snapshot(
-        str(write_plan(tmp_path, sandbox.url or "", {"canary": ids})), journal=Path(journal.location)
+        str(write_plan(tmp_path, sandbox.url or "", {"canary": ids})),
+        journal=Path(journal.location),
     )
     assert "stored 2 snapshot(s)" in out
     for c in ids:

@@ -12,11 +12,7 @@ import pytest
 
 from orchestrator.journal import Journal, opened
 from orchestrator.sandbox import Faults, Sandbox, Seed, load_seed
-
-SEED_PATH = Path(__file__).resolve().parent.parent / "environments" / "sandbox" / "seed.yaml"
-
-
-ACTOR = "tester@ci"
+from tests.support import ACTOR, SEED_PATH, FakeClock, SandboxFactory
 
 
 @pytest.fixture(autouse=True)
@@ -30,20 +26,6 @@ def actor(monkeypatch: pytest.MonkeyPatch) -> str:
 def anyio_backend() -> str:
     """aiohttp and aiolimiter are asyncio-only: pin anyio's backend."""
     return "asyncio"
-
-
-class FakeClock:
-    """A monotonic clock that moves only when told (pass it as ``clock=``)."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        """Move time forward."""
-        self.now += seconds
 
 
 @pytest.fixture
@@ -64,9 +46,6 @@ async def sandbox(sandbox_seed: Seed) -> AsyncIterator[Sandbox]:
     sb = Sandbox(sandbox_seed)
     async with sb.serve():
         yield sb
-
-
-SandboxFactory = Callable[..., contextlib.AbstractAsyncContextManager[Sandbox]]
 
 
 @pytest.fixture

@@ -14,11 +14,11 @@ change) or by :meth:`SqlJournal.flush`, which the engine calls every
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
-from orchestrator.errors import ItemError, JournalError
+from orchestrator.errors import JournalError
+from orchestrator.journal.columns import ITEM_COLUMNS, SNAPSHOT_COLUMNS, dumps, record
 from orchestrator.journal.rows import (
     Event,
     Finished,
@@ -34,50 +34,7 @@ from orchestrator.timestamps import stamp
 
 EVENT_INSERT = "INSERT INTO events (run_id, seq, at, event, detail) VALUES (?, ?, ?, ?, ?)"
 _UNFINISHED = (RunStatus.RUNNING, RunStatus.HALTED, RunStatus.INTERRUPTED)
-_ITEM_COLUMNS = (
-    "seq, org, kind, resource_id, wave, spec, state, status, name, from_version, planned_etag,"
-    " planned_modified, planned_hash, target_version, target_label, target_hash, target_fields,"
-    " expected_version, new_version, attempts, conflicts, requests, started_at, finished_at,"
-    " duration_s, error"
-)
-_SNAPSHOT_COLUMNS = (
-    "id, org, kind, resource_id, taken_at, source, run_id, version, modified, content_hash, fields"
-)
-R = TypeVar("R")
 Statement = tuple[str, tuple[Any, ...]]
-
-
-def dumps(value: Any) -> str | None:
-    """JSON text for a column (None stays NULL)."""
-    return None if value is None else json.dumps(value, separators=(",", ":"))
-
-
-def _loads(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
-
-
-def _error(text: str | None) -> ItemError | None:
-    return None if text is None else ItemError.from_dict(json.loads(text))
-
-
-# Column name -> how a stored value becomes the record's value (identity if absent).
-_CONVERT: dict[str, Callable[[Any], Any]] = {
-    "http": json.loads,
-    "target_fields": _loads,
-    "fields": json.loads,
-    "detail": _loads,
-    "error": _error,
-    "state": State,
-}
-
-
-def record(cls: Callable[..., R], row: Mapping[str, Any], **convert: Callable[[Any], Any]) -> R:
-    """A record from a row, field by field by column name."""
-    values = {}
-    for name, value in row.items():
-        fn = convert.get(name) or _CONVERT.get(name)
-        values[name] = fn(value) if fn is not None and value is not None else value
-    return cls(**values)
 
 
 class SqlJournal:
@@ -283,7 +240,7 @@ class SqlJournal:
     async def items(self, run_id: str) -> list[ItemRow]:
         """Every item of the run, in plan order."""
         rows = await self._select(
-            f"SELECT {_ITEM_COLUMNS} FROM items WHERE run_id = ? ORDER BY seq", (run_id,)
+            f"SELECT {ITEM_COLUMNS} FROM items WHERE run_id = ? ORDER BY seq", (run_id,)
         )
         return [record(ItemRow, r, status=Status) for r in rows]
 
@@ -428,7 +385,7 @@ class SqlJournal:
     async def snapshots(self, kind: str, resource_id: str) -> list[Snapshot]:
         """Every stored snapshot of one resource, oldest first."""
         rows = await self._select(
-            f"SELECT {_SNAPSHOT_COLUMNS} FROM snapshots WHERE kind = ? AND resource_id = ?"
+            f"SELECT {SNAPSHOT_COLUMNS} FROM snapshots WHERE kind = ? AND resource_id = ?"
             " ORDER BY taken_at, id",
             (kind, resource_id),
         )

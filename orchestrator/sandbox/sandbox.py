@@ -72,7 +72,18 @@ class Sandbox:
         self._world = World(
             seed, faults=faults, rng_seed=rng_seed, clock=clock, max_requests=max_requests
         )
-        self.url: str | None = None
+        self._url: str | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL while :meth:`serve` runs (no trailing /).
+
+        Raises:
+            RuntimeError: it is not serving.
+        """
+        if self._url is None:
+            raise RuntimeError("the sandbox is not serving: use `async with sb.serve()`")
+        return self._url
 
     @contextlib.asynccontextmanager
     async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
@@ -83,10 +94,10 @@ class Sandbox:
             site = web.TCPSite(runner, host, port)
             await site.start()
             bound = runner.addresses[0][1]
-            self.url = f"http://[{host}]:{bound}" if ":" in host else f"http://{host}:{bound}"
-            yield self.url
+            self._url = f"http://[{host}]:{bound}" if ":" in host else f"http://{host}:{bound}"
+            yield self._url
         finally:
-            self.url = None
+            self._url = None
             with anyio.CancelScope(shield=True):
                 await runner.cleanup()
 

@@ -17,6 +17,7 @@ import pytest
 from orchestrator.errors import PlanError
 from orchestrator.sandbox import Faults, Sandbox, load_faults
 from orchestrator.sandbox.faults import FaultDice, parse_faults
+from tests.support import ROOT
 
 pytestmark = pytest.mark.anyio
 
@@ -25,9 +26,7 @@ CLAIMS = "d3e27a42-edd9-5fa3-9019-1b77e651243d"
 ASSISTANT = "d5d30071-3a20-5442-b022-d4416f64cc99"
 CONFIGS = "/api/v2/agentassist/configs"
 ANALYTICS = "/api/v2/analytics/agentassist/conversations/query"
-EXAMPLE = (
-    Path(__file__).resolve().parent.parent / "environments" / "sandbox" / "faults.example.yaml"
-)
+EXAMPLE = ROOT / "environments" / "sandbox" / "faults.example.yaml"
 
 Script = Callable[[Sandbox, aiohttp.ClientSession, dict[str, str]], Awaitable[list[Any]]]
 

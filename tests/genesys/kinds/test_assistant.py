@@ -14,8 +14,15 @@ from orchestrator.genesys.content import comparable
 from orchestrator.journal import Journal, opened
 from orchestrator.models import Kind
 from orchestrator.sandbox import Faults, Sandbox
-from tests.conftest import SandboxFactory
-from tests.plans import ASSISTANTS, CONFIGS, AtWave, execute, org_entry, write_plan
+from tests.support import (
+    ASSISTANTS,
+    CONFIGS,
+    AtWave,
+    SandboxFactory,
+    execute,
+    org_entry,
+    write_plan,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -34,7 +41,7 @@ async def snapshot_canary(sb: Sandbox, tmp_path: Path, journal: Journal) -> str:
     """Snapshot every canary assistant; the instant it printed for `to: {snapshot: T}`."""
     out = await snapshot(
         "--env",
-        str(env_file(tmp_path, sb.url or "")),
+        str(env_file(tmp_path, sb.url)),
         "--org",
         "canary",
         "--all",
@@ -70,7 +77,7 @@ async def test_snapshot_all_follows_the_listing_cursor(
     async with make_sandbox(faults={"canary": Faults(page_size_cap=1)}) as sb:
         out = await snapshot(
             "--env",
-            str(env_file(tmp_path, sb.url or "")),
+            str(env_file(tmp_path, sb.url)),
             "--org",
             "canary",
             "--all",
@@ -96,7 +103,7 @@ async def test_an_assistant_is_rolled_back_to_its_snapshot(
         for a in CANARY_ASSISTANTS:  # the change to undo
             sb.patch_assistant("canary", a, state="Inactive", name=f"broken {a[:4]}")
         await anyio.sleep(0.5)  # let reads catch up with the bad change before planning
-        path = assistant_plan(tmp_path, sb.url or "", {"snapshot": taken})
+        path = assistant_plan(tmp_path, sb.url, {"snapshot": taken})
         result, data = await execute(path, journal)
         assert result.exit_code == 0
         assert {i["status"] for i in data["items"]} == {"succeeded"}
@@ -123,7 +130,7 @@ async def test_an_assistant_patched_after_planning_is_drift(
     sandbox.patch_assistant("canary", target, state="Inactive")
     path = write_plan(
         tmp_path,
-        sandbox.url or "",
+        sandbox.url,
         {"canary": [target]},
         defaults={"kind": "assistant", "to": {"snapshot": taken}},
     )
@@ -141,16 +148,14 @@ async def test_a_missing_snapshot_fails_and_says_what_exists(
     sandbox: Sandbox, tmp_path: Path, journal: Journal
 ) -> None:
     """No snapshot at or before T: failed at planning, and the message lists what there is."""
-    path = assistant_plan(tmp_path, sandbox.url or "", {"snapshot": "2020-01-01T00:00:00Z"})
+    path = assistant_plan(tmp_path, sandbox.url, {"snapshot": "2020-01-01T00:00:00Z"})
     _, data = await execute(path, journal)
     assert {i["status"] for i in data["items"]} == {"failed"}
     assert {i["error"]["code"] for i in data["items"]} == {"snapshot.missing"}
     assert "no snapshot of it at all" in data["items"][0]["error"]["message"]
     taken = await snapshot_canary(sandbox, tmp_path, journal)
     _, data = await execute(
-        assistant_plan(
-            tmp_path, sandbox.url or "", {"snapshot": "2020-01-01T00:00:00Z"}, name="again"
-        ),
+        assistant_plan(tmp_path, sandbox.url, {"snapshot": "2020-01-01T00:00:00Z"}, name="again"),
         journal,
     )
     assert f"snapshots exist at {taken}" in data["items"][0]["error"]["message"]
@@ -162,11 +167,11 @@ async def test_any_run_can_be_undone_from_its_pre_write_snapshots(
     """Every write keeps what it replaced, dated at its run's start: {snapshot: start} undoes it."""
     ids = CONFIGS["canary"][:3]
     before = {c: comparable(Kind.AGENTASSIST_CONFIG, sandbox.config("canary", c).body) for c in ids}
-    _, first = await execute(write_plan(tmp_path, sandbox.url or "", {"canary": ids}), journal)
+    _, first = await execute(write_plan(tmp_path, sandbox.url, {"canary": ids}), journal)
     assert {i["status"] for i in first["items"]} == {"succeeded"}
     undo = write_plan(
         tmp_path,
-        sandbox.url or "",
+        sandbox.url,
         {"canary": ids},
         name="undo",
         defaults={"to": {"snapshot": first["started_at"]}},
@@ -184,7 +189,7 @@ async def test_snapshot_of_a_plan_stores_each_item(
     """`orchestrator snapshot PLAN` keeps the current content of the plan's configs."""
     ids = CONFIGS["canary"][:2]
     out = await snapshot(
-        str(write_plan(tmp_path, sandbox.url or "", {"canary": ids})),
+        str(write_plan(tmp_path, sandbox.url, {"canary": ids})),
         journal=Path(journal.location),
     )
     assert "stored 2 snapshot(s)" in out

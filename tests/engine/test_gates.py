@@ -20,8 +20,16 @@ from orchestrator.models import Threshold
 from orchestrator.planfile.loader import load_plan
 from orchestrator.sandbox import Faults, Sandbox
 from orchestrator.ui import report
-from tests.conftest import ACTOR, SandboxFactory
-from tests.plans import CONFIGS, QUIET, OnWait, approve_all, execute, write_plan
+from tests.support import (
+    ACTOR,
+    CONFIGS,
+    QUIET,
+    OnWait,
+    SandboxFactory,
+    approve_all,
+    execute,
+    write_plan,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -77,7 +85,7 @@ async def test_threshold_at_the_boundary_end_to_end(
         items = [{"id": CANARY[0], "to": 1}, {"id": CANARY[1], "to": 1}, CANARY[2], CANARY[3]]
         path = write_plan(
             tmp_path,
-            sb.url or "",
+            sb.url,
             {"canary": items, "emea-prod": EMEA[:1]},
             waves=[
                 {"name": "canary", "orgs": ["canary"], "max_failed": max_failed},
@@ -104,7 +112,7 @@ async def test_a_failing_canary_halts_before_the_next_wave(
     sandbox.set_permissions("canary", ["agentassist:config:read"])
     path = write_plan(
         tmp_path,
-        sandbox.url or "",
+        sandbox.url,
         {"canary": CANARY, "emea-prod": EMEA, "amer-prod": AMER},
         waves=[
             {"name": "canary", "orgs": ["canary"], "max_failed": 0},
@@ -132,7 +140,7 @@ async def test_a_bake_regression_fails_the_wave(
     """Another writer changes a canary config during the bake: failed, the gate trips."""
     path = write_plan(
         tmp_path,
-        sandbox.url or "",
+        sandbox.url,
         {"canary": CANARY[:2], "emea-prod": EMEA[:1]},
         waves=[
             {"name": "canary", "orgs": ["canary"], "max_failed": 0, "bake": "1s"},
@@ -157,7 +165,7 @@ async def test_a_clean_bake_passes(sandbox: Sandbox, tmp_path: Path, journal: Jo
     """Nothing moves during the bake: the wave succeeds and the next one runs."""
     path = write_plan(
         tmp_path,
-        sandbox.url or "",
+        sandbox.url,
         {"canary": CANARY[:2], "emea-prod": EMEA[:1]},
         waves=[
             {"name": "canary", "orgs": ["canary"], "max_failed": 0, "bake": "500ms"},
@@ -177,7 +185,7 @@ async def test_a_closed_window_skips_every_wave(
     past = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     path = write_plan(
         tmp_path,
-        sandbox.url or "",
+        sandbox.url,
         {"canary": CANARY[:2]},
         schedule={"not_after": past},
     )
@@ -194,9 +202,7 @@ async def test_no_wait_refuses_an_unopened_window(
 ) -> None:
     """not_before ahead and --no-wait: exit 3 at once, no run, no request."""
     later = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    path = write_plan(
-        tmp_path, sandbox.url or "", {"canary": CANARY[:1]}, schedule={"not_before": later}
-    )
+    path = write_plan(tmp_path, sandbox.url, {"canary": CANARY[:1]}, schedule={"not_before": later})
     result = await run_plan(
         load_plan(path),
         journal,
@@ -217,7 +223,7 @@ async def test_the_run_waits_for_the_window_to_open(
     opens_mono = time.monotonic() + (opens - datetime.now(UTC)).total_seconds()
     path = write_plan(
         tmp_path,
-        sandbox.url or "",
+        sandbox.url,
         {"canary": CANARY[:1]},
         schedule={"not_before": opens.strftime("%Y-%m-%dT%H:%M:%SZ")},
     )
@@ -237,7 +243,7 @@ async def test_the_approval_prompt_on_a_terminal(sandbox: Sandbox, tmp_path: Pat
     for answer, code in ((b"y\n", 0), (b"n\n", 3)):
         path = write_plan(
             tmp_path,
-            sandbox.url or "",
+            sandbox.url,
             {"canary": CANARY[:1]},
             name=f"ask-{code}",
             waves=[{"name": "only", "orgs": ["*"], "approve": True}],
@@ -278,7 +284,7 @@ async def test_resuming_a_tripped_run_asks_then_takes_up_the_skipped_waves(
     sandbox.set_permissions("canary", ["agentassist:config:read"])
     path = write_plan(
         tmp_path,
-        sandbox.url or "",
+        sandbox.url,
         {"canary": CANARY[:2], "emea-prod": EMEA[:2]},
         waves=[
             {"name": "canary", "orgs": ["canary"], "max_failed": 0},

@@ -1,7 +1,8 @@
-"""Plan files for tests (the shipped sandbox orgs, on a sandbox at port 0), and running them."""
+"""What many tests share: the seed's ids, plan files on a sandbox, running them, a clock."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,12 @@ from orchestrator.engine.run import Options, Result, run_plan
 from orchestrator.journal import Journal
 from orchestrator.models import Plan
 from orchestrator.planfile.loader import load_plan
+from orchestrator.sandbox import RequestRecord, Sandbox
 from orchestrator.ui import report
+
+ROOT = Path(__file__).resolve().parent.parent
+ACTOR = "tester@ci"  # every test acts as this operator (conftest sets it)
+SEED_PATH = ROOT / "environments" / "sandbox" / "seed.yaml"
 
 ORG_IDS = {
     "canary": "37104616-be01-5864-95e3-a7a637fffc9d",
@@ -174,3 +180,31 @@ async def execute(
     result = await run_plan(plan, journal, observer=observer, approver=approve_all, options=options)
     assert result.run_id is not None
     return result, await report.build(journal, result.run_id)
+
+
+class FakeClock:
+    """A monotonic clock that moves only when told (pass it as ``clock=``)."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward."""
+        self.now += seconds
+
+
+def puts(sb: Sandbox, org: str | None = None) -> list[RequestRecord]:
+    """Every PUT the sandbox served (of one org, if given)."""
+    return [r for r in sb.requests if r.method == "PUT" and (org is None or r.org == org)]
+
+
+def statuses(report: dict[str, Any]) -> dict[str, str]:
+    """Item id -> status, from a JSON report."""
+    return {i["id"]: i["status"] for i in report["items"]}
+
+
+SandboxFactory = Callable[..., contextlib.AbstractAsyncContextManager[Sandbox]]
+"""The ``make_sandbox`` fixture: ``async with make_sandbox(faults=...) as sb``."""

@@ -16,8 +16,8 @@ import pytest
 from orchestrator.errors import PlanError
 from orchestrator.sandbox import Sandbox, Seed, SeedError, generate_seed, load_seed
 from orchestrator.sandbox.seed import PERMISSIONS
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "environments" / "sandbox" / "seed.yaml"
 
 SHIPPED = {

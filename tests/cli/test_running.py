@@ -12,9 +12,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from orchestrator.sandbox import Faults, RequestRecord, Sandbox
-from tests.conftest import SandboxFactory
-from tests.plans import CONFIGS, write_plan
+from orchestrator.sandbox import Faults, Sandbox
+from tests.support import CONFIGS, SandboxFactory, puts, write_plan
 
 pytestmark = pytest.mark.anyio
 
@@ -37,15 +36,11 @@ async def orchestrator(*args: str, journal: Path) -> tuple[int, str, str]:
     return done.returncode, done.stdout.decode(), done.stderr.decode()
 
 
-def puts(sb: Sandbox) -> list[RequestRecord]:
-    return [r for r in sb.requests if r.method == "PUT"]
-
-
 async def test_a_clean_run_exits_0_with_the_report_on_stdout(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     """Exit 0; stdout is exactly the JSON report; --report writes the same; run id on stderr."""
-    plan = write_plan(tmp_path, sandbox.url or "", {"canary": CANARY[:2]})
+    plan = write_plan(tmp_path, sandbox.url, {"canary": CANARY[:2]})
     report_file = tmp_path / "report.json"
     code, out, err = await orchestrator(
         "run",
@@ -66,7 +61,7 @@ async def test_a_clean_run_exits_0_with_the_report_on_stdout(
 async def test_failed_items_exit_1(sandbox: Sandbox, tmp_path: Path) -> None:
     """A 403 on write: the item fails, the run is partial or failed, exit 1."""
     sandbox.set_permissions("canary", ["agentassist:config:read"])
-    plan = write_plan(tmp_path, sandbox.url or "", {"canary": CANARY[:2]})
+    plan = write_plan(tmp_path, sandbox.url, {"canary": CANARY[:2]})
     code, out, _ = await orchestrator(
         "run", str(plan), "--format", "json", journal=tmp_path / "j.sqlite3"
     )
@@ -78,7 +73,7 @@ async def test_failed_items_exit_1(sandbox: Sandbox, tmp_path: Path) -> None:
 async def test_an_invalid_plan_exits_2_before_any_request(sandbox: Sandbox, tmp_path: Path) -> None:
     """trafficShift in `set`: exit 2, the problem names key path and line, nothing sent."""
     plan = write_plan(
-        tmp_path, sandbox.url or "", {"canary": [{"id": CANARY[0], "set": {"trafficShift": 5}}]}
+        tmp_path, sandbox.url, {"canary": [{"id": CANARY[0], "set": {"trafficShift": 5}}]}
     )
     for command in ("run", "plan"):
         code, _out, err = await orchestrator(command, str(plan), journal=tmp_path / "j.sqlite3")
@@ -94,7 +89,7 @@ async def test_a_pending_approval_without_a_terminal_exits_3(
     """No terminal, no --yes: stop before the wave, exit 3, say how to go on."""
     plan = write_plan(
         tmp_path,
-        sandbox.url or "",
+        sandbox.url,
         {"canary": CANARY[:1]},
         waves=[{"name": "only", "orgs": ["*"], "approve": True}],
     )
@@ -114,7 +109,7 @@ async def test_yes_passes_approval_gates(sandbox: Sandbox, tmp_path: Path) -> No
     """--yes: the gate passes without a question and the journal says who approved."""
     plan = write_plan(
         tmp_path,
-        sandbox.url or "",
+        sandbox.url,
         {"canary": CANARY[:1]},
         waves=[{"name": "only", "orgs": ["*"], "approve": True}],
     )
@@ -131,7 +126,7 @@ async def test_a_failed_preflight_exits_4_and_writes_nothing(
     """A token of another org: exit 4, no write in any org."""
     plan = write_plan(
         tmp_path,
-        sandbox.url or "",
+        sandbox.url,
         {"canary": CANARY[:2], "emea-prod": CONFIGS["emea-prod"][:2]},
         orgs={"canary": {"org_id": "6bf20828-23b1-5608-aeaf-43bd310cac84"}},
     )
@@ -147,7 +142,7 @@ async def test_plan_and_dry_run_show_the_diff_and_write_nothing(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     """`plan` and `run --dry-run`: per item current -> target and the changed fields."""
-    plan = write_plan(tmp_path, sandbox.url or "", {"canary": CANARY[:2]})
+    plan = write_plan(tmp_path, sandbox.url, {"canary": CANARY[:2]})
     for args in (("plan", str(plan)), ("run", str(plan), "--dry-run")):
         code, out, _ = await orchestrator(*args, journal=tmp_path / "j.sqlite3")
         assert code == 0
@@ -165,7 +160,7 @@ async def test_no_secret_or_token_in_any_output_or_file(sandbox: Sandbox, tmp_pa
     """Everything a run printed and wrote, grepped for every secret and issued token."""
     plan = write_plan(
         tmp_path,
-        sandbox.url or "",
+        sandbox.url,
         {"canary": CANARY, "emea-prod": CONFIGS["emea-prod"]},
         orgs={"emea-prod": {"client_secret": "wrong-secret"}},
     )
@@ -177,7 +172,7 @@ async def test_no_secret_or_token_in_any_output_or_file(sandbox: Sandbox, tmp_pa
     ):
         _, out, err = await orchestrator(*args, journal=journal)
         outputs += [out, err]
-    plan2 = write_plan(tmp_path, sandbox.url or "", {"canary": CANARY}, name="second")
+    plan2 = write_plan(tmp_path, sandbox.url, {"canary": CANARY}, name="second")
     for fmt in ("text", "json", "markdown"):
         _, out, err = await orchestrator(
             "run", str(plan2), "--format", fmt, "--log-format", "json", journal=journal
@@ -202,7 +197,7 @@ async def test_sigterm_stops_new_writes_prints_the_partial_report_and_exits_130(
     async with make_sandbox(faults={"*": Faults(latency=0.2)}) as sb:
         plan = write_plan(
             tmp_path,
-            sb.url or "",
+            sb.url,
             {"canary": CANARY, "emea-prod": EMEA},
             orgs={"canary": {"concurrency": 1}, "emea-prod": {"concurrency": 1}},
         )

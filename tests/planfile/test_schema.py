@@ -13,8 +13,8 @@ import yaml
 
 from orchestrator.cli.parser import main
 from orchestrator.planfile.schema import json_schema
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = sorted(
     path
     for path in (ROOT / "environments").rglob("*.yaml")

@@ -12,7 +12,7 @@ from orchestrator.journal import opened
 from orchestrator.planfile.loader import load_plan
 from orchestrator.sandbox import Sandbox
 from orchestrator.ui import report
-from tests.plans import CONFIGS, write_plan
+from tests.support import CONFIGS, write_plan
 
 pytestmark = pytest.mark.anyio
 
@@ -67,7 +67,7 @@ async def test_the_json_report_has_every_contract_key(sandbox: Sandbox, tmp_path
     plan = load_plan(
         write_plan(
             tmp_path,
-            sandbox.url or "",
+            sandbox.url,
             {"canary": CONFIGS["canary"][:2], "emea-prod": CONFIGS["emea-prod"][:2]},
             waves=[{"name": "canary", "orgs": ["canary"]}, {"name": "rest", "orgs": ["*"]}],
         )

@@ -27,7 +27,7 @@ from orchestrator.genesys.content import comparable
 from orchestrator.journal import opened
 from orchestrator.models import Kind
 from orchestrator.sandbox import Faults, Sandbox, generate_seed
-from tests.conftest import SandboxFactory
+from tests.support import SandboxFactory
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -263,7 +263,7 @@ async def test_sigkill_at_twenty_moments_loses_and_repeats_nothing(
     """SIGKILL at 20 seeded moments, resume each time: every config once, at its target."""
     async with make_sandbox(seed=SEED, rng_seed=42) as sb:
         expected = await expected_contents(sb)
-        plan = write_plan(tmp_path, sb.url or "", sb)
+        plan = write_plan(tmp_path, sb.url, sb)
         journal = tmp_path / "journal.sqlite3"
         run_id, codes = await interrupt_until_done(
             sb, plan, journal, sig=signal.SIGKILL, times=20, seed=1
@@ -279,7 +279,7 @@ async def test_sigint_exits_130_each_time_and_resume_finishes(
     """SIGINT: in-flight requests finish, the partial report prints, exit 130; resume ends it."""
     async with make_sandbox(seed=SEED, rng_seed=43) as sb:
         expected = await expected_contents(sb)
-        plan = write_plan(tmp_path, sb.url or "", sb)
+        plan = write_plan(tmp_path, sb.url, sb)
         journal = tmp_path / "journal.sqlite3"
         run_id, codes = await interrupt_until_done(
             sb, plan, journal, sig=signal.SIGINT, times=8, seed=2

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from orchestrator.errors import PlanError
 from orchestrator.models import Plan
 from orchestrator.planfile.loader import load_plan
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SANDBOX = ROOT / "environments" / "sandbox"
 PLAN = yaml.safe_load((SANDBOX / "plan.yaml").read_text(encoding="utf-8"))
 ORGS = yaml.safe_load((SANDBOX / "orgs.yaml").read_text(encoding="utf-8"))

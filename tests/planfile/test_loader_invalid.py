@@ -18,8 +18,9 @@ import pytest
 from orchestrator.cli.parser import main
 from orchestrator.errors import PlanError, Problem
 from orchestrator.planfile.loader import load_plan
+from tests.support import ROOT
 
-DATA = Path(__file__).parent / "data" / "plans"
+DATA = ROOT / "tests" / "data" / "plans"
 ENVIRON = {"GC_AMER_ID": "amer-client", "GC_AMER_SECRET": "amer-secret-value", "S": "s3cr3t"}
 CASES = sorted(path for path in DATA.glob("*.yaml") if not path.name.endswith("orgs.yaml"))
 _MARKER = re.compile(r"#!\s*([^|#]+?)\s*\|\s*([^#]+?)\s*(?=#!|$)")

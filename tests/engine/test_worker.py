@@ -1,31 +1,21 @@
-"""The rollback engine end to end against the sandbox: statuses, guards, exit codes."""
+"""The write algorithm against the sandbox: guards, conflicts, drift, 403, 429, lost answers."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from orchestrator.engine.run import preview
 from orchestrator.journal import Journal
 from orchestrator.sandbox import Faults, Sandbox
-from orchestrator.ui import report
-from tests.conftest import SandboxFactory
-from tests.plans import CONFIGS, execute, make_plan
+from tests.support import CONFIGS, SandboxFactory, execute, make_plan, puts, statuses
 
 pytestmark = pytest.mark.anyio
 
 CANARY = CONFIGS["canary"]
+
+
 EMEA = CONFIGS["emea-prod"]
-
-
-def statuses(data: dict[str, Any]) -> dict[str, str]:
-    return {i["id"]: i["status"] for i in data["items"]}
-
-
-def puts(sb: Sandbox, org: str | None = None) -> list[Any]:
-    return [r for r in sb.requests if r.method == "PUT" and (org is None or r.org == org)]
 
 
 async def test_rolls_every_config_back_to_the_previous_content(
@@ -33,7 +23,7 @@ async def test_rolls_every_config_back_to_the_previous_content(
 ) -> None:
     """Each config gets exactly one write, whose content is the previous version's."""
     before = {c: sandbox.config("canary", c) for c in CANARY}
-    plan = make_plan(tmp_path, sandbox.url or "", {"canary": CANARY})
+    plan = make_plan(tmp_path, sandbox.url, {"canary": CANARY})
     result, data = await execute(plan, journal)
     assert result.exit_code == 0
     assert set(statuses(data).values()) == {"succeeded"}
@@ -56,7 +46,7 @@ async def test_every_put_is_guarded_and_carries_only_writable_fields(
     """If-Match is an ETag the server issued for that config; version = current + 1."""
     issued = {c: sandbox.config("canary", c).etag for c in CANARY}
     versions = {c: sandbox.config("canary", c).version for c in CANARY}
-    plan = make_plan(tmp_path, sandbox.url or "", {"canary": CANARY})
+    plan = make_plan(tmp_path, sandbox.url, {"canary": CANARY})
     await execute(plan, journal)
     writable = {"name", "description", "version", "deployed", "trafficPercent", "content"}
     for record in puts(sandbox):
@@ -71,7 +61,7 @@ async def test_a_config_already_at_target_is_not_written(
     """Live content equal to the target: already_at_target, and no PUT at all."""
     config_id = CANARY[0]
     current = sandbox.config("canary", config_id).version
-    plan = make_plan(tmp_path, sandbox.url or "", {"canary": [{"id": config_id, "to": current}]})
+    plan = make_plan(tmp_path, sandbox.url, {"canary": [{"id": config_id, "to": current}]})
     result, data = await execute(plan, journal)
     assert statuses(data) == {config_id: "already_at_target"}
     assert puts(sandbox) == []
@@ -84,7 +74,7 @@ async def test_a_stale_etag_is_re_read_and_retried(
     """A version bump by another writer: conflict, re-read, one effective write."""
     faults = {"canary": Faults(concurrent_writer_rate=0.5, concurrent_writer_mode="bump")}
     async with make_sandbox(faults=faults, rng_seed=7) as sb:
-        plan = make_plan(tmp_path, sb.url or "", {"canary": CANARY})
+        plan = make_plan(tmp_path, sb.url, {"canary": CANARY})
         result, data = await execute(plan, journal)
         assert set(statuses(data).values()) == {"succeeded"}
         assert data["http"]["conflicts"] > 0
@@ -107,7 +97,7 @@ async def test_a_412_is_a_conflict_too(
     """
     faults = {"canary": Faults(concurrent_writer_rate=0.6, conflict_status=412)}
     async with make_sandbox(faults=faults, rng_seed=3) as sb:
-        plan = make_plan(tmp_path, sb.url or "", {"canary": CANARY})
+        plan = make_plan(tmp_path, sb.url, {"canary": CANARY})
         _, data = await execute(plan, journal)
         assert set(statuses(data).values()) == {"succeeded"}
         assert {r.status for r in puts(sb) if not r.applied} == {412}
@@ -121,7 +111,7 @@ async def test_drift_stops_without_writing(
 ) -> None:
     """Another writer changed the content since planning: drifted, not written."""
     config_id = CANARY[0]
-    plan = make_plan(tmp_path, sandbox.url or "", {"canary": [config_id]})
+    plan = make_plan(tmp_path, sandbox.url, {"canary": [config_id]})
 
     def other_writer() -> None:
         sandbox.edit_config("canary", config_id, description="changed by someone else")
@@ -140,7 +130,7 @@ async def test_a_pure_version_bump_is_not_drift(
 ) -> None:
     """A conflict whose re-read shows the planned content is retried, not drift."""
     config_id = CANARY[0]
-    plan = make_plan(tmp_path, sandbox.url or "", {"canary": [config_id]})
+    plan = make_plan(tmp_path, sandbox.url, {"canary": [config_id]})
     _result, data = await execute(
         plan, journal, at_wave=lambda: sandbox.edit_config("canary", config_id)
     )
@@ -157,7 +147,7 @@ async def test_overwrite_writes_through_drift(
     target = sandbox.config("canary", config_id).version - 1
     plan = make_plan(
         tmp_path,
-        sandbox.url or "",
+        sandbox.url,
         {"canary": [{"id": config_id, "on_drift": "overwrite", "to": target}]},
     )
 
@@ -176,7 +166,7 @@ async def test_a_403_stops_every_write_to_that_org(
     """One failed, the rest skipped, and no PUT leaves after the 403 came back."""
     sandbox.set_permissions("emea-prod", ["agentassist:config:read"])
     plan = make_plan(
-        tmp_path, sandbox.url or "", {"emea-prod": EMEA}, orgs={"emea-prod": {"concurrency": 1}}
+        tmp_path, sandbox.url, {"emea-prod": EMEA}, orgs={"emea-prod": {"concurrency": 1}}
     )
     result, data = await execute(plan, journal)
     counts = data["summary"]
@@ -194,28 +184,12 @@ async def test_a_403_stops_every_write_to_that_org(
     assert result.exit_code == 1
 
 
-async def test_a_pruned_target_fails_and_says_so(
-    make_sandbox: SandboxFactory, tmp_path: Path, journal: Journal
-) -> None:
-    """A version older than the server keeps: failed at planning, code target.pruned."""
-    async with make_sandbox(faults={"canary": Faults(version_retention=3)}) as sb:
-        plan = make_plan(tmp_path, sb.url or "", {"canary": [{"id": CANARY[0], "to": 1}]})
-        result, data = await execute(plan, journal)
-        item = data["items"][0]
-        assert item["status"] == "failed"
-        assert item["error"]["code"] == "target.pruned"
-        assert "pruned" in item["error"]["message"]
-        assert item["error"]["http_status"] == 404
-        assert puts(sb) == []
-        assert result.exit_code == 1
-
-
 async def test_a_retry_after_beyond_max_retry_after_ends_rate_limited(
     sandbox: Sandbox, tmp_path: Path, journal: Journal
 ) -> None:
     """A 429 asking for 300 s with max_retry_after 180 s: rate_limited, wait stated."""
     plan = make_plan(
-        tmp_path, sandbox.url or "", {"canary": CANARY[:2]}, orgs={"canary": {"concurrency": 1}}
+        tmp_path, sandbox.url, {"canary": CANARY[:2]}, orgs={"canary": {"concurrency": 1}}
     )
     throttle = Faults(throttle_rate=1.0, throttle_burst=1, throttle_retry_after=300)
     result, data = await execute(
@@ -236,7 +210,7 @@ async def test_a_429_pauses_every_request_to_the_org(
     """After a 429 no request reaches that org before Retry-After has passed."""
     faults = {"canary": Faults(throttle_rate=0.2, throttle_burst=1, throttle_retry_after=1)}
     async with make_sandbox(faults=faults, rng_seed=11) as sb:
-        plan = make_plan(tmp_path, sb.url or "", {"canary": CANARY})
+        plan = make_plan(tmp_path, sb.url, {"canary": CANARY})
         _result, data = await execute(plan, journal)
         assert set(statuses(data).values()) == {"succeeded"}
         throttled = [r for r in sb.requests if r.status == 429 and r.org == "canary"]
@@ -258,7 +232,7 @@ async def test_http_date_retry_after_is_understood(
         )
     }
     async with make_sandbox(faults=faults, rng_seed=5) as sb:
-        plan = make_plan(tmp_path, sb.url or "", {"canary": CANARY[:3]})
+        plan = make_plan(tmp_path, sb.url, {"canary": CANARY[:3]})
         _, data = await execute(plan, journal)
         assert set(statuses(data).values()) == {"succeeded"}
         assert any(r.status == 429 for r in sb.requests)
@@ -269,7 +243,7 @@ async def test_a_dropped_connection_after_an_applied_write_is_not_written_twice(
 ) -> None:
     """The answer is lost, the write happened: re-read, never re-send; one effective write."""
     async with make_sandbox(faults={"canary": Faults(drop_after_write_rate=1.0)}) as sb:
-        plan = make_plan(tmp_path, sb.url or "", {"canary": CANARY})
+        plan = make_plan(tmp_path, sb.url, {"canary": CANARY})
         result, data = await execute(plan, journal)
         assert set(statuses(data).values()) == {"succeeded"}
         for config_id in CANARY:
@@ -286,7 +260,7 @@ async def test_server_errors_are_retried_and_each_config_written_once(
     async with make_sandbox(faults={"*": Faults(server_error_rate=0.25)}, rng_seed=2) as sb:
         plan = make_plan(
             tmp_path,
-            sb.url or "",
+            sb.url,
             {"canary": CANARY, "emea-prod": EMEA},
             limits={"attempts": 12},
         )
@@ -307,7 +281,7 @@ async def test_attempts_exhausted_is_failed_with_the_last_error(
     """A conflict on every write: failed after `attempts`, naming the last error."""
     faults = {"canary": Faults(concurrent_writer_rate=1.0, concurrent_writer_mode="bump")}
     async with make_sandbox(faults=faults) as sb:
-        plan = make_plan(tmp_path, sb.url or "", {"canary": CANARY[:1]}, limits={"attempts": 3})
+        plan = make_plan(tmp_path, sb.url, {"canary": CANARY[:1]}, limits={"attempts": 3})
         _, data = await execute(plan, journal)
         item = data["items"][0]
         assert item["status"] == "failed"
@@ -317,160 +291,14 @@ async def test_attempts_exhausted_is_failed_with_the_last_error(
         assert len(puts(sb)) == 3
 
 
-async def test_unverified_when_propagation_outlasts_verify_timeout(
-    make_sandbox: SandboxFactory, tmp_path: Path, journal: Journal
-) -> None:
-    """Written but activeVersion never catches up in time: unverified, exit 1."""
-    async with make_sandbox(faults={"canary": Faults(propagation_delay=600)}) as sb:
-        plan = make_plan(
-            tmp_path, sb.url or "", {"canary": CANARY[:1]}, limits={"verify_timeout": "1s"}
-        )
-        result, data = await execute(plan, journal)
-        item = data["items"][0]
-        assert item["status"] == "unverified"
-        assert item["error"]["code"] == "verify.timeout"
-        assert len(sb.writes("canary")) == 1
-        assert result.exit_code == 1
-
-
-async def test_verification_waits_for_propagation(
-    make_sandbox: SandboxFactory, tmp_path: Path, journal: Journal
-) -> None:
-    """activeVersion catches up after the delay: the verifier polls until it does."""
-    async with make_sandbox(faults={"canary": Faults(propagation_delay=1.0)}) as sb:
-        plan = make_plan(tmp_path, sb.url or "", {"canary": CANARY[:2]})
-        _, data = await execute(plan, journal)
-        assert set(statuses(data).values()) == {"succeeded"}
-        queries = [r for r in sb.requests if r.path.endswith("/conversations/query")]
-        assert len(queries) > 2  # at least one "not yet" answer per item
-
-
-async def test_an_expired_token_is_refreshed_once(
-    make_sandbox: SandboxFactory, tmp_path: Path, journal: Journal
-) -> None:
-    """A 401 credentials.expired leads to one new token, and the run goes on."""
-    async with make_sandbox(faults={"canary": Faults(token_ttl=0.15, latency=0.08)}) as sb:
-        plan = make_plan(tmp_path, sb.url or "", {"canary": CANARY})
-        _, data = await execute(plan, journal)
-        assert set(statuses(data).values()) == {"succeeded"}
-        tokens = [r for r in sb.requests if r.path == "/oauth/token"]
-        expired = [r for r in sb.requests if r.status == 401]
-        assert expired and len(tokens) >= 2
-
-
-async def test_a_token_is_fetched_once_per_org_and_reused(
-    sandbox: Sandbox, tmp_path: Path, journal: Journal
-) -> None:
-    """One client-credentials request per org for the whole run."""
-    plan = make_plan(tmp_path, sandbox.url or "", {"canary": CANARY, "emea-prod": EMEA})
-    await execute(plan, journal)
-    tokens = [r.org for r in sandbox.requests if r.path == "/oauth/token"]
-    assert sorted(tokens) == ["canary", "emea-prod"]
-
-
-async def test_preflight_refuses_a_token_of_another_org(
-    sandbox: Sandbox, tmp_path: Path, journal: Journal
-) -> None:
-    """org_id mismatch: exit 4, and nothing written anywhere."""
-    plan = make_plan(
-        tmp_path,
-        sandbox.url or "",
-        {"canary": CANARY, "emea-prod": EMEA},
-        orgs={"emea-prod": {"org_id": "00000000-0000-4000-8000-000000000000"}},
-    )
-    result, data = await execute(plan, journal)
-    assert result.exit_code == 4
-    assert puts(sandbox) == []
-    assert set(statuses(data).values()) == {"skipped"}
-    assert "emea-prod" in (data["reason"] or "")
-
-
-async def test_preflight_refuses_bad_credentials_and_unreachable_hosts(
-    sandbox: Sandbox, tmp_path: Path, journal: Journal
-) -> None:
-    """A wrong secret or a dead host fails preflight: exit 4, no write anywhere."""
-    plan = make_plan(
-        tmp_path,
-        sandbox.url or "",
-        {"canary": CANARY, "emea-prod": EMEA, "amer-prod": CONFIGS["amer-prod"]},
-        orgs={
-            "emea-prod": {"client_secret": "wrong-secret"},
-            "amer-prod": {"base_url": "http://127.0.0.1:9"},
-        },
-    )
-    result, data = await execute(plan, journal)
-    assert result.exit_code == 4
-    assert puts(sandbox) == []
-    reason = data["reason"] or ""
-    assert "emea-prod" in reason and "amer-prod" in reason
-    assert "invalid_client" in reason
-    assert "wrong-secret" not in reason
-
-
-async def test_missing_read_permission_fails_preflight(
-    sandbox: Sandbox, tmp_path: Path, journal: Journal
-) -> None:
-    """A 403 while reading during planning is a preflight failure (exit 4)."""
-    sandbox.set_permissions("canary", [])
-    plan = make_plan(tmp_path, sandbox.url or "", {"canary": CANARY, "emea-prod": EMEA})
-    result, _ = await execute(plan, journal)
-    assert result.exit_code == 4
-    assert puts(sandbox) == []
-
-
-async def test_plan_preview_writes_nothing_and_shows_the_diff(
-    sandbox: Sandbox, tmp_path: Path, journal: Journal
-) -> None:
-    """`plan` reads and resolves every item; the sandbox sees no write at all."""
-    plan = make_plan(tmp_path, sandbox.url or "", {"canary": CANARY})
-    result = await preview(plan, journal=journal)
-    assert result.exit_code == 0
-    assert all(job.changes for job in result.jobs)
-    assert puts(sandbox) == []
-    assert all(r.method in ("GET", "POST") for r in sandbox.requests)
-    assert not any(r.path.endswith("/conversations/query") for r in sandbox.requests)
-
-
-async def test_before_resolves_through_paged_history(
-    make_sandbox: SandboxFactory, tmp_path: Path, journal: Journal
-) -> None:
-    """{before: T} follows pageCount when the server caps pageSize."""
-    async with make_sandbox(faults={"*": Faults(page_size_cap=2)}) as sb:
-        config_id = CONFIGS["amer-prod"][2]
-        plan = make_plan(
-            tmp_path,
-            sb.url or "",
-            {"amer-prod": [{"id": config_id, "to": {"before": "2026-10-25T00:00:00Z"}}]},
-        )
-        _, data = await execute(plan, journal)
-        item = data["items"][0]
-        assert (item["status"], item["target_version"]) == ("succeeded", 2)
-        pages = [r for r in sb.requests if r.path.endswith("/versions") and r.status == 200]
-        assert len(pages) >= 3
-
-
 async def test_set_forces_fields_on_top_of_the_target(
     sandbox: Sandbox, tmp_path: Path, journal: Journal
 ) -> None:
     """`set` overrides the restored content's fields in the write."""
     config_id = CANARY[0]
     plan = make_plan(
-        tmp_path, sandbox.url or "", {"canary": [{"id": config_id, "set": {"trafficPercent": 7}}]}
+        tmp_path, sandbox.url, {"canary": [{"id": config_id, "set": {"trafficPercent": 7}}]}
     )
     _, data = await execute(plan, journal)
     assert statuses(data) == {config_id: "succeeded"}
     assert sandbox.config("canary", config_id).body["trafficPercent"] == 7
-
-
-async def test_secrets_never_reach_the_journal_or_report(
-    sandbox: Sandbox, tmp_path: Path, journal: Journal
-) -> None:
-    """No client secret and no access token in any journal row or report format."""
-    plan = make_plan(tmp_path, sandbox.url or "", {"canary": CANARY, "emea-prod": EMEA})
-    result, data = await execute(plan, journal)
-    assert result.run_id
-    texts = [report.render(data, fmt) for fmt in report.FORMATS]
-    raw = (tmp_path / "journal.sqlite3").read_bytes()
-    for secret in ("canary-secret", "emea-prod-secret"):
-        assert all(secret not in t for t in texts)
-        assert secret.encode() not in raw

@@ -17,6 +17,8 @@ from orchestrator.bench.ratebound import Scenario, bounds
 from orchestrator.bench.requestlog import check_writes, max_in_window
 from orchestrator.sandbox import RequestRecord, generate_seed
 
+pytestmark = pytest.mark.anyio
+
 
 def record(
     at: float, org: str = "o", status: int = 200, method: str = "GET", rid: str | None = None

@@ -17,8 +17,7 @@ from orchestrator.engine.run import Options, run_plan
 from orchestrator.genesys import pacing
 from orchestrator.journal import opened
 from orchestrator.sandbox import ratelimit
-from tests.conftest import SandboxFactory
-from tests.plans import CONFIGS, approve_all, make_plan
+from tests.support import CONFIGS, SandboxFactory, approve_all, make_plan
 
 pytestmark = pytest.mark.anyio
 
@@ -75,7 +74,7 @@ async def test_the_quota_holds_in_every_window_with_zero_429s(
         sb.set_rate_limit("canary", rpm)
         plan = make_plan(
             tmp_path,
-            sb.url or "",
+            sb.url,
             {"canary": CONFIGS["canary"]},
             orgs={"canary": {"requests_per_minute": rpm}},
         )

@@ -1,29 +1,24 @@
-"""The journal: resume decides from the live state, one process per run, the audit trail."""
+"""Resume decides from the live state: a write is never repeated, a gate never re-run."""
 
 from __future__ import annotations
 
-import json
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import anyio
 import pytest
 
 from orchestrator.engine.events import Observer
 from orchestrator.engine.run import Options, Result, resumable, resume_run, run_plan
 from orchestrator.errors import JournalError
-from orchestrator.journal import Journal, open_journal
+from orchestrator.journal import Journal
 from orchestrator.journal.rows import ItemRow
 from orchestrator.models import Plan
 from orchestrator.planfile.loader import load_plan
-from orchestrator.sandbox import Faults, Sandbox
-from orchestrator.statuses import RunStatus, State
+from orchestrator.sandbox import Sandbox
+from orchestrator.statuses import RunStatus
 from orchestrator.ui import report
-from tests.conftest import ACTOR, SandboxFactory
-from tests.plans import CONFIGS, QUIET, approve_all, nobody_to_ask, write_plan
+from tests.support import ACTOR, CONFIGS, QUIET, approve_all, nobody_to_ask, write_plan
 
 pytestmark = pytest.mark.anyio
 
@@ -34,7 +29,7 @@ async def planned_run(sb: Sandbox, tmp_path: Path, journal: Journal, ids: list[s
     """A run stopped at an approval gate right after planning: every item is PLANNED."""
     path = write_plan(
         tmp_path,
-        sb.url or "",
+        sb.url,
         {"canary": ids},
         waves=[{"name": "w", "orgs": ["*"], "approve": True}],
     )
@@ -142,7 +137,7 @@ async def test_resume_after_a_gate_touches_nothing_already_done(
     """A resumed run continues from its gate: finished waves get no request at all."""
     path = write_plan(
         tmp_path,
-        sandbox.url or "",
+        sandbox.url,
         {"canary": CANARY[:2], "emea-prod": CONFIGS["emea-prod"][:2]},
         waves=[
             {"name": "canary", "orgs": ["canary"]},
@@ -169,7 +164,7 @@ async def test_a_finished_run_cannot_be_resumed(
     sandbox: Sandbox, tmp_path: Path, journal: Journal
 ) -> None:
     """resume refuses a run that already ended, naming its status."""
-    plan = load_plan(write_plan(tmp_path, sandbox.url or "", {"canary": CANARY[:1]}))
+    plan = load_plan(write_plan(tmp_path, sandbox.url, {"canary": CANARY[:1]}))
     result = await run_plan(plan, journal, observer=Observer(), approver=approve_all, options=QUIET)
     assert result.run_id
     with pytest.raises(JournalError, match="succeeded"):
@@ -186,110 +181,3 @@ async def test_a_changed_plan_is_refused_on_resume(
     plan.path.write_text(plan.path.read_text() + "\n# edited\n")
     with pytest.raises(JournalError, match="changed since run"):
         await resume(load_plan(plan.path), journal)
-
-
-async def test_journal_records_every_step_of_an_item(
-    sandbox: Sandbox, tmp_path: Path, journal: Journal
-) -> None:
-    """planned, write.intended, write.confirmed, item.succeeded: in this order."""
-    plan = load_plan(write_plan(tmp_path, sandbox.url or "", {"canary": CANARY[:1]}))
-    result = await run_plan(plan, journal, observer=Observer(), approver=approve_all, options=QUIET)
-    assert result.run_id
-    steps = [e.event for e in await journal.events(result.run_id) if e.seq == 0]
-    assert steps == ["planned", "write.intended", "write.confirmed", "item.succeeded"]
-    (item,) = await journal.items(result.run_id)
-    assert item.state is State.DONE and item.planned_hash and item.target_hash
-    assert item.expected_version == item.from_version + 1 == item.new_version  # type: ignore[operator]
-
-
-async def test_two_processes_on_one_run_exactly_one_proceeds(
-    make_sandbox: SandboxFactory, tmp_path: Path, journal: Journal
-) -> None:
-    """Two `resume RUN_ID` at once: one drives the run, the other is refused (exit 2)."""
-    async with make_sandbox(faults={"canary": Faults(latency=0.3)}) as sb:
-        await planned_run(sb, tmp_path, journal, CANARY)
-        run_id = (await resumable(journal, None)).id
-        command = [
-            sys.executable,
-            "-m",
-            "orchestrator",
-            "resume",
-            run_id,
-            "--approve",
-            "--journal",
-            journal.location,
-            "--plain",
-            "--format",
-            "json",
-        ]
-        results: list[tuple[int, bytes]] = []
-
-        async def one() -> None:
-            done = await anyio.run_process(command, check=False, env={**os.environ})
-            results.append((done.returncode, done.stderr))
-
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(one)
-            tg.start_soon(one)
-        codes = sorted(code for code, _ in results)
-        assert codes == [0, 2]
-        refused = next(err for code, err in results if code == 2).decode()
-        assert f"run {run_id} is being driven by pid" in refused
-        for config_id in CANARY:
-            assert len(sb.writes("canary", config_id)) == 1
-
-
-async def test_the_lock_is_released_when_its_holder_dies(tmp_path: Path) -> None:
-    """A SIGKILLed holder's lock is gone: the kernel drops the flock with the process."""
-    path = tmp_path / "j.sqlite3"
-    first = open_journal(path)
-    await first.create_run(
-        run_id="r1",
-        plan_name="p",
-        plan_path="p.yaml",
-        plan_sha256="0",
-        started_at="2026-11-29T00:00:00.000Z",
-        actor=ACTOR,
-        waves=[],
-        items=[],
-    )
-    code = (
-        "import os, signal; from pathlib import Path;"
-        " from orchestrator.journal import open_journal;"
-        "import anyio;"
-        f"j = open_journal(Path({str(path)!r})); anyio.run(j.lock, 'r1');"
-        " print('locked', flush=True);"
-        "os.kill(os.getpid(), signal.SIGKILL)"
-    )
-
-    done = await anyio.run_process([sys.executable, "-c", code], check=False)
-    assert done.stdout.decode().strip() == "locked" and done.returncode == -9
-    await first.lock("r1")  # would raise JournalError if the dead process still held it
-    await first.aclose()
-
-
-async def test_status_and_report_read_the_journal(
-    sandbox: Sandbox, tmp_path: Path, journal: Journal
-) -> None:
-    """`status` lists runs; `report` renders json, markdown and junit from the journal alone."""
-    plan = load_plan(write_plan(tmp_path, sandbox.url or "", {"canary": CANARY[:2]}))
-    result = await run_plan(plan, journal, observer=Observer(), approver=approve_all, options=QUIET)
-    assert result.run_id
-    base = [sys.executable, "-m", "orchestrator"]
-    listing = await anyio.run_process([*base, "status", "--journal", journal.location])
-    assert result.run_id in listing.stdout.decode() and "succeeded" in listing.stdout.decode()
-    as_json = await anyio.run_process(
-        [*base, "status", result.run_id, "--format", "json", "--journal", journal.location]
-    )
-    assert json.loads(as_json.stdout)["summary"]["succeeded"] == 2
-    junit = await anyio.run_process(
-        [*base, "report", result.run_id, "--format", "junit", "--journal", journal.location]
-    )
-    from xml.etree import ElementTree
-
-    root = ElementTree.fromstring(junit.stdout)
-    assert len(root.findall(".//testcase")) == 2
-    markdown = await anyio.run_process(
-        [*base, "report", result.run_id, "--format", "markdown", "--journal", journal.location]
-    )
-    assert "| org | config |" in markdown.stdout.decode()

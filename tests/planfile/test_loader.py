@@ -22,8 +22,8 @@ from orchestrator.models import (
     ToVersion,
 )
 from orchestrator.planfile.loader import load_environment, load_plan
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_PLAN = ROOT / "environments" / "sandbox" / "plan.yaml"
 TEMPLATE_PLAN = ROOT / "environments" / "template" / "plan.yaml"
 TEMPLATE_VARIABLES = {

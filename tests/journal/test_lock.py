@@ -1,0 +1,105 @@
+"""One process per run: the run lock, and its release when the holder dies."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+
+from orchestrator.engine.events import Observer
+from orchestrator.engine.run import resumable, run_plan
+from orchestrator.journal import Journal, open_journal
+from orchestrator.models import Plan
+from orchestrator.planfile.loader import load_plan
+from orchestrator.sandbox import Faults, Sandbox
+from tests.support import ACTOR, CONFIGS, QUIET, SandboxFactory, nobody_to_ask, write_plan
+
+pytestmark = pytest.mark.anyio
+
+CANARY = CONFIGS["canary"]
+
+
+async def planned_run(sb: Sandbox, tmp_path: Path, journal: Journal, ids: list[str]) -> Plan:
+    """A run stopped at an approval gate right after planning: every item is PLANNED."""
+    path = write_plan(
+        tmp_path,
+        sb.url,
+        {"canary": ids},
+        waves=[{"name": "w", "orgs": ["*"], "approve": True}],
+    )
+    plan = load_plan(path)
+    result = await run_plan(
+        plan, journal, observer=Observer(), approver=nobody_to_ask, options=QUIET
+    )
+    assert result.exit_code == 3
+    assert "resume" in (result.reason or "")
+    return plan
+
+
+async def test_two_processes_on_one_run_exactly_one_proceeds(
+    make_sandbox: SandboxFactory, tmp_path: Path, journal: Journal
+) -> None:
+    """Two `resume RUN_ID` at once: one drives the run, the other is refused (exit 2)."""
+    async with make_sandbox(faults={"canary": Faults(latency=0.3)}) as sb:
+        await planned_run(sb, tmp_path, journal, CANARY)
+        run_id = (await resumable(journal, None)).id
+        command = [
+            sys.executable,
+            "-m",
+            "orchestrator",
+            "resume",
+            run_id,
+            "--approve",
+            "--journal",
+            journal.location,
+            "--plain",
+            "--format",
+            "json",
+        ]
+        results: list[tuple[int, bytes]] = []
+
+        async def one() -> None:
+            done = await anyio.run_process(command, check=False, env={**os.environ})
+            results.append((done.returncode, done.stderr))
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(one)
+            tg.start_soon(one)
+        codes = sorted(code for code, _ in results)
+        assert codes == [0, 2]
+        refused = next(err for code, err in results if code == 2).decode()
+        assert f"run {run_id} is being driven by pid" in refused
+        for config_id in CANARY:
+            assert len(sb.writes("canary", config_id)) == 1
+
+
+async def test_the_lock_is_released_when_its_holder_dies(tmp_path: Path) -> None:
+    """A SIGKILLed holder's lock is gone: the kernel drops the flock with the process."""
+    path = tmp_path / "j.sqlite3"
+    first = open_journal(path)
+    await first.create_run(
+        run_id="r1",
+        plan_name="p",
+        plan_path="p.yaml",
+        plan_sha256="0",
+        started_at="2026-11-29T00:00:00.000Z",
+        actor=ACTOR,
+        waves=[],
+        items=[],
+    )
+    code = (
+        "import os, signal; from pathlib import Path;"
+        " from orchestrator.journal import open_journal;"
+        "import anyio;"
+        f"j = open_journal(Path({str(path)!r})); anyio.run(j.lock, 'r1');"
+        " print('locked', flush=True);"
+        "os.kill(os.getpid(), signal.SIGKILL)"
+    )
+
+    done = await anyio.run_process([sys.executable, "-c", code], check=False)
+    assert done.stdout.decode().strip() == "locked" and done.returncode == -9
+    await first.lock("r1")  # would raise JournalError if the dead process still held it
+    await first.aclose()

@@ -208,3 +208,20 @@ def statuses(report: dict[str, Any]) -> dict[str, str]:
 
 SandboxFactory = Callable[..., contextlib.AbstractAsyncContextManager[Sandbox]]
 """The ``make_sandbox`` fixture: ``async with make_sandbox(faults=...) as sb``."""
+
+
+async def planned_run(sb: Sandbox, tmp_path: Path, journal: Journal, ids: list[str]) -> Plan:
+    """A run stopped at an approval gate right after planning: every item is PLANNED."""
+    path = write_plan(
+        tmp_path,
+        sb.url,
+        {"canary": ids},
+        waves=[{"name": "w", "orgs": ["*"], "approve": True}],
+    )
+    plan = load_plan(path)
+    result = await run_plan(
+        plan, journal, observer=Observer(), approver=nobody_to_ask, options=QUIET
+    )
+    assert result.exit_code == 3
+    assert "resume" in (result.reason or "")
+    return plan

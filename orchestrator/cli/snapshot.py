@@ -8,11 +8,11 @@ import sys
 import anyio
 
 from orchestrator.cli.running import setup_logging
+from orchestrator.engine.recorder import snapshot_of
 from orchestrator.errors import RequestError, UsageError
 from orchestrator.genesys.client import Client, HttpStats, new_session
 from orchestrator.genesys.kinds import KINDS, Live, list_assistants, live_from
 from orchestrator.journal import Journal, opened
-from orchestrator.journal.rows import Snapshot
 from orchestrator.models import Environment, Kind, Limits, Org
 from orchestrator.planfile.loader import load_environment, load_plan
 from orchestrator.timestamps import stamp, utcnow, zulu_of
@@ -80,18 +80,5 @@ async def _snapshot(
             except RequestError as exc:
                 failures.append(str(exc))
     for org, kind, rid, live in found:
-        journal.add_snapshot(
-            Snapshot(
-                org=org.name,
-                kind=kind.value,
-                resource_id=rid,
-                taken_at=taken_at,
-                source="snapshot",
-                run_id=None,
-                version=live.version,
-                modified=live.modified,
-                content_hash=live.hash,
-                fields=dict(live.fields),
-            )
-        )
+        journal.add_snapshot(snapshot_of(org.name, kind.value, rid, live, taken_at))
     return len(found), failures

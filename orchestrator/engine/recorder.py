@@ -168,19 +168,9 @@ class Recorder:
             return
         journal, run_id = where
         if job.snapshot_hash != live.hash:
+            taken_at = self.started_at or ""
             journal.add_snapshot(
-                Snapshot(
-                    org=job.org,
-                    kind=job.kind.kind.value,
-                    resource_id=job.rid,
-                    taken_at=self.started_at or "",
-                    source="pre-write",
-                    run_id=run_id,
-                    version=live.version,
-                    modified=live.modified,
-                    content_hash=live.hash,
-                    fields=dict(live.fields),
-                )
+                snapshot_of(job.org, job.kind.kind.value, job.rid, live, taken_at, run_id=run_id)
             )
             job.snapshot_hash = live.hash
         await journal.record_intent(
@@ -259,3 +249,21 @@ class Recorder:
                 job.status = Status.SKIPPED
                 job.error = failure(code, message)
                 self.done(job)
+
+
+def snapshot_of(
+    org: str, kind: str, rid: str, live: Live, taken_at: str, *, run_id: str | None = None
+) -> Snapshot:
+    """What the snapshot store keeps of ``live``: taken on purpose, or (in a run) before a write."""
+    return Snapshot(
+        org=org,
+        kind=kind,
+        resource_id=rid,
+        taken_at=taken_at,
+        source="snapshot" if run_id is None else "pre-write",
+        run_id=run_id,
+        version=live.version,
+        modified=live.modified,
+        content_hash=live.hash,
+        fields=dict(live.fields),
+    )

@@ -18,28 +18,11 @@ from orchestrator.planfile.loader import load_plan
 from orchestrator.sandbox import Sandbox
 from orchestrator.statuses import RunStatus
 from orchestrator.ui import report
-from tests.support import ACTOR, CONFIGS, QUIET, approve_all, nobody_to_ask, write_plan
+from tests.support import ACTOR, CONFIGS, QUIET, approve_all, nobody_to_ask, planned_run, write_plan
 
 pytestmark = pytest.mark.anyio
 
 CANARY = CONFIGS["canary"]
-
-
-async def planned_run(sb: Sandbox, tmp_path: Path, journal: Journal, ids: list[str]) -> Plan:
-    """A run stopped at an approval gate right after planning: every item is PLANNED."""
-    path = write_plan(
-        tmp_path,
-        sb.url,
-        {"canary": ids},
-        waves=[{"name": "w", "orgs": ["*"], "approve": True}],
-    )
-    plan = load_plan(path)
-    result = await run_plan(
-        plan, journal, observer=Observer(), approver=nobody_to_ask, options=QUIET
-    )
-    assert result.exit_code == 3
-    assert "resume" in (result.reason or "")
-    return plan
 
 
 async def resume(plan: Plan, journal: Journal) -> tuple[Result, dict[str, Any]]:

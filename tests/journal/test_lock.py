@@ -9,34 +9,19 @@ from pathlib import Path
 import anyio
 import pytest
 
-from orchestrator.engine.events import Observer
-from orchestrator.engine.run import resumable, run_plan
+from orchestrator.engine.run import resumable
 from orchestrator.journal import Journal, open_journal
-from orchestrator.models import Plan
-from orchestrator.planfile.loader import load_plan
-from orchestrator.sandbox import Faults, Sandbox
-from tests.support import ACTOR, CONFIGS, QUIET, SandboxFactory, nobody_to_ask, write_plan
+from orchestrator.sandbox import Faults
+from tests.support import (
+    ACTOR,
+    CONFIGS,
+    SandboxFactory,
+    planned_run,
+)
 
 pytestmark = pytest.mark.anyio
 
 CANARY = CONFIGS["canary"]
-
-
-async def planned_run(sb: Sandbox, tmp_path: Path, journal: Journal, ids: list[str]) -> Plan:
-    """A run stopped at an approval gate right after planning: every item is PLANNED."""
-    path = write_plan(
-        tmp_path,
-        sb.url,
-        {"canary": ids},
-        waves=[{"name": "w", "orgs": ["*"], "approve": True}],
-    )
-    plan = load_plan(path)
-    result = await run_plan(
-        plan, journal, observer=Observer(), approver=nobody_to_ask, options=QUIET
-    )
-    assert result.exit_code == 3
-    assert "resume" in (result.reason or "")
-    return plan
 
 
 async def test_two_processes_on_one_run_exactly_one_proceeds(

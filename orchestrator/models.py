@@ -66,6 +66,9 @@ class Environment:
     path: Path | None
     orgs: tuple[Org, ...]
 
+    def __contains__(self, name: object) -> bool:
+        return any(org.name == name for org in self.orgs)
+
     def org(self, name: str) -> Org:
         """The org called ``name``; ``KeyError`` if there is none."""
         for org in self.orgs:
@@ -185,6 +188,7 @@ class Limits:
     verify_timeout: float = 300.0
     max_retry_after: float = 180.0
     request_timeout: float = 30.0  # per attempt; added key, documented in the README
+    max_rate: float | None = None  # requests per second over every org; None: no cap
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

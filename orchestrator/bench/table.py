@@ -80,7 +80,12 @@ def _ratebound(scenarios: Sequence[Mapping[str, Any]]) -> str:
         paced = "-" if s["paced_s"] is None else f"{s['paced_s']:.1f} s"
         rows.append(
             [
-                f"({s['scenario']}) {s['orgs']} orgs x {s['configs']} @ {s['limit']}/min",
+                f"({s['scenario']}) {s['orgs']} orgs x {s['configs']} @ {s['limit']}/min"
+                + (
+                    f" (file: {s['file_says']})"
+                    if s.get("file_says", s["limit"]) != s["limit"]
+                    else ""
+                ),
                 str(log["requests"]),
                 str(log["rate_limited"]),
                 f"{log['makespan_s']:.2f} s",
@@ -95,7 +100,8 @@ def _ratebound(scenarios: Sequence[Mapping[str, Any]]) -> str:
         "RATE-BOUND: sliding 60 s window per org, no faults, propagation delay 0\n"
         "makespan: first to last API request in the sandbox's log (token requests excluded:\n"
         "the window does not count them); R = the most API requests any org needed;\n"
-        "window bound = 60*floor((R-1)/L); goals: ratio <= 1.05 where the window binds, no 429s\n"
+        "window bound = 60*floor((R-1)/L); goals: ratio <= 1.05 where the window binds, no 429s;\n"
+        "(c): the file says 10x the server's L, headers only with 429s: goal one 429 per org\n"
         + grid(rows)
     )
 

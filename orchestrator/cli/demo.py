@@ -41,6 +41,7 @@ FAULTS = {
     "amer-prod": Faults(
         throttle_rate=0.15, throttle_burst=2, throttle_retry_after=1, drop_after_write_rate=0.4
     ),
+    "latam-prod": Faults(throttle_at=16, throttle_retry_after=120),
 }
 STORY = """\
 orchestrator demo: a local Genesys Cloud with 5 orgs, and trouble switched on:
@@ -50,7 +51,10 @@ orchestrator demo: a local Genesys Cloud with 5 orgs, and trouble switched on:
              a colleague edits its Retention config during the canary's bake
   amer-prod  429 bursts, and connections that drop after a write has landed
   apac-prod  the OAuth client lacks agentassist:config:write
-  latam-prod the server allows 6 requests a minute; the environment file says 300
+  latam-prod the server allows 12 requests a minute while the environment file says 300
+             (the tool learns it from the answers' headers and paces to it); then,
+             right after its first write, a 429 asks for a two-minute pause, longer
+             than the plan's max_retry_after
 """
 
 
@@ -96,6 +100,7 @@ class _Colleague(Observer):
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run the demo; exit 0 when the story ran to its end."""
     logs.configure(fmt=args.log_format, quiet=True)
+    _fresh_journal()
     observer = choose_observer(plain=args.plain)
     try:
         result = anyio.run(lambda: _demo(args.format, observer))
@@ -111,10 +116,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fresh_journal() -> None:
+    """Each demo talks to a new sandbox: an older demo's journal (its 429 pauses) does not apply."""
+    for leftover in JOURNAL.parent.glob(JOURNAL.name + "*"):
+        if leftover.is_file():
+            leftover.unlink()
+
+
 async def _demo(fmt: str, observer: Observer) -> Result:
     sandbox = Sandbox(load_seed(SEED), faults=FAULTS, rng_seed=2026)
     sandbox.set_permissions("apac-prod", ["agentassist:config:read", "assistants:assistant:view"])
-    sandbox.set_rate_limit("latam-prod", 6)
+    sandbox.set_rate_limit("latam-prod", 12)
     print(STORY, file=sys.stderr)
     async with sandbox.serve() as url:
         plan = load_plan(PLAN, sandbox_url=url)

@@ -40,6 +40,8 @@ class OrgCheck:
     org_name: str | None = None
     problem: str | None = None
     error: ItemError | None = None
+    configured_limit: int | None = None  # requests per minute in the environment file
+    learned_limit: int | None = None  # what the server said, if it did
 
 
 async def preflight(client: OrgClient, org: Org, limits: Limits) -> OrgCheck:
@@ -75,7 +77,14 @@ async def preflight(client: OrgClient, org: Org, limits: Limits) -> OrgCheck:
                 correlation_id=resp.correlation_id,
             ),
         )
-    return OrgCheck(org=org.name, ok=True, org_id=org_id, org_name=org_name)
+    return OrgCheck(
+        org=org.name,
+        ok=True,
+        org_id=org_id,
+        org_name=org_name,
+        configured_limit=client.gate.configured,
+        learned_limit=client.gate.learned,
+    )
 
 
 class Planner:

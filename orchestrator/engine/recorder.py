@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from orchestrator.engine.events import Observer, Pace, RunStarted, WaveFinished, WaveStarted
@@ -20,6 +21,7 @@ from orchestrator.journal.store import Journal
 from orchestrator.logs import get_logger
 from orchestrator.models import Plan, Wave
 from orchestrator.statuses import RunStatus, State, Status, WaveStatus
+from orchestrator.timestamps import stamp, utcnow
 
 _log = get_logger()
 
@@ -94,6 +96,24 @@ class Recorder:
         """Everything queued on disk now (before a long wait)."""
         if self.journal is not None:
             await self.journal.flush()
+
+    # ----- pacing (the client's PacingListener) -------------------------------
+
+    async def limit_learned(self, org: str, allowed: int, configured: int) -> None:
+        """An org's server said its real limit; journal it, and say so where it binds."""
+        detail = {"org": org, "allowed": allowed, "configured": configured}
+        self.run_event("pacing.learned", detail)
+        if allowed < configured:
+            message = f"{org}: server allows {allowed}/min; the environment file says {configured}"
+            _log.warning("pacing learned", run_id=self.run_id, **detail)
+            self.observer.note(message)
+
+    async def paused(self, org: str, seconds: float) -> None:
+        """A 429: every later process must honour the pause too, so it is durable at once."""
+        until = stamp(utcnow() + timedelta(seconds=seconds))
+        _log.warning("org paused", run_id=self.run_id, org=org, seconds=seconds, until=until)
+        if self.journal is not None:
+            await self.journal.record_pause(org, until, self.run_id)
 
     # ----- waves ------------------------------------------------------------
 

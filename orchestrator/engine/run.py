@@ -25,6 +25,7 @@ from orchestrator.engine.job import Job, by_org
 from orchestrator.engine.planner import OrgCheck, Planner, preflight
 from orchestrator.engine.pool import drain
 from orchestrator.engine.recorder import Recorder
+from orchestrator.engine.remembered import honour_pauses, relearn
 from orchestrator.engine.scheduler import RESUMABLE_SKIPS, Scheduler
 from orchestrator.errors import JournalError
 from orchestrator.genesys.client import Client, new_session
@@ -197,8 +198,10 @@ async def _drive(
     stop = anyio.Event()
     verdict = Verdict(RunStatus.INTERRUPTED, "interrupted twice: stopped at once")
     async with new_session(plan.limits) as session:
-        client = Client(session, plan.limits)
+        client = Client(session, plan.limits, listener=recorder)
         jobs = _new_jobs(plan, client) if items is None else _rebuilt_jobs(plan, client, items)
+        if items is not None:
+            await relearn(journal, row.id, client, plan)
         gates = Gates(
             plan=plan,
             run_id=row.id,
@@ -269,6 +272,8 @@ async def _prepare(
 ) -> tuple[list[OrgCheck], dict[str, str]]:
     """Preflight every org with work left, then plan every item not yet planned."""
     orgs = sorted({j.org for j in jobs if j.status is None})
+    if journal is not None:
+        await honour_pauses(journal, client, plan, orgs, recorder.observer)
     recorder.observer.phase(f"preflight: {len(orgs)} orgs")
     checks: dict[str, OrgCheck] = {}
 

@@ -17,10 +17,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import anyio
+from aiolimiter import AsyncLimiter
 
 from orchestrator import errors
 from orchestrator.genesys.pacing import OrgGate, OrgPaused
@@ -76,14 +77,33 @@ def new_session(limits: Limits) -> aiohttp.ClientSession:
     return session
 
 
+class PacingListener(Protocol):
+    """Told what the servers say about pacing, so it outlives this process (the journal)."""
+
+    async def limit_learned(self, org: str, allowed: int, configured: int) -> None:
+        """``org``'s server said its real limit is ``allowed`` per minute."""
+        ...
+
+    async def paused(self, org: str, seconds: float) -> None:
+        """``org``'s server asked (429) that nothing be sent for ``seconds``."""
+        ...
+
+
 class Client:
     """Shared by every org of one run."""
 
-    def __init__(self, session: aiohttp.ClientSession, limits: Limits) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        limits: Limits,
+        listener: PacingListener | None = None,
+    ) -> None:
         self.session = session
         self.limits = limits
+        self.listener = listener
         self.stats = HttpStats()
         self._shared = anyio.CapacityLimiter(limits.concurrency)
+        self._smoothing = AsyncLimiter(limits.max_rate, 1.0) if limits.max_rate else None
         self._orgs: dict[str, OrgClient] = {}
 
     def requests_last_minute(self, org: str) -> int:
@@ -104,6 +124,7 @@ class Client:
                 requests_per_minute=org.requests_per_minute,
                 concurrency=org.concurrency,
                 shared=self._shared,
+                smoothing=self._smoothing,
             )
             client = self._orgs[org.name] = OrgClient(self, org, gate)
         return client
@@ -154,6 +175,10 @@ class OrgClient:
         """The token request: not paced (the token endpoint has its own limit)."""
         where = {"org": self.org.name, "method": "POST", "path": "/oauth/token"}
         try:
+            await self.gate.sit_out_pause(max_pause=self._parent.limits.max_retry_after)
+        except OrgPaused as paused:
+            raise self._paused_error(paused, where) from None
+        try:
             async with self._parent.session.post(url, data=form, headers=headers) as resp:
                 raw = await _read_body(resp, where)
                 return resp.status, _parse_json(raw), resp.headers.get("ININ-Correlation-Id")
@@ -177,8 +202,9 @@ class OrgClient:
             data = json.dumps(body, separators=(",", ":")).encode()
             headers["Content-Type"] = "application/json"
         stats = self._parent.stats
+        learned = False
         try:
-            ticket = await self.gate.enter(max_pause=self._parent.limits.max_retry_after)
+            await self.gate.enter(max_pause=self._parent.limits.max_retry_after)
             try:
                 stats.requests += 1
                 if item_stats is not None:
@@ -191,19 +217,18 @@ class OrgClient:
                     correlation = resp.headers.get("ININ-Correlation-Id")
                     etag = resp.headers.get("ETag")
                     retry_after = resp.headers.get("Retry-After")
+                    told = _ratelimit(resp.headers)
+                    if told is not None:  # counted while this request still is, as the server does
+                        learned = self.gate.learn(*told)
             finally:
-                self.gate.leave(ticket)
+                self.gate.leave()
         except OrgPaused as paused:
-            raise errors.RateLimited(
-                f"org paused by an earlier 429 for {paused.remaining:.0f} s more",
-                retry_after=paused.remaining,
-                status=429,
-                code="too.many.requests.retry.after",
-                correlation_id=self._last_429,
-                **where,
-            ) from None
+            raise self._paused_error(paused, where) from None
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise _transport_error(exc, where, maybe_applied=method in WRITES) from None
+        listener = self._parent.listener
+        if learned and listener is not None:
+            await listener.limit_learned(self.org.name, self.gate.limit, self.gate.configured)
         if 200 <= status < 300:
             return Response(status, _parse_json(raw), etag, correlation)
         error = _api_error(status, _parse_json(raw), correlation, retry_after, where)
@@ -211,7 +236,19 @@ class OrgClient:
         if isinstance(error, errors.RateLimited):
             self._last_429 = correlation
             self.gate.pause(error.retry_after)
+            if listener is not None:
+                await listener.paused(self.org.name, error.retry_after)
         raise error
+
+    def _paused_error(self, paused: OrgPaused, where: Mapping[str, Any]) -> errors.RateLimited:
+        return errors.RateLimited(
+            f"org paused by an earlier 429 for {paused.remaining:.0f} s more",
+            retry_after=paused.remaining,
+            status=429,
+            code="too.many.requests.retry.after",
+            correlation_id=self._last_429,
+            **where,
+        )
 
     def _count(self, error: errors.ApiError, item_stats: HttpStats | None) -> None:
         for stats in (self._parent.stats, item_stats):
@@ -248,6 +285,23 @@ async def _read_body(resp: aiohttp.ClientResponse, where: Mapping[str, Any]) -> 
             )
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _ratelimit(headers: Mapping[str, str]) -> tuple[int, int | None, float | None] | None:
+    """``inin-ratelimit-allowed`` / ``-count`` / ``-reset``, or None if absent or unreadable."""
+    allowed = _whole(headers.get("inin-ratelimit-allowed"))
+    if allowed is None or allowed < 1:
+        return None
+    reset = _whole(headers.get("inin-ratelimit-reset"))
+    return allowed, _whole(headers.get("inin-ratelimit-count")), reset
+
+
+def _whole(text: str | None) -> int | None:
+    try:
+        value = int(text) if text is not None else None
+    except ValueError:
+        return None
+    return value if value is None or 0 <= value <= 10**9 else None
 
 
 def _parse_json(raw: bytes) -> Any:

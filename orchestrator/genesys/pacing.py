@@ -4,11 +4,16 @@ Genesys Cloud (and the sandbox) allow at most L requests in any 60 s window,
 counted by arrival. A leaky bucket such as aiolimiter's ``(L, 60)`` admits its
 initial burst *and* the drain, up to 2L in one window; ``(1, 60/L)`` holds the
 quota but wastes the burst a small job could use. :class:`RateWindow` holds
-the contract exactly: it has L slots, and a slot is reused only ``window``
-seconds after the request that last used it *completed*. A completed request
-has arrived, so two requests through one slot arrive more than ``window``
-apart, and by pigeonhole no ``window`` interval ever sees L + 1 arrivals, whatever
-the latency. A small job still goes out in one burst.
+the contract exactly: a request counts from the moment it leaves until
+``window`` seconds after it *completed*, and at most L count at once. A
+completed request has arrived, so no ``window`` interval of arrivals ever
+holds L + 1, whatever the latency; a small job still goes out in one burst.
+
+L starts as the environment file's ``requests_per_minute`` and follows the
+server's own figure (``inin-ratelimit-allowed``) as soon as an answer carries
+it, never above the file's: the file is the ceiling the operator chose.
+aiolimiter's leaky bucket is used for what it is right for: the optional
+run-wide ``limits.max_rate``, smoothing the operator's own egress.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import time
 from collections.abc import Callable
 
 import anyio
+from aiolimiter import AsyncLimiter
 
 # Times are time.monotonic(): asyncio's loop clock, which anyio.sleep_until
 # compares against (aiohttp pins us to asyncio), at a fraction of the cost of
@@ -29,52 +35,79 @@ MARGIN = 0.05
 
 
 class RateWindow:
-    """At most ``limit`` request lifetimes starting within any ``window`` seconds."""
+    """At most ``limit`` request lifetimes starting within any ``window`` seconds.
+
+    A request counts from the moment it leaves until ``window`` seconds after
+    it completed (a completed request has arrived). ``limit`` may change at
+    any time (a server told us its real quota): the next request waits until
+    fewer than the new limit are counted.
+    """
 
     def __init__(self, limit: int, *, window: float = WINDOW, margin: float = MARGIN) -> None:
         if limit < 1:
             raise ValueError("limit must be at least 1")
-        self._unused = limit  # slots never used yet: free right now
-        self._idle: list[float] = []  # heap of times at which used slots become free
+        self.limit = limit
+        self._inflight = 0
+        self._cooling: list[float] = []  # heap: when each completed request stops counting
         self._period = window + margin
         self._lock = anyio.Lock()  # FIFO: requests leave in the order they asked
-        self._freed: anyio.Event | None = None  # set when a slot comes back, if anyone waits
+        self._changed: anyio.Event | None = None  # set on a release or a new limit, if awaited
 
-    async def acquire(self) -> float:
-        """Wait for a free slot and take it; returns a token for :meth:`release`."""
-        if not self._lock.locked():  # nobody queued: take a free slot without yielding
-            if self._unused:
-                self._unused -= 1
-                return 0.0
-            if self._idle and self._idle[0] <= time.monotonic():
-                return heapq.heappop(self._idle)
+    def counted(self, now: float | None = None) -> int:
+        """Requests that count against the limit right now (in flight or cooling)."""
+        cooling = self._cooling
+        now = time.monotonic() if now is None else now
+        while cooling and cooling[0] <= now:
+            heapq.heappop(cooling)
+        return self._inflight + len(cooling)
+
+    async def acquire(self) -> None:
+        """Wait until one more request fits, and count it; pair with :meth:`release`."""
+        if not self._lock.locked() and self.counted() < self.limit:
+            self._inflight += 1  # nobody queued and room now: no trip through the loop
+            return
         async with self._lock:
             while True:
-                if self._unused:
-                    self._unused -= 1
-                    return 0.0
-                if self._idle:
-                    free_at = heapq.heappop(self._idle)
-                    try:
-                        await anyio.sleep_until(free_at)
-                    except BaseException:
-                        heapq.heappush(self._idle, free_at)
-                        raise
-                    return free_at
-                self._freed = anyio.Event()
-                await self._freed.wait()
+                now = time.monotonic()
+                excess = self.counted(now) + 1 - self.limit
+                if excess <= 0:
+                    self._inflight += 1
+                    return
+                self._changed = anyio.Event()
+                if excess <= len(self._cooling):  # enough cool down by themselves
+                    wake = heapq.nsmallest(excess, self._cooling)[-1]
+                    with anyio.move_on_after(wake - now):
+                        await self._changed.wait()
+                else:  # requests in flight must complete first
+                    await self._changed.wait()
 
-    def release(self, token: float, *, used: bool = True) -> None:
-        """Give a slot back: if a request went out through it, only after a full window."""
+    def release(self, *, used: bool = True) -> None:
+        """A counted request is over; if it went out, it keeps counting for a full window."""
+        self._inflight -= 1
         if used:
-            heapq.heappush(self._idle, time.monotonic() + self._period)
-        elif token == 0.0:
-            self._unused += 1
-        else:
-            heapq.heappush(self._idle, token)
-        if self._freed is not None:
-            self._freed.set()
-            self._freed = None
+            heapq.heappush(self._cooling, time.monotonic() + self._period)
+        self._poke()
+
+    def resize(self, limit: int) -> None:
+        """Pace to ``limit`` from now on (at least 1)."""
+        self.limit = max(1, limit)
+        self._poke()
+
+    def assume(self, used: int, reset: float) -> None:
+        """The server counts ``used`` in its window: count the ones we do not know of.
+
+        Requests this process did not send (an earlier process, another
+        client on the token) are taken to count until the server's ``reset``.
+        """
+        missing = used - self.counted()
+        until = time.monotonic() + max(0.0, reset) + MARGIN
+        for _ in range(max(0, missing)):
+            heapq.heappush(self._cooling, until)
+
+    def _poke(self) -> None:
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
 
 
 class SendMeter:
@@ -125,10 +158,15 @@ class OrgGate:
     """Everything a request to one org waits for before it may leave.
 
     Order matters: the org's own concurrency cap first, then the 429 pause,
-    then a window slot, then the run-wide cap, so a request that waits for its
-    org's quota never holds a run-wide slot another org could use. Every step
-    has a fast path that does not yield when nothing needs waiting for: this
-    runs for every request.
+    then the window, then the run-wide smoothing and cap, so a request that
+    waits for its org's quota never holds a run-wide slot another org could
+    use. Every step has a fast path that does not yield when nothing needs
+    waiting for: this runs for every request.
+
+    Until the server has said what this org's limit really is (the
+    ``inin-ratelimit-*`` headers), requests go one at a time: if the
+    configured quota is too high, the first 429 then costs exactly one
+    refused request, not one per request in flight.
     """
 
     def __init__(
@@ -137,15 +175,40 @@ class OrgGate:
         requests_per_minute: int,
         concurrency: int,
         shared: anyio.CapacityLimiter,
+        smoothing: AsyncLimiter | None = None,
         window: float | None = None,
     ) -> None:
-        self._concurrency = anyio.CapacityLimiter(concurrency)
+        self.configured = requests_per_minute  # the operator's ceiling
+        self._concurrency_wanted = concurrency
+        self._concurrency = anyio.CapacityLimiter(1)
         # Read at construction so a scale-model test can shorten the minute.
         self._window = RateWindow(requests_per_minute, window=window or WINDOW)
         self._shared = shared
+        self._smoothing = smoothing
         self._paused_until = 0.0
-        self.limit = requests_per_minute
+        self.learned: int | None = None  # the server's own figure, once it said it
         self.meter = SendMeter()
+
+    @property
+    def limit(self) -> int:
+        """The quota this org is paced to now, per minute."""
+        return self._window.limit
+
+    def learn(self, allowed: int, used: int | None, reset: float | None) -> bool:
+        """The server's ``inin-ratelimit-*``: pace to its limit, never above the configured one.
+
+        Returns:
+            True when the server's figure is new (worth telling someone).
+        """
+        if allowed < 1:
+            return False
+        new = allowed != self.learned
+        self.learned = allowed
+        self._window.resize(min(allowed, self.configured))
+        if used is not None:
+            self._window.assume(used, reset or 0.0)
+        self._concurrency.total_tokens = self._concurrency_wanted  # the limit is known now
+        return new
 
     def pause(self, seconds: float) -> None:
         """Hold every request to this org for ``seconds`` (a 429's ``Retry-After``)."""
@@ -155,39 +218,48 @@ class OrgGate:
         """Seconds left in the current 429 pause, 0 when not paused."""
         return max(0.0, self._paused_until - time.monotonic())
 
-    async def enter(self, *, max_pause: float) -> float:
-        """Wait until one request may leave now; pass the token to :meth:`leave`.
+    async def enter(self, *, max_pause: float) -> None:
+        """Wait until one request may leave now; pair with :meth:`leave`.
 
         Raises:
             OrgPaused: the org is paused for longer than ``max_pause``.
         """
         await _take(self._concurrency)
         try:
-            token = await self._take_window_slot(max_pause)
+            await self._take_window_slot(max_pause)
             try:
+                if self._smoothing is not None:
+                    await self._smoothing.acquire()
                 await _take(self._shared)
             except BaseException:
-                self._window.release(token, used=False)
+                self._window.release(used=False)
                 raise
         except BaseException:
             self._concurrency.release()
             raise
         self.meter.sent()
-        return token
 
-    def leave(self, token: float) -> None:
+    def leave(self) -> None:
         """The request that :meth:`enter` let go has completed (or failed)."""
         self._shared.release()
-        self._window.release(token)
+        self._window.release()
         self._concurrency.release()
 
-    async def _take_window_slot(self, max_pause: float) -> float:
+    async def sit_out_pause(self, *, max_pause: float) -> None:
+        """Wait for a 429's pause to end (a token request is not paced, but waits too).
+
+        Raises:
+            OrgPaused: the org is paused for longer than ``max_pause``.
+        """
+        await self._sleep_out_pause(max_pause)
+
+    async def _take_window_slot(self, max_pause: float) -> None:
         while True:
             await self._sleep_out_pause(max_pause)
-            token = await self._window.acquire()
+            await self._window.acquire()
             if self.pause_remaining() == 0.0:
-                return token
-            self._window.release(token, used=False)  # a 429 arrived while we queued
+                return
+            self._window.release(used=False)  # a 429 arrived while we queued
 
     async def _sleep_out_pause(self, max_pause: float) -> None:
         remaining = self.pause_remaining()

@@ -14,10 +14,11 @@ change) or by :meth:`SqlJournal.flush`, which the engine calls every
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from orchestrator.errors import JournalError
+from orchestrator.journal.backend import QueuedJournal, Statement
 from orchestrator.journal.columns import ITEM_COLUMNS, SNAPSHOT_COLUMNS, dumps, record
 from orchestrator.journal.rows import (
     Event,
@@ -34,74 +35,10 @@ from orchestrator.timestamps import stamp
 
 EVENT_INSERT = "INSERT INTO events (run_id, seq, at, event, detail) VALUES (?, ?, ?, ?, ?)"
 _UNFINISHED = (RunStatus.RUNNING, RunStatus.HALTED, RunStatus.INTERRUPTED)
-Statement = tuple[str, tuple[Any, ...]]
 
 
-class SqlJournal:
-    """The journal's logic over any SQL database; subclasses connect and lock."""
-
-    def __init__(self) -> None:
-        self._pending: list[Statement] = []
-        self._events: list[tuple[Any, ...]] = []
-
-    # ----- what a backend supplies -----------------------------------------
-
-    @property
-    def location(self) -> str:
-        """Where the journal is, for messages (never holds a password)."""
-        raise NotImplementedError
-
-    async def _transaction(self, statements: Sequence[Statement], events: Sequence[Any]) -> None:
-        """Run ``statements``, then insert ``events``, in one committed transaction."""
-        raise NotImplementedError
-
-    async def _query(self, sql: str, params: tuple[Any, ...]) -> list[Mapping[str, Any]]:
-        """Rows of a SELECT, as mappings by column name."""
-        raise NotImplementedError
-
-    async def lock(self, run_id: str) -> None:
-        """Become the only process driving ``run_id``."""
-        raise NotImplementedError
-
-    async def unlock(self, run_id: str) -> None:
-        """Release ``run_id``."""
-        raise NotImplementedError
-
-    async def _disconnect(self) -> None:
-        """Close the connection (queued steps are already committed)."""
-        raise NotImplementedError
-
-    # ----- the queue ---------------------------------------------------------
-
-    async def aclose(self) -> None:
-        """Commit what is queued, release this process's run locks, close."""
-        await self.flush()
-        await self._disconnect()
-
-    async def flush(self) -> None:
-        """Commit every queued step now."""
-        if self._pending or self._events:
-            await self._commit(())
-
-    async def _commit(self, statements: Iterable[Statement], events: Iterable[Any] = ()) -> None:
-        """The queue, then ``statements``, then every event, in one transaction."""
-        pending, queued = self._pending, self._events
-        self._pending, self._events = [], []
-        try:
-            await self._transaction([*pending, *statements], [*queued, *events])
-        except BaseException:
-            self._pending[:0], self._events[:0] = pending, queued  # nothing was written
-            raise
-
-    def _queue(self, sql: str, params: tuple[Any, ...]) -> None:
-        self._pending.append((sql, params))
-
-    def _event_row(self, run_id: str, seq: int | None, event: str, detail: Any) -> tuple[Any, ...]:
-        return (run_id, seq, stamp(), event, dumps(detail))
-
-    async def _select(self, sql: str, params: tuple[Any, ...]) -> list[Mapping[str, Any]]:
-        await self.flush()  # a read sees every step taken so far
-        return await self._query(sql, params)
+class SqlJournal(QueuedJournal):
+    """The journal's statements over any SQL database; subclasses connect and lock."""
 
     # ----- runs -------------------------------------------------------------
 
@@ -359,6 +296,28 @@ class SqlJournal:
             "SELECT seq, at, event, detail FROM events WHERE run_id = ? ORDER BY id", (run_id,)
         )
         return [record(Event, r) for r in rows]
+
+    # ----- pacing -----------------------------------------------------------
+
+    async def record_pause(self, org: str, until: str, run_id: str | None) -> None:
+        """Durable: ``org``'s server asked that nothing be sent to it before ``until``."""
+        sql = (
+            "INSERT INTO org_pauses (org, paused_until, run_id, at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (org) DO UPDATE SET paused_until = excluded.paused_until,"
+            " run_id = excluded.run_id, at = excluded.at"
+            " WHERE excluded.paused_until > org_pauses.paused_until"
+        )
+        await self._commit([(sql, (org, until, run_id, stamp()))])
+
+    async def pauses(self, orgs: Sequence[str]) -> dict[str, str]:
+        """The latest pause each of ``orgs`` was given (org -> until), past ones included."""
+        if not orgs:
+            return {}
+        marks = ", ".join("?" for _ in orgs)
+        rows = await self._select(
+            f"SELECT org, paused_until FROM org_pauses WHERE org IN ({marks})", tuple(orgs)
+        )
+        return {r["org"]: r["paused_until"] for r in rows}
 
     # ----- snapshots --------------------------------------------------------
 

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import JournalError
+from orchestrator.journal.backend import Statement
 from orchestrator.journal.lock import RunLocks
-from orchestrator.journal.sql import EVENT_INSERT, SqlJournal, Statement
+from orchestrator.journal.sql import EVENT_INSERT, SqlJournal
 from orchestrator.journal.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 
 

@@ -93,5 +93,16 @@ CREATE INDEX IF NOT EXISTS snapshots_by_resource ON snapshots (kind, resource_id
 # v2: who started each run (approvals already name who gave them).
 _V2 = "ALTER TABLE runs ADD COLUMN actor TEXT;"
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+# v3: what servers said about pacing that must outlive a process: a 429's pause
+# per org (its credentials), honoured by any later process before it sends.
+_V3 = """
+CREATE TABLE IF NOT EXISTS org_pauses (
+    org TEXT PRIMARY KEY,
+    paused_until TEXT NOT NULL,
+    run_id TEXT,
+    at TEXT NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -176,6 +176,16 @@ class Journal(Protocol):
         """The run's audit trail, in order."""
         ...
 
+    # ----- pacing -----------------------------------------------------------
+
+    async def record_pause(self, org: str, until: str, run_id: str | None) -> None:
+        """Durable before it returns: ``org``'s server asked for a pause until ``until``."""
+        ...
+
+    async def pauses(self, orgs: Sequence[str]) -> dict[str, str]:
+        """The latest pause each of ``orgs`` was given (org -> until stamp)."""
+        ...
+
     # ----- snapshots --------------------------------------------------------
 
     def add_snapshot(self, snapshot: Snapshot) -> None:

@@ -15,6 +15,7 @@ _LIMIT_KEYS = (
     "verify_timeout",
     "max_retry_after",
     "request_timeout",
+    "max_rate",
 )
 _LIMIT_HINTS = {
     "timeout": "did you mean request_timeout or verify_timeout?",
@@ -38,6 +39,7 @@ def read_limits(node: Node, problems: Problems) -> Limits:
         verify_timeout=seconds("verify_timeout", default.verify_timeout),
         max_retry_after=seconds("max_retry_after", default.max_retry_after),
         request_timeout=seconds("request_timeout", default.request_timeout, positive=True),
+        max_rate=_rate(mapping, problems),
     )
 
 
@@ -94,6 +96,19 @@ def _count(mapping: Map, key: str, problems: Problems) -> int | None:
     if entry is None:
         return None
     return problems.integer(entry[1], join_key("limits", key), minimum=1)
+
+
+def _rate(mapping: Map, problems: Problems) -> float | None:
+    """``max_rate``: requests per second over every org, a number above 0."""
+    entry = mapping.entries.get("max_rate")
+    if entry is None:
+        return None
+    node = entry[1]
+    value = node.value if isinstance(node, Scalar) else None
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 1e6:
+        return float(value)
+    problems.add(node, "limits.max_rate", "expected requests per second, a number above 0")
+    return None
 
 
 def _backoff(limits: Map, problems: Problems) -> Backoff:

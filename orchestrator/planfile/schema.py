@@ -322,6 +322,11 @@ def _limits() -> Schema:
             "verify_timeout": duration("How long to wait for a write to be live; default 5m."),
             "max_retry_after": duration("Longest Retry-After slept through; default 180s."),
             "request_timeout": duration("Timeout of one request attempt; default 30s."),
+            "max_rate": _described(
+                "Requests per second over every org (smooths this run's own egress); no cap by"
+                " default. Each org's quota is requests_per_minute in its environment file.",
+                {"type": "number", "exclusiveMinimum": 0},
+            ),
         },
     )
 

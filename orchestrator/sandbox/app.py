@@ -54,6 +54,9 @@ def build_app(world: World) -> web.Application:
     return app
 
 
+_WINDOW = web.RequestKey("window", tuple)
+
+
 async def _unknown(request: web.Request) -> web.StreamResponse:
     raise not_found(f"{request.method} {request.path}")
 
@@ -92,9 +95,24 @@ async def _envelope(request: web.Request, handler: Handler) -> web.StreamRespons
             return web.Response(status=204)
         ex.status = response.status
         response.headers[CORRELATION_HEADER] = ex.correlation_id
+        _tell_the_limit(request, response, ex.time)
         return response
     finally:
         world.log.fill(seq, ex.record())
+
+
+def _tell_the_limit(request: web.Request, response: web.StreamResponse, now: float) -> None:
+    """``inin-ratelimit-*`` on every answer of a token with a limit (api.md 4)."""
+    known = request.get(_WINDOW)
+    if known is None or "inin-ratelimit-allowed" in response.headers:
+        return
+    org, window = known
+    limit = org.requests_per_minute
+    if limit is None or org.faults.ratelimit_headers_on_429_only:
+        return
+    response.headers["inin-ratelimit-allowed"] = str(limit)
+    response.headers["inin-ratelimit-count"] = str(len(window))
+    response.headers["inin-ratelimit-reset"] = str(window.reset(now))
 
 
 def _authenticate(world: World, request: web.Request, now: float) -> tuple[OrgState, SlidingWindow]:
@@ -117,6 +135,7 @@ async def _gate(world: World, request: web.Request, ex: Exchange) -> None:
     try:
         org, window = _authenticate(world, request, now)
         ex.org = org
+        request[_WINDOW] = (org, window)
         refusal = _throttled(org) or _over_limit(org, window, now)
     except ApiFailure as failure:
         refusal = failure
@@ -158,8 +177,10 @@ def _too_many(retry_after: int, *, allowed: int | None, count: int, http_date: b
 def _throttled(org: OrgState) -> ApiFailure | None:
     """The 429-burst fault: org-wide, so it follows arrival order."""
     faults = org.faults
+    org.api_requests += 1
     if org.throttle_left == 0:
-        if not org.dice.chance(faults.throttle_rate, "throttle"):
+        on_cue = faults.throttle_at == org.api_requests
+        if not on_cue and not org.dice.chance(faults.throttle_rate, "throttle"):
             return None
         org.throttle_left = faults.throttle_burst
     org.throttle_left -= 1

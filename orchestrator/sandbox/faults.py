@@ -47,6 +47,7 @@ class Faults:
     throttle_burst: int = 1  # consecutive API requests of the org that get 429
     throttle_retry_after: float = 1.0  # seconds announced in Retry-After
     throttle_http_date: bool = False  # Retry-After as an HTTP date, not seconds
+    throttle_at: int | None = None  # the org's Nth API request (from 1) starts a 429 burst
     concurrent_writer_rate: float = 0.0  # chance another writer changes the resource first
     concurrent_writer_mode: str = "bump"  # "bump": same content; "edit": content changes
     token_ttl: float | None = None  # tokens die after N s, whatever expires_in said
@@ -58,6 +59,7 @@ class Faults:
     version_mismatch_as_400: bool = False  # wrong body version: 400 bad.request, not 409
     drop_after_write_rate: float = 0.0  # apply the write, then drop the connection
     token_requests_per_minute: int | None = None  # token endpoint limit (answers 400)
+    ratelimit_headers_on_429_only: bool = False  # inin-ratelimit-* only with 429s, as some do
 
     def __post_init__(self) -> None:
         problems = list(_range_problems(self))
@@ -80,6 +82,7 @@ def _range_problems(f: Faults) -> list[str]:
         "version_retention",
         "page_size_cap",
         "token_requests_per_minute",
+        "throttle_at",
     ):
         value = getattr(f, name)
         if value is not None and value < 1:

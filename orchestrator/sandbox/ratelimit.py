@@ -40,3 +40,9 @@ class SlidingWindow:
         # window: the slot frees when enough of them have left.
         oldest = times[len(times) - limit]
         return max(1, math.ceil(oldest + WINDOW - now))
+
+    def reset(self, now: float) -> int:
+        """Whole seconds until the oldest counted request leaves the window (0 if none)."""
+        if not self._times:
+            return 0
+        return max(0, math.ceil(self._times[0] + WINDOW - now))

@@ -194,6 +194,7 @@ class OrgState:
     """One org: identity, credentials, limits, faults and resources."""
 
     __slots__ = (
+        "api_requests",
         "assistants",
         "client_id",
         "client_secret",
@@ -245,6 +246,7 @@ class OrgState:
         self.client_user = client_user  # modifiedBy of writes made through the API
         self.writer_user = writer_user  # modifiedBy of "another writer"
         self.throttle_left = 0  # requests left in the current 429 burst
+        self.api_requests = 0  # authenticated API requests so far (for throttle_at)
         self.token_window = SlidingWindow()
 
 

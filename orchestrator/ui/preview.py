@@ -56,6 +56,8 @@ def as_dict(plan: Plan, preview: Preview) -> dict[str, Any]:
                 "org_id": c.org_id,
                 "org_name": c.org_name,
                 "problem": c.problem,
+                "configured_limit": c.configured_limit,
+                "learned_limit": c.learned_limit,
             }
             for c in preview.checks
         ],
@@ -81,6 +83,9 @@ def render_preview(plan: Plan, preview: Preview, fmt: str) -> str:
             if check.ok
             else f"FAILED: {check.problem}"
         )
+        learned, configured = check.learned_limit, check.configured_limit
+        if learned is not None and configured is not None and learned < configured:
+            verdict += f"; server allows {learned}/min, the environment file says {configured}"
         lines.append(f"  {check.org:<16} {verdict}")
     for wave in plan.waves:
         jobs = [j for j in preview.jobs if j.wave == wave.name]

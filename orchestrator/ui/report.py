@@ -75,7 +75,28 @@ async def build(journal: Journal, run_id: str) -> dict[str, Any]:
         ],
         "items": [_item(i) for i in items],
         "http": http,
+        "pacing": await _pacing(journal, run_id),
     }
+
+
+async def _pacing(journal: Journal, run_id: str) -> list[dict[str, Any]]:
+    """Each org whose server allows less than its environment file says, as it said last."""
+    said: dict[str, dict[str, Any]] = {}
+    for event in await journal.events(run_id):
+        if event.event == "pacing.learned" and isinstance(event.detail, dict):
+            said[str(event.detail.get("org"))] = event.detail
+    return [
+        {"org": org, "allowed": d.get("allowed"), "configured": d.get("configured")}
+        for org, d in sorted(said.items())
+        if isinstance(d.get("allowed"), int) and d["allowed"] < (d.get("configured") or 0)
+    ]
+
+
+def _pacing_lines(report: dict[str, Any]) -> list[str]:
+    return [
+        f"{p['org']}: server allows {p['allowed']}/min; the environment file says {p['configured']}"
+        for p in report.get("pacing") or []
+    ]
 
 
 _HTTP_KEYS = ("requests", "retries", "conflicts", "rate_limited", "server_errors")
@@ -166,6 +187,9 @@ def _text(report: dict[str, Any]) -> str:
                 f"{err.get('message')}{corr}"
             )
         lines.append("")
+    pacing = _pacing_lines(report)
+    if pacing:
+        lines += ["pacing:", *(f"  {line}" for line in pacing), ""]
     h = report["http"]
     lines.append(
         f"http: {h['requests']} requests, {h['retries']} retries, {h['conflicts']} conflicts, "
@@ -244,6 +268,9 @@ def _markdown(report: dict[str, Any]) -> str:
         ]
         if advice:
             lines += ["", "**What to do next**", "", *advice]
+    pacing = _pacing_lines(report)
+    if pacing:
+        lines += ["", "**Pacing**", "", *(f"- {_md(line)}" for line in pacing)]
     if report["summary"].get(PENDING):
         lines += ["", f"Unfinished items: `orchestrator resume {report['run_id']}` finishes them."]
     return "\n".join(lines) + "\n"

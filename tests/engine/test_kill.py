@@ -287,3 +287,41 @@ async def test_sigint_exits_130_each_time_and_resume_finishes(
         graceful = [c for c in codes if c != -signal.SIGKILL]
         assert graceful[:-1] and set(graceful[:-1]) == {130}
         await assert_finished_exactly_once(sb, expected, journal, run_id)
+
+
+async def test_a_429_pause_outlives_the_process_that_heard_it(
+    make_sandbox: SandboxFactory, tmp_path: Path
+) -> None:
+    """429 with Retry-After 20, SIGKILL, resume at once: nothing reaches that org for 20 s."""
+    from tests.support import CONFIGS, write_plan
+
+    journal = tmp_path / "j.sqlite3"
+    async with make_sandbox() as sb:
+        sb.set_faults("canary", Faults(throttle_rate=1.0, throttle_retry_after=20))
+        plan = write_plan(tmp_path, sb.url, {"canary": CONFIGS["canary"][:2]})
+        process = await start(["run", str(plan)], journal)
+        with anyio.fail_after(30):
+            # Another process writes the journal: there is no event to wait on.
+            while not await _paused_in(journal):  # noqa: ASYNC110
+                await anyio.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+        (refused,) = [r for r in sb.requests if r.status == 429]
+        sb.set_faults("canary", Faults())
+        resumed = await anyio.run_process(
+            [sys.executable, "-m", "orchestrator", "resume", "--journal", str(journal)],
+            check=False,
+        )
+        later = [r for r in sb.requests if r.org == "canary" and r.time > refused.time]
+    assert resumed.returncode == 0, resumed.stderr.decode()[-2000:]
+    assert later, "the resumed run sent nothing at all"
+    first = min(later, key=lambda r: r.time)
+    assert first.time >= refused.time + 20 - 0.5, first
+    assert b"its server asked for a pause until" in resumed.stderr
+
+
+async def _paused_in(journal: Path) -> bool:
+    if not await anyio.Path(journal).exists():
+        return False
+    async with opened(journal) as j:
+        return bool(await j.pauses(["canary"]))

@@ -73,12 +73,12 @@ def inline_plan(tmp_path: Path, body: str) -> Path:
 
 
 def test_sandbox_plan_is_the_demo() -> None:
-    """The shipped demo plan: 20 items, canary then the rest, the four special items."""
+    """The shipped demo plan: 21 items, canary then the rest, the four special items."""
     plan = load_plan(SANDBOX_PLAN)
     assert plan.name == "revert-nov28"
     assert plan.path == SANDBOX_PLAN
     assert plan.sha256 == hashlib.sha256(SANDBOX_PLAN.read_bytes()).hexdigest()
-    assert len(plan.items) == 20
+    assert len(plan.items) == 21
     assert [(w.name, w.orgs) for w in plan.waves] == [
         ("canary", ("canary",)),
         ("rest", ("emea-prod", "amer-prod", "apac-prod", "latam-prod")),
@@ -92,7 +92,7 @@ def test_sandbox_plan_is_the_demo() -> None:
     before = datetime(2026, 11, 20, tzinfo=UTC)
     assert targets["a0b12203-10cf-5c5b-9a7e-ff2ea1f183e1"] == ToBefore(before)
     assert targets["6815224f-ed08-59c3-a64a-1d2cee084679"] == ToVersion(6)
-    assert sum(isinstance(to, ToPrevious) for to in targets.values()) == 17
+    assert sum(isinstance(to, ToPrevious) for to in targets.values()) == 18
     assert [i.set for i in plan.items if i.set] == [{"deployed": True}]
     assert {i.on_drift for i in plan.items} == {OnDrift.STOP}
     assert (plan.limits.verify_timeout, plan.limits.request_timeout) == (20.0, 30.0)

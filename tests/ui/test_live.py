@@ -35,6 +35,8 @@ from orchestrator.ui.observers import choose_observer
 from tests.support import ROOT, FakeClock
 from tests.ui.runs import ended, finish, make_run
 
+STATUSES = [s.value for s in Status]
+
 COLUMNS, LINES = 120, 40
 
 
@@ -175,8 +177,10 @@ def test_live_demo_leaves_a_summary_and_keeps_stdout_clean(tmp_path: Path) -> No
     data = json.loads(report.read_text())
     summary = data["summary"]
     failed = sum(summary[s] for s in ("failed", "drifted", "unverified", "rate_limited"))
+    assert all(summary[status] for status in STATUSES)  # the story shows every status
+    total = summary["total"]
     headline = (
-        f"20/20 done: {summary['succeeded'] + summary['already_at_target']} ok, "
+        f"{total}/{total} done: {summary['succeeded'] + summary['already_at_target']} ok, "
         f"{failed} failed, {summary['skipped']} skipped"
     )
     assert any(re.match(rf"run {data['run_id']}  {headline}", line) for line in visible)

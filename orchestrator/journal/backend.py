@@ -1,0 +1,84 @@
+"""What an SQL backend supplies, and the queue of group commit every backend shares.
+
+A backend subclasses :class:`~orchestrator.journal.sql.SqlJournal` and
+supplies a transaction that runs a list of statements, a query, and a run
+lock. Queued steps reach the database with the next durable step or
+:meth:`QueuedJournal.flush`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from orchestrator.journal.columns import dumps
+from orchestrator.timestamps import stamp
+
+Statement = tuple[str, tuple[Any, ...]]
+
+
+class QueuedJournal:
+    """The group-commit queue over a database that a backend connects to and locks."""
+
+    def __init__(self) -> None:
+        self._pending: list[Statement] = []
+        self._events: list[tuple[Any, ...]] = []
+
+    # ----- what a backend supplies -----------------------------------------
+
+    @property
+    def location(self) -> str:
+        """Where the journal is, for messages (never holds a password)."""
+        raise NotImplementedError
+
+    async def _transaction(self, statements: Sequence[Statement], events: Sequence[Any]) -> None:
+        """Run ``statements``, then insert ``events``, in one committed transaction."""
+        raise NotImplementedError
+
+    async def _query(self, sql: str, params: tuple[Any, ...]) -> list[Mapping[str, Any]]:
+        """Rows of a SELECT, as mappings by column name."""
+        raise NotImplementedError
+
+    async def lock(self, run_id: str) -> None:
+        """Become the only process driving ``run_id``."""
+        raise NotImplementedError
+
+    async def unlock(self, run_id: str) -> None:
+        """Release ``run_id``."""
+        raise NotImplementedError
+
+    async def _disconnect(self) -> None:
+        """Close the connection (queued steps are already committed)."""
+        raise NotImplementedError
+
+    # ----- the queue ---------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Commit what is queued, release this process's run locks, close."""
+        await self.flush()
+        await self._disconnect()
+
+    async def flush(self) -> None:
+        """Commit every queued step now."""
+        if self._pending or self._events:
+            await self._commit(())
+
+    async def _commit(self, statements: Iterable[Statement], events: Iterable[Any] = ()) -> None:
+        """The queue, then ``statements``, then every event, in one transaction."""
+        pending, queued = self._pending, self._events
+        self._pending, self._events = [], []
+        try:
+            await self._transaction([*pending, *statements], [*queued, *events])
+        except BaseException:
+            self._pending[:0], self._events[:0] = pending, queued  # nothing was written
+            raise
+
+    def _queue(self, sql: str, params: tuple[Any, ...]) -> None:
+        self._pending.append((sql, params))
+
+    def _event_row(self, run_id: str, seq: int | None, event: str, detail: Any) -> tuple[Any, ...]:
+        return (run_id, seq, stamp(), event, dumps(detail))
+
+    async def _select(self, sql: str, params: tuple[Any, ...]) -> list[Mapping[str, Any]]:
+        await self.flush()  # a read sees every step taken so far
+        return await self._query(sql, params)

@@ -3,7 +3,7 @@
 A library user's view::
 
     plan = load_plan("plans/revert.yaml")
-    journal = open_journal(".orchestrator/journal.sqlite3")
+    journal = await open_journal(".orchestrator/journal.sqlite3")
     result = anyio.run(lambda: run_plan(plan, journal, observer=Observer(), approver=ask))
 
 The engine (and aiohttp behind it) is imported on first use, so the command

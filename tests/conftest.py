@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 
 import aiohttp
@@ -12,6 +12,7 @@ import pytest
 
 from orchestrator.journal import Journal, opened
 from orchestrator.sandbox import Faults, Sandbox, Seed, load_seed
+from tests.postgres import PostgresServer
 from tests.support import ACTOR, SEED_PATH, FakeClock, SandboxFactory
 
 
@@ -98,8 +99,49 @@ def login(http: aiohttp.ClientSession) -> Login:
     return get
 
 
+BACKENDS = ("sqlite", "postgresql")
+"""A test module that must pass on both: ``pytestmark = parametrize_backends()``."""
+
+
+def parametrize_backends() -> pytest.MarkDecorator:
+    """Run a module's journal tests once per backend (those using ``journal`` or ``journal_at``)."""
+    return pytest.mark.backends
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test marked ``backends`` that reaches a journal runs on SQLite and on PostgreSQL."""
+    if metafunc.definition.get_closest_marker("backends") and "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL server for the session (started on first use)."""
+    server = PostgresServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-async def journal(tmp_path: Path) -> AsyncIterator[Journal]:
-    """A fresh journal in the test's temporary folder."""
-    async with opened(tmp_path / "journal.sqlite3") as j:
+def backend(request: pytest.FixtureRequest) -> str:
+    """The journal backend under test: SQLite unless a module parametrizes it."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def journal_at(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """Where a fresh journal lives: a file path, or the URL of a fresh PostgreSQL database."""
+    if backend == "postgresql":
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        return server.new_database()
+    return str(tmp_path / "journal.sqlite3")
+
+
+@pytest.fixture
+async def journal(journal_at: str) -> AsyncIterator[Journal]:
+    """A fresh journal (SQLite in the test's folder, or a fresh PostgreSQL database)."""
+    async with opened(journal_at) as j:
         yield j

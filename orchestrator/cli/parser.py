@@ -53,9 +53,9 @@ def _add_common(p: argparse.ArgumentParser, *, journal: bool = False) -> None:
     if journal:
         p.add_argument(
             "--journal",
-            type=Path,
-            default=Path(os.environ.get("ORCHESTRATOR_JOURNAL", DEFAULT_JOURNAL)),
-            help=f"journal file (default {DEFAULT_JOURNAL}, or $ORCHESTRATOR_JOURNAL)",
+            default=os.environ.get("ORCHESTRATOR_JOURNAL", DEFAULT_JOURNAL),
+            help=f"journal: a file (default {DEFAULT_JOURNAL}) or a postgresql:// URL;"
+            " or $ORCHESTRATOR_JOURNAL",
         )
 
 

@@ -34,15 +34,16 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     # Whole seconds: the time printed is exactly the one `to: {snapshot: T}` matches.
     taken_at = stamp(utcnow().replace(microsecond=0))
 
-    async def take() -> tuple[int, list[str]]:
+    async def take() -> tuple[int, list[str], str]:
         async with opened(args.journal) as journal:
-            return await _snapshot(journal, targets, every, limits, taken_at)
+            taken, failures = await _snapshot(journal, targets, every, limits, taken_at)
+            return taken, failures, journal.location
 
-    taken, failures = anyio.run(take)
+    taken, failures, where = anyio.run(take)
     for line in failures:
         print(f"error: {line}", file=sys.stderr)
     when = zulu_of(taken_at)
-    print(f"stored {taken} snapshot(s) at {when} in {args.journal}")
+    print(f"stored {taken} snapshot(s) at {when} in {where}")
     print(f"roll back to them with: to: {{snapshot: {when}}}")
     return 1 if failures else 0
 

@@ -9,6 +9,7 @@ to it through :class:`~orchestrator.journal.store.Journal` and
 - ``rows``: the records it returns
 - ``sql``: the statements and the queue every SQL backend shares
 - ``sqlite`` (+ ``sqlite_schema``): the zero-setup backend, one file
+- ``postgres`` (+ ``postgres_schema``): the shared backend, one database for a team
 - ``lock``: one process per run
 - ``snapshots``: finding a snapshot for a ``to:``
 """
@@ -25,22 +26,34 @@ from orchestrator.journal.store import Journal
 @asynccontextmanager
 async def opened(location: str | Path) -> AsyncIterator[Journal]:
     """The journal at ``location``, closed (its queue committed) when the block ends."""
-    journal = open_journal(location)
+    journal = await open_journal(location)
     try:
         yield journal
     finally:
         await journal.aclose()
 
 
-def open_journal(location: str | Path) -> Journal:
-    """The journal at ``location`` (a file path: SQLite), created if missing.
+def is_url(location: str | Path) -> bool:
+    """A PostgreSQL URL rather than a file path."""
+    return str(location).startswith(("postgresql://", "postgres://"))
+
+
+async def open_journal(location: str | Path) -> Journal:
+    """The journal at ``location``: a file path (SQLite, created if missing) or a
+    ``postgresql://`` URL (its tables created or migrated if needed).
 
     Raises:
         JournalError: it cannot be opened, or was written by a newer release.
     """
+    if is_url(location):
+        from orchestrator.journal.postgres import PostgresJournal
+
+        journal = PostgresJournal(str(location))
+        await journal.connect()
+        return journal
     from orchestrator.journal.sqlite import SqliteJournal
 
     return SqliteJournal(Path(location))
 
 
-__all__ = ["Journal", "open_journal", "opened"]
+__all__ = ["Journal", "is_url", "open_journal", "opened"]

@@ -20,6 +20,7 @@ from orchestrator.models import Threshold
 from orchestrator.planfile.loader import load_plan
 from orchestrator.sandbox import Faults, Sandbox
 from orchestrator.ui import report
+from tests.conftest import parametrize_backends
 from tests.support import (
     ACTOR,
     CONFIGS,
@@ -31,7 +32,7 @@ from tests.support import (
     write_plan,
 )
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, parametrize_backends()]
 
 CANARY, EMEA, AMER = CONFIGS["canary"], CONFIGS["emea-prod"], CONFIGS["amer-prod"]
 
@@ -236,7 +237,9 @@ async def test_the_run_waits_for_the_window_to_open(
     assert min(r.time for r in sandbox.requests) < opens_mono  # planning did not wait
 
 
-async def test_the_approval_prompt_on_a_terminal(sandbox: Sandbox, tmp_path: Path) -> None:
+async def test_the_approval_prompt_on_a_terminal(
+    sandbox: Sandbox, tmp_path: Path, journal_at: str
+) -> None:
     """On a terminal the operator is asked; "y" starts the wave, "n" halts it (exit 3)."""
     import pty
 
@@ -258,7 +261,7 @@ async def test_the_approval_prompt_on_a_terminal(sandbox: Sandbox, tmp_path: Pat
                 str(path),
                 "--plain",
                 "--journal",
-                str(tmp_path / "j.sqlite3"),
+                journal_at,
             ],
             stdin=slave,
             stderr=slave,

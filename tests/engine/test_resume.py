@@ -18,9 +18,10 @@ from orchestrator.planfile.loader import load_plan
 from orchestrator.sandbox import Sandbox
 from orchestrator.statuses import RunStatus
 from orchestrator.ui import report
+from tests.conftest import parametrize_backends
 from tests.support import ACTOR, CONFIGS, QUIET, approve_all, nobody_to_ask, planned_run, write_plan
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, parametrize_backends()]
 
 CANARY = CONFIGS["canary"]
 

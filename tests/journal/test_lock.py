@@ -12,6 +12,7 @@ import pytest
 from orchestrator.engine.run import resumable
 from orchestrator.journal import Journal, open_journal
 from orchestrator.sandbox import Faults
+from tests.conftest import parametrize_backends
 from tests.support import (
     ACTOR,
     CONFIGS,
@@ -19,7 +20,7 @@ from tests.support import (
     planned_run,
 )
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, parametrize_backends()]
 
 CANARY = CONFIGS["canary"]
 
@@ -61,10 +62,9 @@ async def test_two_processes_on_one_run_exactly_one_proceeds(
             assert len(sb.writes("canary", config_id)) == 1
 
 
-async def test_the_lock_is_released_when_its_holder_dies(tmp_path: Path) -> None:
-    """A SIGKILLed holder's lock is gone: the kernel drops the flock with the process."""
-    path = tmp_path / "j.sqlite3"
-    first = open_journal(path)
+async def test_the_lock_is_released_when_its_holder_dies(journal_at: str) -> None:
+    """A SIGKILLed holder's lock is gone (the kernel drops the flock; PostgreSQL the session)."""
+    first = await open_journal(journal_at)
     await first.create_run(
         run_id="r1",
         plan_name="p",
@@ -76,12 +76,14 @@ async def test_the_lock_is_released_when_its_holder_dies(tmp_path: Path) -> None
         items=[],
     )
     code = (
-        "import os, signal; from pathlib import Path;"
-        " from orchestrator.journal import open_journal;"
-        "import anyio;"
-        f"j = open_journal(Path({str(path)!r})); anyio.run(j.lock, 'r1');"
-        " print('locked', flush=True);"
-        "os.kill(os.getpid(), signal.SIGKILL)"
+        "import os, signal, anyio\n"
+        "from orchestrator.journal import open_journal\n"
+        "async def main():\n"
+        f"    j = await open_journal({journal_at!r})\n"
+        "    await j.lock('r1')\n"
+        "    print('locked', flush=True)\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "anyio.run(main)\n"
     )
 
     done = await anyio.run_process([sys.executable, "-c", code], check=False)

@@ -69,5 +69,5 @@ async def test_a_journal_from_a_newer_release_is_refused(tmp_path: Path) -> None
     db.close()
     before = path.read_bytes()
     with pytest.raises(JournalError, match=f"schema version {SCHEMA_VERSION + 1}.*newer"):
-        open_journal(path)
+        await open_journal(path)
     assert path.read_bytes() == before

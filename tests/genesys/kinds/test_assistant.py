@@ -14,6 +14,7 @@ from orchestrator.genesys.content import comparable
 from orchestrator.journal import Journal, opened
 from orchestrator.models import Kind
 from orchestrator.sandbox import Faults, Sandbox
+from tests.conftest import parametrize_backends
 from tests.support import (
     ASSISTANTS,
     CONFIGS,
@@ -24,12 +25,12 @@ from tests.support import (
     write_plan,
 )
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, parametrize_backends()]
 
 CANARY_ASSISTANTS = ASSISTANTS["canary"]
 
 
-async def snapshot(*args: str, journal: Path) -> str:
+async def snapshot(*args: str, journal: Path | str) -> str:
     """Run `orchestrator snapshot ...`; returns what it printed."""
     done = await anyio.run_process(
         [sys.executable, "-m", "orchestrator", "snapshot", *args, "--journal", str(journal)]
@@ -45,7 +46,7 @@ async def snapshot_canary(sb: Sandbox, tmp_path: Path, journal: Journal) -> str:
         "--org",
         "canary",
         "--all",
-        journal=Path(journal.location),
+        journal=journal.location,
     )
     return out.split("to: {snapshot: ", 1)[1].split("}", 1)[0]
 
@@ -71,7 +72,7 @@ def content(sb: Sandbox, assistant_id: str) -> dict[str, Any]:
 
 
 async def test_snapshot_all_follows_the_listing_cursor(
-    make_sandbox: SandboxFactory, tmp_path: Path
+    make_sandbox: SandboxFactory, tmp_path: Path, journal_at: str
 ) -> None:
     """--env --org --all stores every assistant, page by page."""
     async with make_sandbox(faults={"canary": Faults(page_size_cap=1)}) as sb:
@@ -81,13 +82,13 @@ async def test_snapshot_all_follows_the_listing_cursor(
             "--org",
             "canary",
             "--all",
-            journal=tmp_path / "j.sqlite3",
+            journal=journal_at,
         )
         assert "stored 3 snapshot(s)" in out
         pages = [r for r in sb.requests if r.path == "/api/v2/assistants"]
         assert len(pages) == 3
         assert [r for r in sb.requests if r.path.startswith("/api/v2/assistants/")] == []
-    async with opened(tmp_path / "j.sqlite3") as j:
+    async with opened(journal_at) as j:
         for assistant_id in CANARY_ASSISTANTS:
             (snap,) = await j.snapshots("assistant", assistant_id)
             assert snap.fields["name"] and snap.source == "snapshot"
@@ -190,7 +191,7 @@ async def test_snapshot_of_a_plan_stores_each_item(
     ids = CONFIGS["canary"][:2]
     out = await snapshot(
         str(write_plan(tmp_path, sandbox.url, {"canary": ids})),
-        journal=Path(journal.location),
+        journal=journal.location,
     )
     assert "stored 2 snapshot(s)" in out
     for c in ids:

@@ -1,0 +1,71 @@
+"""The PostgreSQL journal: schema versions, and a password that never shows."""
+
+from __future__ import annotations
+
+import sys
+
+import anyio
+import psycopg
+import pytest
+
+from orchestrator.errors import JournalError
+from orchestrator.journal import open_journal, opened
+from orchestrator.journal.postgres_schema import SCHEMA_VERSION
+from tests.postgres import PostgresServer
+
+pytestmark = pytest.mark.anyio
+
+PASSWORD = "s3cr3t-Pa55word"
+
+
+def with_password(url: str) -> str:
+    """The same database, with a password in the URL (trust authentication ignores it)."""
+    return url.replace("postgresql://postgres@", f"postgresql://postgres:{PASSWORD}@")
+
+
+async def test_a_journal_from_a_newer_release_is_refused(postgres_server: PostgresServer) -> None:
+    """A schema version this release does not know is a clear error, not a guess."""
+    url = postgres_server.new_database()
+    async with opened(url):
+        pass
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("UPDATE meta SET value = %s", (str(SCHEMA_VERSION + 1),))
+    with pytest.raises(JournalError, match=f"schema version {SCHEMA_VERSION + 1}.*newer"):
+        await open_journal(url)
+
+
+async def test_two_processes_opening_a_new_database_migrate_it_once(
+    postgres_server: PostgresServer,
+) -> None:
+    """Concurrent first opens: one creates the tables, the other finds them made."""
+    url = postgres_server.new_database()
+
+    async def open_and_close() -> None:
+        async with opened(url):
+            pass
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(4):
+            tg.start_soon(open_and_close)
+    with psycopg.connect(url) as conn:
+        (version,) = conn.execute("SELECT value FROM meta").fetchone() or ("",)
+    assert version == str(SCHEMA_VERSION)
+
+
+async def test_the_password_in_the_url_is_never_shown(postgres_server: PostgresServer) -> None:
+    """status, report and errors name the journal without its password, in any output."""
+    url = with_password(postgres_server.new_database())
+    async with opened(url) as journal:
+        assert PASSWORD not in journal.location and "***" in journal.location
+    base = [sys.executable, "-m", "orchestrator"]
+    listing = await anyio.run_process([*base, "status", "--journal", url])
+    missing = await anyio.run_process(
+        [*base, "report", "no-such-run", "--journal", url], check=False
+    )
+    bad_host = url.replace("host=", "host=/nonexistent/")
+    unreachable = await anyio.run_process([*base, "status", "--journal", bad_host], check=False)
+    assert b"no runs in postgresql://postgres:***@" in listing.stdout
+    assert (missing.returncode, unreachable.returncode) == (2, 2)
+    for done in (listing, missing, unreachable):
+        assert PASSWORD.encode() not in done.stdout + done.stderr
+    assert b"cannot open journal" in unreachable.stderr

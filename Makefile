@@ -29,7 +29,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix orchestrator tests
 
 sandbox: $(STAMP)
-	$(BIN)/orchestrator sandbox --seed environments/sandbox/seed.yaml --port 8787
+	$(BIN)/orchestrator sandbox --port 8787
 
 demo: $(STAMP)
 	$(BIN)/orchestrator demo

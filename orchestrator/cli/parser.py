@@ -12,6 +12,7 @@ from pathlib import Path
 from orchestrator.errors import OrchestratorError, PlanError
 
 DEFAULT_JOURNAL = ".orchestrator/journal.sqlite3"
+DISTRIBUTION = "genesys-rollback-orchestrator"  # on PyPI; the command is `orchestrator`
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -42,9 +43,20 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 def _cmd_sandbox(args: argparse.Namespace) -> int:
     from orchestrator.sandbox.server import serve_forever
+    from orchestrator.sandbox.shipped import SEED
 
-    serve_forever(seed=args.seed, faults=args.faults, host=args.host, port=args.port)
+    serve_forever(seed=args.seed or SEED, faults=args.faults, host=args.host, port=args.port)
     return 0
+
+
+def _version() -> str:
+    """The installed distribution's version (pyproject's, once installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def _add_common(p: argparse.ArgumentParser, *, journal: bool = False) -> None:
@@ -91,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Start with `orchestrator demo`, then `orchestrator plan PLAN`.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, help_: str, example: str, handler: Handler) -> argparse.ArgumentParser:
@@ -107,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         "validate",
         "check a plan and its environment file completely, offline",
-        "orchestrator validate environments/sandbox/plan.yaml",
+        "orchestrator validate plan.yaml",
         _cmd_validate,
     )
     p.add_argument("plan", type=Path)
@@ -116,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         "plan",
         "preflight every org, read every item, show what a run would change (writes nothing)",
-        "orchestrator plan environments/sandbox/plan.yaml --format json",
+        "orchestrator plan plan.yaml --format json",
         _lazy("orchestrator.cli.running", "cmd_plan"),
     )
     p.add_argument("plan", type=Path)
@@ -126,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         "run",
         "plan, then roll back wave by wave; progress on stderr, the report on stdout",
-        "orchestrator run environments/sandbox/plan.yaml --report report.json",
+        "orchestrator run plan.yaml --report report.json",
         _lazy("orchestrator.cli.running", "cmd_run"),
     )
     p.add_argument("plan", type=Path)
@@ -173,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         "snapshot",
         "store the current content of a plan's items (or of every assistant of an org)",
-        "orchestrator snapshot --env environments/sandbox/orgs.yaml --org canary --all",
+        "orchestrator snapshot --env orgs.yaml --org canary --all",
         _lazy("orchestrator.cli.snapshot", "cmd_snapshot"),
     )
     p.add_argument("plan", type=Path, nargs="?")
@@ -185,10 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         "sandbox",
         "run the local Genesys Cloud emulator until interrupted",
-        "orchestrator sandbox --seed environments/sandbox/seed.yaml --port 8787",
+        "orchestrator sandbox --port 8787",
         _cmd_sandbox,
     )
-    p.add_argument("--seed", type=Path, default=Path("environments/sandbox/seed.yaml"))
+    p.add_argument("--seed", type=Path, help="seed file (default: the one shipped in the package)")
     p.add_argument("--faults", type=Path, help="YAML file of per-org fault settings")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8787, help="port (default 8787; 0 = any free)")

@@ -30,7 +30,7 @@ from orchestrator.logs import redact
 from orchestrator.models import Limits, Org
 
 MAX_BODY = 8 * 1024 * 1024  # a config is at most 256 KiB; anything near this is wrong
-USER_AGENT = "orchestrator/0.1 (+https://github.com/; rollback tool)"
+USER_AGENT = "orchestrator/0.1 (genesys-rollback-orchestrator; rollback tool)"
 WRITES = frozenset({"PUT", "PATCH", "POST", "DELETE"})
 DEFAULT_RETRY_AFTER = 1.0
 
@@ -66,6 +66,8 @@ def new_session(limits: Limits) -> aiohttp.ClientSession:
         timeout=aiohttp.ClientTimeout(total=limits.request_timeout),
         # Nothing here uses cookies; filtering them costs per request.
         cookie_jar=aiohttp.DummyCookieJar(),
+        # HTTPS_PROXY / HTTP_PROXY / NO_PROXY, as every other tool on the host.
+        trust_env=True,
         headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
     )
     # aiohttp silently re-sends an idempotent request (PUT included) once when

@@ -106,6 +106,7 @@ class Client:
                 requests_per_minute=org.requests_per_minute,
                 concurrency=org.concurrency,
                 shared=self._shared,
+                name=org.name,
             )
             client = self._orgs[org.name] = OrgClient(self, org, gate)
         return client

@@ -19,6 +19,10 @@ from collections.abc import Callable
 
 import anyio
 
+from orchestrator.logs import get_logger
+
+_log = get_logger()
+
 # Times are time.monotonic(): asyncio's loop clock, which anyio.sleep_until
 # compares against (aiohttp pins us to asyncio), at a fraction of the cost of
 # anyio.current_time() on this path taken by every request.
@@ -138,17 +142,23 @@ class OrgGate:
         concurrency: int,
         shared: anyio.CapacityLimiter,
         window: float | None = None,
+        name: str = "",
     ) -> None:
+        self.name = name  # the org's, for log lines
         self._concurrency = anyio.CapacityLimiter(concurrency)
         # Read at construction so a scale-model test can shorten the minute.
         self._window = RateWindow(requests_per_minute, window=window or WINDOW)
         self._shared = shared
         self._paused_until = 0.0
+        self._pause_logged = False
         self.limit = requests_per_minute
         self.meter = SendMeter()
 
     def pause(self, seconds: float) -> None:
         """Hold every request to this org for ``seconds`` (a 429's ``Retry-After``)."""
+        if not self.pause_remaining():
+            _log.warning("org paused by a 429", org=self.name, seconds=seconds)
+            self._pause_logged = True
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
     def pause_remaining(self) -> float:
@@ -195,3 +205,6 @@ class OrgGate:
             raise OrgPaused(remaining)
         if remaining:
             await anyio.sleep_until(self._paused_until)
+            if self._pause_logged and not self.pause_remaining():
+                self._pause_logged = False
+                _log.info("org pause ended", org=self.name)

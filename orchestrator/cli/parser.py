@@ -184,6 +184,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p, journal=True)
 
     p = command(
+        "events",
+        "a run's audit trail from the journal, one JSON object per line (for a SIEM)",
+        "orchestrator events 20261129T220000Z-revert-nov28-3f9a --format jsonl",
+        _lazy("orchestrator.cli.history", "cmd_events"),
+    )
+    p.add_argument("run_id")
+    p.add_argument("--format", choices=("jsonl",), default="jsonl")
+    _add_common(p, journal=True)
+
+    p = command(
         "snapshot",
         "store the current content of a plan's items (or of every assistant of an org)",
         "orchestrator snapshot --env orgs.yaml --org canary --all",

@@ -194,22 +194,13 @@ class Recorder:
         job.state = State.WRITTEN
         if (where := self._journal()) is not None:
             journal, run_id = where
-            written = job.written
-            # The write's correlation id, so it can be found in Genesys's audit log.
-            journal.record_event(
-                run_id,
-                job.seq,
-                "write.confirmed",
-                {
-                    "version": written.version if written else None,
-                    "correlation_id": written.correlation_id if written else None,
-                },
-            )
             journal.record_written(
                 run_id,
                 job.seq,
                 new_version=job.written.version if job.written else None,
                 requests=job.requests,
+                # So the write can be found in Genesys Cloud's own audit log.
+                correlation_id=job.written.correlation_id if job.written else None,
             )
 
     def event(self, seq: int, event: str, detail: Any = None) -> None:

@@ -307,11 +307,7 @@ class SqlJournal:
         requests: int,
         correlation_id: str | None = None,
     ) -> None:
-        """Queued: the server confirmed the write (or a re-read proved it happened).
-
-        ``correlation_id`` is the write's ININ-Correlation-Id (None when a re-read
-        proved it): the key into Genesys Cloud's audit log.
-        """
+        """Queued: the write confirmed, with its ``correlation_id`` if it had an answer."""
         self._update_item(
             run_id,
             seq,

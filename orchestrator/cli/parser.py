@@ -19,8 +19,19 @@ Handler = Callable[[argparse.Namespace], int]
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from orchestrator.planfile.loader import load_plan
+    from orchestrator.ui import annotations
 
-    plan = load_plan(args.plan)
+    try:
+        plan = load_plan(args.plan)
+    except PlanError as exc:
+        if args.format == "text":
+            raise
+        render = annotations.github if args.format == "github" else annotations.as_json
+        print(render(exc.problems), end="")
+        return exc.exit_code
+    if args.format == "json":
+        print("[]")
+        return 0
 
     def count(n: int, noun: str) -> str:
         return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
@@ -124,6 +135,12 @@ def build_parser() -> argparse.ArgumentParser:
         _cmd_validate,
     )
     p.add_argument("plan", type=Path)
+    p.add_argument(
+        "--format",
+        choices=("text", "github", "json"),
+        default="text",
+        help="problems as text, GitHub workflow annotations, or a JSON list (stdout)",
+    )
     _add_common(p)
 
     p = command(

@@ -70,6 +70,13 @@ def _version() -> str:
         return "unknown"
 
 
+def _cmd_completion(args: argparse.Namespace) -> int:
+    import shtab
+
+    print(shtab.complete(build_parser(), shell=args.shell), end="")
+    return 0
+
+
 def _add_common(p: argparse.ArgumentParser, *, journal: bool = False) -> None:
     p.add_argument("--log-format", choices=("console", "json"), help="log renderer for stderr")
     p.add_argument("--quiet", action="store_true", help="only warnings and errors on stderr")
@@ -243,6 +250,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     p.add_argument("--plain", action="store_true", help="plain progress lines")
     _add_common(p)
+
+    p = command(
+        "completion",
+        "print a shell completion script (bash, zsh or fish)",
+        'eval "$(orchestrator completion bash)"   # or: orchestrator completion fish | source',
+        _cmd_completion,
+    )
+    p.add_argument("shell", choices=("bash", "zsh", "fish"))
 
     p = command(
         "schema",

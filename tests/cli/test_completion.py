@@ -19,7 +19,20 @@ def _script(shell: str) -> str:
     return done.stdout
 
 
-COMMANDS = ["validate", "plan", "run", "resume", "status", "report", "events", "snapshot", "sandbox", "demo", "completion", "schema"]
+COMMANDS = [
+    "validate",
+    "plan",
+    "run",
+    "resume",
+    "status",
+    "report",
+    "events",
+    "snapshot",
+    "sandbox",
+    "demo",
+    "completion",
+    "schema",
+]
 
 
 def test_bash_completes_the_commands() -> None:

@@ -97,6 +97,12 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         help="report format on stdout (default text)",
     )
     p.add_argument("--report", type=Path, help="also write the JSON report to this file")
+    p.add_argument(
+        "--metrics-file",
+        type=Path,
+        help="write Prometheus text format here every 5 s and at the end"
+        " (node-exporter textfile collector)",
+    )
     p.add_argument("--yes", action="store_true", help="pass approval gates without asking")
     p.add_argument(
         "--plain",

@@ -15,8 +15,9 @@ refused with 401 is sent again once with a fresh token.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -44,6 +45,8 @@ class HttpStats:
     conflicts: int = 0
     rate_limited: int = 0
     server_errors: int = 0
+    # (method, HTTP status or "error" when no answer came) -> count; run-wide only.
+    answers: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +209,9 @@ class OrgClient:
                 **where,
             ) from None
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            stats.answers[method, "error"] += 1
             raise _transport_error(exc, where, maybe_applied=method in WRITES) from None
+        stats.answers[method, str(status)] += 1
         if 200 <= status < 300:
             return Response(status, _parse_json(raw), etag, correlation)
         error = _api_error(status, _parse_json(raw), correlation, retry_after, where)

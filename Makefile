@@ -4,16 +4,27 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements/dev.lock
 
-.PHONY: install test check lint format sandbox demo bench clean
+.PHONY: install lock test check lint format sandbox demo bench clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Exact versions with hashes from the lock (pip-tools); then the package itself
+# with no dependencies of its own to resolve. pyproject.toml keeps the loose
+# ranges for library users.
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# Re-pin after changing dependencies in pyproject.toml (needs pip-tools).
+lock:
+	$(BIN)/pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+		--no-emit-index-url --no-emit-find-links --extra dev -o $(LOCK) pyproject.toml
 
 test: $(STAMP)
 	$(BIN)/pytest -q
@@ -29,7 +40,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix orchestrator tests
 
 sandbox: $(STAMP)
-	$(BIN)/orchestrator sandbox --seed environments/sandbox/seed.yaml --port 8787
+	$(BIN)/orchestrator sandbox --port 8787
 
 demo: $(STAMP)
 	$(BIN)/orchestrator demo

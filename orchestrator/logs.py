@@ -9,6 +9,7 @@ that is about to be stored. Redaction is a processor, not a matter of care.
 from __future__ import annotations
 
 import functools
+import os
 import re
 import sys
 from collections.abc import Mapping, MutableMapping
@@ -104,7 +105,7 @@ def configure(*, fmt: str | None = None, quiet: bool = False, stream: TextIO | N
     if fmt is None:
         fmt = "console" if sys.stderr.isatty() else "json"
     renderer: Any = (
-        structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        structlog.dev.ConsoleRenderer(colors=colors_wanted(sys.stderr))
         if fmt == "console"
         else structlog.processors.JSONRenderer(sort_keys=False)
     )
@@ -120,6 +121,24 @@ def configure(*, fmt: str | None = None, quiet: bool = False, stream: TextIO | N
         logger_factory=structlog.PrintLoggerFactory(file=out),
         cache_logger_on_first_use=False,
     )
+
+
+def bind(**context: Any) -> None:
+    """Add ``context`` (``run_id``...) to every log line of this task and those it starts."""
+    structlog.contextvars.bind_contextvars(**context)
+
+
+def colors_wanted(stream: TextIO) -> bool:
+    """Colour on a terminal, unless ``NO_COLOR`` is set; ``FORCE_COLOR`` forces it.
+
+    The conventions of https://no-color.org and https://force-color.org, which
+    rich (the live display) honours too.
+    """
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return stream.isatty()
 
 
 def get_logger(**bound: Any) -> Any:

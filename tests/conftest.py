@@ -37,7 +37,7 @@ def fake_clock() -> FakeClock:
 
 @pytest.fixture(scope="session")
 def sandbox_seed() -> Seed:
-    """The shipped seed (environments/sandbox/seed.yaml), loaded once."""
+    """The shipped seed (orchestrator/sandbox/data/seed.yaml), loaded once."""
     return load_seed(SEED_PATH)
 
 

@@ -19,7 +19,8 @@ from orchestrator.ui import report
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTOR = "tester@ci"  # every test acts as this operator (conftest sets it)
-SEED_PATH = ROOT / "environments" / "sandbox" / "seed.yaml"
+SANDBOX_DATA = ROOT / "orchestrator" / "sandbox" / "data"
+SEED_PATH = SANDBOX_DATA / "seed.yaml"
 
 ORG_IDS = {
     "canary": "37104616-be01-5864-95e3-a7a637fffc9d",

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import sys
+
+import pytest
 
 from orchestrator import logs
 
@@ -22,3 +25,31 @@ def test_the_log_processor_masks_registered_secrets_and_secret_keys() -> None:
     logs.configure(fmt="json", stream=stream)
     logs.get_logger(org="canary").info("sent", authorization="Bearer s3cr3t-value")
     assert "s3cr3t-value" not in stream.getvalue() and "canary" in stream.getvalue()
+
+
+def test_no_color_turns_colour_off_in_log_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """NO_COLOR wins over a terminal; FORCE_COLOR colours even a pipe."""
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    logs.configure(fmt="console")
+    logs.get_logger().warning("org paused by a 429", org="amer-prod")
+    assert "amer-prod" in sys.stderr.getvalue()
+    assert "\x1b[" not in sys.stderr.getvalue()
+
+    monkeypatch.delenv("NO_COLOR")
+    logs.configure(fmt="console")
+    logs.get_logger().warning("org paused by a 429", org="amer-prod")
+    assert "\x1b[" in sys.stderr.getvalue()  # a terminal, and nothing said otherwise
+
+    pipe = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", pipe)
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    logs.configure(fmt="console")
+    logs.get_logger().warning("org paused by a 429", org="amer-prod")
+    assert "\x1b[" in pipe.getvalue()

@@ -22,14 +22,11 @@ from orchestrator.journal import Journal, opened
 from orchestrator.models import Plan
 from orchestrator.planfile.loader import load_plan
 from orchestrator.sandbox import Faults, Sandbox, load_seed
+from orchestrator.sandbox.shipped import HALT_PLAN, PLAN, SEED
 from orchestrator.ui import report
 from orchestrator.ui.observers import choose_observer
 from orchestrator.ui.preview import action
 
-ROOT = Path(__file__).resolve().parents[2]
-SEED = ROOT / "environments" / "sandbox" / "seed.yaml"
-PLAN = ROOT / "environments" / "sandbox" / "plan.yaml"
-HALT_PLAN = ROOT / "environments" / "sandbox" / "plan-halt.yaml"
 JOURNAL = Path(".orchestrator") / "demo.sqlite3"
 DRIFTER = ("emea-prod", "d144ec01-034b-5b46-8c55-3dcfefdc9d9a")  # Retention
 
@@ -148,7 +145,7 @@ async def _demo(fmt: str, observer: Observer) -> Result:
 
 async def _show_halt(journal: Journal, url: str) -> None:
     """Step 3: the canary gate doing its job."""
-    rel = HALT_PLAN.relative_to(ROOT)
+    rel = HALT_PLAN
     print(f"\nstep 3: orchestrator run {rel}   (apac-prod is the canary now)", file=sys.stderr)
     plan = load_plan(HALT_PLAN, sandbox_url=url)
     result = await run_plan(
@@ -176,7 +173,7 @@ async def _show_halt(journal: Journal, url: str) -> None:
 
 async def _show_plan(plan: Plan, journal: Journal) -> None:
     """Step 1, as `orchestrator plan` would show it (condensed)."""
-    print(f"step 1: orchestrator plan {PLAN.relative_to(ROOT)}", file=sys.stderr)
+    print(f"step 1: orchestrator plan {PLAN}", file=sys.stderr)
     shown = await preview(plan, journal=journal)
     for job in shown.jobs:
         what = action(job)
@@ -188,4 +185,4 @@ async def _show_plan(plan: Plan, journal: Journal) -> None:
         elif job.error:
             line += f": {job.error.message}"
         print(line, file=sys.stderr)
-    print(f"\nstep 2: orchestrator run {PLAN.relative_to(ROOT)}", file=sys.stderr)
+    print(f"\nstep 2: orchestrator run {PLAN}", file=sys.stderr)

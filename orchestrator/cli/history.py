@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 import anyio
 
 from orchestrator.journal import Journal, opened
-from orchestrator.ui import report
+from orchestrator.ui import report, trail
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -64,6 +65,18 @@ def cmd_report(args: argparse.Namespace) -> int:
         async with opened(args.journal) as journal:
             data = await report.build(journal, args.run_id)
         print(report.render(data, args.format), end="")
+
+    anyio.run(show)
+    return 0
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    """``orchestrator events RUN_ID --format jsonl``: the audit trail for a SIEM."""
+
+    async def show() -> None:
+        async with opened(args.journal) as journal:
+            records = await trail.trail(journal, args.run_id)
+        sys.stdout.writelines(trail.jsonl(records))
 
     anyio.run(show)
     return 0

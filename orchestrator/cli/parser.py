@@ -12,14 +12,26 @@ from pathlib import Path
 from orchestrator.errors import OrchestratorError, PlanError
 
 DEFAULT_JOURNAL = ".orchestrator/journal.sqlite3"
+DISTRIBUTION = "genesys-rollback-orchestrator"  # on PyPI; the command is `orchestrator`
 
 Handler = Callable[[argparse.Namespace], int]
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from orchestrator.planfile.loader import load_plan
+    from orchestrator.ui import annotations
 
-    plan = load_plan(args.plan)
+    try:
+        plan = load_plan(args.plan)
+    except PlanError as exc:
+        if args.format == "text":
+            raise
+        render = annotations.github if args.format == "github" else annotations.as_json
+        print(render(exc.problems), end="")
+        return exc.exit_code
+    if args.format == "json":
+        print("[]")
+        return 0
 
     def count(n: int, noun: str) -> str:
         return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
@@ -42,8 +54,26 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 def _cmd_sandbox(args: argparse.Namespace) -> int:
     from orchestrator.sandbox.server import serve_forever
+    from orchestrator.sandbox.shipped import SEED
 
-    serve_forever(seed=args.seed, faults=args.faults, host=args.host, port=args.port)
+    serve_forever(seed=args.seed or SEED, faults=args.faults, host=args.host, port=args.port)
+    return 0
+
+
+def _version() -> str:
+    """The installed distribution's version (pyproject's, once installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def _cmd_completion(args: argparse.Namespace) -> int:
+    import shtab
+
+    print(shtab.complete(build_parser(), shell=args.shell), end="")
     return 0
 
 
@@ -67,6 +97,12 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         help="report format on stdout (default text)",
     )
     p.add_argument("--report", type=Path, help="also write the JSON report to this file")
+    p.add_argument(
+        "--metrics-file",
+        type=Path,
+        help="write Prometheus text format here every 5 s and at the end"
+        " (node-exporter textfile collector)",
+    )
     p.add_argument("--yes", action="store_true", help="pass approval gates without asking")
     p.add_argument(
         "--plain",
@@ -91,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Start with `orchestrator demo`, then `orchestrator plan PLAN`.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, help_: str, example: str, handler: Handler) -> argparse.ArgumentParser:
@@ -107,16 +144,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         "validate",
         "check a plan and its environment file completely, offline",
-        "orchestrator validate environments/sandbox/plan.yaml",
+        "orchestrator validate plan.yaml",
         _cmd_validate,
     )
     p.add_argument("plan", type=Path)
+    p.add_argument(
+        "--format",
+        choices=("text", "github", "json"),
+        default="text",
+        help="problems as text, GitHub workflow annotations, or a JSON list (stdout)",
+    )
     _add_common(p)
 
     p = command(
         "plan",
         "preflight every org, read every item, show what a run would change (writes nothing)",
-        "orchestrator plan environments/sandbox/plan.yaml --format json",
+        "orchestrator plan plan.yaml --format json",
         _lazy("orchestrator.cli.running", "cmd_plan"),
     )
     p.add_argument("plan", type=Path)
@@ -126,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         "run",
         "plan, then roll back wave by wave; progress on stderr, the report on stdout",
-        "orchestrator run environments/sandbox/plan.yaml --report report.json",
+        "orchestrator run plan.yaml --report report.json",
         _lazy("orchestrator.cli.running", "cmd_run"),
     )
     p.add_argument("plan", type=Path)
@@ -171,9 +214,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p, journal=True)
 
     p = command(
+        "events",
+        "a run's audit trail from the journal, one JSON object per line (for a SIEM)",
+        "orchestrator events 20261129T220000Z-revert-nov28-3f9a --format jsonl",
+        _lazy("orchestrator.cli.history", "cmd_events"),
+    )
+    p.add_argument("run_id")
+    p.add_argument("--format", choices=("jsonl",), default="jsonl")
+    _add_common(p, journal=True)
+
+    p = command(
         "snapshot",
         "store the current content of a plan's items (or of every assistant of an org)",
-        "orchestrator snapshot --env environments/sandbox/orgs.yaml --org canary --all",
+        "orchestrator snapshot --env orgs.yaml --org canary --all",
         _lazy("orchestrator.cli.snapshot", "cmd_snapshot"),
     )
     p.add_argument("plan", type=Path, nargs="?")
@@ -185,10 +238,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         "sandbox",
         "run the local Genesys Cloud emulator until interrupted",
-        "orchestrator sandbox --seed environments/sandbox/seed.yaml --port 8787",
+        "orchestrator sandbox --port 8787",
         _cmd_sandbox,
     )
-    p.add_argument("--seed", type=Path, default=Path("environments/sandbox/seed.yaml"))
+    p.add_argument("--seed", type=Path, help="seed file (default: the one shipped in the package)")
     p.add_argument("--faults", type=Path, help="YAML file of per-org fault settings")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8787, help="port (default 8787; 0 = any free)")
@@ -203,6 +256,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     p.add_argument("--plain", action="store_true", help="plain progress lines")
     _add_common(p)
+
+    p = command(
+        "completion",
+        "print a shell completion script (bash, zsh or fish)",
+        'eval "$(orchestrator completion bash)"   # or: orchestrator completion fish | source',
+        _cmd_completion,
+    )
+    p.add_argument("shell", choices=("bash", "zsh", "fish"))
 
     p = command(
         "schema",

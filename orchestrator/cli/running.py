@@ -101,6 +101,12 @@ def _drive(args: argparse.Namespace, start: Start) -> int:
 
     observer = choose_observer(quiet=args.quiet, plain=getattr(args, "plain", False))
     approver = terminal_approver(yes=args.yes, observer=observer)
+    metrics = None
+    if args.metrics_file is not None:
+        from orchestrator.ui.metrics import MetricsObserver, check_writable
+
+        check_writable(args.metrics_file)  # before the first request
+        observer = metrics = MetricsObserver(observer, args.metrics_file)
 
     async def drive() -> tuple[Result, dict[str, Any] | None]:
         async with opened(args.journal) as journal:
@@ -114,6 +120,8 @@ def _drive(args: argparse.Namespace, start: Start) -> int:
         result, data = anyio.run(drive)
     finally:
         observer.close()
+    if metrics is not None:
+        metrics.finish(str(result.status))
     return _finish(args, result, data)
 
 

@@ -69,6 +69,7 @@ class ItemDone:
     status: Status
     new_version: int | None
     error: ItemError | None
+    duration_s: float | None = None  # from its first step in this process to its status
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -12,12 +12,15 @@ from dataclasses import dataclass
 from orchestrator.engine.job import Job
 from orchestrator.engine.recorder import Recorder
 from orchestrator.journal.rows import WaveRow
+from orchestrator.logs import get_logger
 from orchestrator.models import Plan, Threshold, Wave
 from orchestrator.statuses import ExitCode, RunStatus, Status, WaveStatus
 from orchestrator.timestamps import utcnow, zulu
 
 # Asked at a gate; True = go on, False = the operator declined, None = nobody to ask.
 Approver = Callable[[str], Awaitable[bool | None]]
+
+_log = get_logger()
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +119,10 @@ class Gates:
             )
         else:
             reason = f"the operator declined to start wave {wave.name}"
-        self._recorder.run_event("gate.pending", {"wave": idx})
+        decision = "pending" if answer is None else "declined"
+        detail = {"wave": idx, "name": wave.name, "decision": decision, "actor": self._actor}
+        _log.warning("gate decision", **detail)
+        self._recorder.run_event("gate.pending", detail)
         return Verdict(RunStatus.HALTED, reason)
 
 

@@ -124,6 +124,7 @@ class Job:
             status=self.status,
             new_version=self.written.version if self.written else None,
             error=self.error,
+            duration_s=self.duration,
         )
 
 

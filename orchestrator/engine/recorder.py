@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
+from orchestrator import logs
 from orchestrator.engine.events import Observer, Pace, RunStarted, WaveFinished, WaveStarted
 from orchestrator.engine.job import Job, failure
 from orchestrator.genesys.kinds import Live
@@ -81,6 +82,7 @@ class Recorder:
     def run_started(self, jobs: Sequence[Job], pace: Pace) -> None:
         """The run is under way in this process."""
         assert self.run_id is not None
+        logs.bind(run_id=self.run_id)  # on every log line of the run from here on
         items = tuple(job.view() for job in jobs)
         self.observer.run_started(RunStarted(run_id=self.run_id, items=items, pace=pace))
 
@@ -111,7 +113,6 @@ class Recorder:
     async def paused(self, org: str, seconds: float) -> None:
         """A 429: every later process must honour the pause too, so it is durable at once."""
         until = stamp(utcnow() + timedelta(seconds=seconds))
-        _log.warning("org paused", run_id=self.run_id, org=org, seconds=seconds, until=until)
         if self.journal is not None:
             await self.journal.record_pause(org, until, self.run_id)
 
@@ -119,6 +120,7 @@ class Recorder:
 
     async def wave_started(self, idx: int, wave: Wave, jobs: Sequence[Job]) -> None:
         """A wave passed its gates."""
+        _log.info("wave started", wave=wave.name, orgs=list(wave.orgs), items=len(jobs))
         if (where := self._journal()) is not None:
             journal, run_id = where
             await journal.update_wave(run_id, idx, WaveStatus.RUNNING)
@@ -136,6 +138,8 @@ class Recorder:
         reason: str | None = None,
     ) -> None:
         """A wave ended: succeeded, partial, halted or skipped."""
+        log = _log.warning if status is WaveStatus.HALTED else _log.info
+        log("wave finished", wave=wave.name, status=str(status), failed=failed, reason=reason)
         if (where := self._journal()) is not None:
             journal, run_id = where
             await journal.update_wave(run_id, idx, status, failed=failed, reason=reason)
@@ -145,6 +149,7 @@ class Recorder:
 
     async def approved(self, idx: int, by: str) -> None:
         """Someone passed wave ``idx``'s gate."""
+        _log.info("wave approved", wave=idx, actor=by)
         if (where := self._journal()) is not None:
             journal, run_id = where
             await journal.approve_wave(run_id, idx, by)
@@ -213,6 +218,8 @@ class Recorder:
                 job.seq,
                 new_version=job.written.version if job.written else None,
                 requests=job.requests,
+                # So the write can be found in Genesys Cloud's own audit log.
+                correlation_id=job.written.correlation_id if job.written else None,
             )
 
     def event(self, seq: int, event: str, detail: Any = None) -> None:

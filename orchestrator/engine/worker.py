@@ -16,6 +16,7 @@ The algorithm is written once for every resource kind:
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import anyio
 
@@ -31,8 +32,11 @@ from orchestrator.errors import (
 )
 from orchestrator.genesys.kinds import Live
 from orchestrator.genesys.retry import backoff_delay
+from orchestrator.logs import get_logger
 from orchestrator.models import Limits, OnDrift
 from orchestrator.statuses import State, Status
+
+_log = get_logger()
 
 
 class OrgWrites:
@@ -123,6 +127,9 @@ class Worker:
                 if job.item.on_drift is OnDrift.STOP:
                     return self._drifted(job, live)
                 self._recorder.event(job.seq, "drift.overwrite", {"version": live.version})
+                _log.warning(
+                    "drift overwritten", org=job.org, config_id=job.rid, version=live.version
+                )
             if not self._may_write():
                 return None  # interrupted: the item stays where the journal says it is
             if last_error is not None and not job.budget.spend():
@@ -133,6 +140,7 @@ class Worker:
             except Conflict as exc:
                 job.conflicts += 1
                 self._recorder.event(job.seq, "conflict", exc.item_error().as_dict())
+                _log.info("conflict", org=job.org, config_id=job.rid, **_why(exc))
                 live, last_error = None, exc
             except RateLimited as exc:
                 if exc.retry_after > self._limits.max_retry_after:
@@ -140,6 +148,7 @@ class Worker:
                 last_error = exc  # not applied, and the org's gate holds the retry
             except (TransportError, ServerError) as exc:
                 self._recorder.event(job.seq, "write.unknown", exc.item_error().as_dict())
+                _log.warning("write outcome unknown", org=job.org, config_id=job.rid, **_why(exc))
                 maybe_ours, live, last_error = True, None, exc
             else:
                 if written is not None:
@@ -184,6 +193,7 @@ class Worker:
         self._verify(job)
 
     def _drifted(self, job: Job, live: Live) -> None:
+        _log.warning("drift", org=job.org, config_id=job.rid, version=live.version)
         job.fail(
             Status.DRIFTED,
             failure(
@@ -200,6 +210,11 @@ class Worker:
             f"not attempted: writes to org {job.org} stopped after HTTP "
             f"{blocked.status} {blocked.code} on {blocked.config_id}: {blocked.detail}"
         )
+
+
+def _why(exc: RequestError) -> dict[str, Any]:
+    """The log fields of a request's failure."""
+    return {"status": exc.status, "code": exc.code, "correlation_id": exc.correlation_id}
 
 
 def _exhausted(job: Job, error: RequestError) -> str:

@@ -15,8 +15,9 @@ refused with 401 is sent again once with a fresh token.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import aiohttp
@@ -31,7 +32,7 @@ from orchestrator.logs import redact
 from orchestrator.models import Limits, Org
 
 MAX_BODY = 8 * 1024 * 1024  # a config is at most 256 KiB; anything near this is wrong
-USER_AGENT = "orchestrator/0.1 (+https://github.com/; rollback tool)"
+USER_AGENT = "orchestrator/0.1 (genesys-rollback-orchestrator; rollback tool)"
 WRITES = frozenset({"PUT", "PATCH", "POST", "DELETE"})
 DEFAULT_RETRY_AFTER = 1.0
 
@@ -45,6 +46,8 @@ class HttpStats:
     conflicts: int = 0
     rate_limited: int = 0
     server_errors: int = 0
+    # (method, HTTP status or "error" when no answer came) -> count; run-wide only.
+    answers: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +70,8 @@ def new_session(limits: Limits) -> aiohttp.ClientSession:
         timeout=aiohttp.ClientTimeout(total=limits.request_timeout),
         # Nothing here uses cookies; filtering them costs per request.
         cookie_jar=aiohttp.DummyCookieJar(),
+        # HTTPS_PROXY / HTTP_PROXY / NO_PROXY, as every other tool on the host.
+        trust_env=True,
         headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
     )
     # aiohttp silently re-sends an idempotent request (PUT included) once when
@@ -125,6 +130,7 @@ class Client:
                 concurrency=org.concurrency,
                 shared=self._shared,
                 smoothing=self._smoothing,
+                name=org.name,
             )
             client = self._orgs[org.name] = OrgClient(self, org, gate)
         return client
@@ -225,7 +231,9 @@ class OrgClient:
         except OrgPaused as paused:
             raise self._paused_error(paused, where) from None
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            stats.answers[method, "error"] += 1
             raise _transport_error(exc, where, maybe_applied=method in WRITES) from None
+        stats.answers[method, str(status)] += 1
         listener = self._parent.listener
         if learned and listener is not None:
             await listener.limit_learned(self.org.name, self.gate.limit, self.gate.configured)

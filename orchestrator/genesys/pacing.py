@@ -25,6 +25,10 @@ from collections.abc import Callable
 import anyio
 from aiolimiter import AsyncLimiter
 
+from orchestrator.logs import get_logger
+
+_log = get_logger()
+
 # Times are time.monotonic(): asyncio's loop clock, which anyio.sleep_until
 # compares against (aiohttp pins us to asyncio), at a fraction of the cost of
 # anyio.current_time() on this path taken by every request.
@@ -177,7 +181,9 @@ class OrgGate:
         shared: anyio.CapacityLimiter,
         smoothing: AsyncLimiter | None = None,
         window: float | None = None,
+        name: str = "",
     ) -> None:
+        self.name = name  # the org's, for log lines
         self.configured = requests_per_minute  # the operator's ceiling
         self._concurrency_wanted = concurrency
         self._concurrency = anyio.CapacityLimiter(1)
@@ -187,6 +193,7 @@ class OrgGate:
         self._smoothing = smoothing
         self._paused_until = 0.0
         self.learned: int | None = None  # the server's own figure, once it said it
+        self._pause_logged = False
         self.meter = SendMeter()
 
     @property
@@ -212,6 +219,9 @@ class OrgGate:
 
     def pause(self, seconds: float) -> None:
         """Hold every request to this org for ``seconds`` (a 429's ``Retry-After``)."""
+        if not self.pause_remaining():
+            _log.warning("org paused by a 429", org=self.name, seconds=seconds)
+            self._pause_logged = True
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
     def pause_remaining(self) -> float:
@@ -267,3 +277,6 @@ class OrgGate:
             raise OrgPaused(remaining)
         if remaining:
             await anyio.sleep_until(self._paused_until)
+            if self._pause_logged and not self.pause_remaining():
+                self._pause_logged = False
+                _log.info("org pause ended", org=self.name)

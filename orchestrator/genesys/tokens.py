@@ -15,8 +15,10 @@ import anyio
 
 from orchestrator import errors
 from orchestrator.genesys.retry import Budget, backoff_delay
-from orchestrator.logs import redact, register_secret
+from orchestrator.logs import get_logger, redact, register_secret
 from orchestrator.models import Limits, Org
+
+_log = get_logger()
 
 # Refresh a token this long before the server says it expires.
 TOKEN_EARLY = 60.0
@@ -44,7 +46,10 @@ class TokenSource:
             return self._token
         async with self._lock:
             if self._token is None or time.monotonic() >= self._expires:
+                refresh = self._expires > 0.0
                 self._token, lifetime = await self._fetch()
+                what = "token refreshed" if refresh else "token fetched"
+                _log.info(what, org=self._org.name, expires_in=round(lifetime))
                 early = min(TOKEN_EARLY, lifetime / 10)
                 self._expires = time.monotonic() + lifetime - early
             return self._token
@@ -52,7 +57,9 @@ class TokenSource:
     def forget(self, token: str) -> None:
         """``token`` was refused (401): the next :meth:`get` fetches a new one."""
         if self._token == token:
+            _log.info("token refused, fetching a new one", org=self._org.name)
             self._token = None
+            self._expires = 0.001  # the next fetch is a refresh
 
     async def _fetch(self) -> tuple[str, float]:
         budget = Budget(self._limits.attempts)

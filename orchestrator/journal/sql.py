@@ -236,14 +236,20 @@ class SqlJournal(QueuedJournal):
         await self.flush()
 
     def record_written(
-        self, run_id: str, seq: int, *, new_version: int | None, requests: int
+        self,
+        run_id: str,
+        seq: int,
+        *,
+        new_version: int | None,
+        requests: int,
+        correlation_id: str | None = None,
     ) -> None:
-        """Queued: the server confirmed the write (or a re-read proved it happened)."""
+        """Queued: the write confirmed, with its ``correlation_id`` if it had an answer."""
         self._update_item(
             run_id,
             seq,
             "write.confirmed",
-            None,  # the row holds the new version
+            {"version": new_version, "correlation_id": correlation_id},
             state=State.WRITTEN.value,
             new_version=new_version,
             requests=requests,

@@ -159,9 +159,19 @@ class Journal(Protocol):
         ...
 
     def record_written(
-        self, run_id: str, seq: int, *, new_version: int | None, requests: int
+        self,
+        run_id: str,
+        seq: int,
+        *,
+        new_version: int | None,
+        requests: int,
+        correlation_id: str | None = None,
     ) -> None:
-        """Queued: the server confirmed the write (or a re-read proved it happened)."""
+        """Queued: the server confirmed the write (or a re-read proved it happened).
+
+        ``correlation_id`` is the write's ININ-Correlation-Id (None when a re-read
+        proved it): the key into Genesys Cloud's audit log.
+        """
         ...
 
     def record_done(self, run_id: str, seq: int, finished: Finished) -> None:

@@ -1,7 +1,7 @@
 """The sandbox's YAML files, read and checked: the seed and the faults file.
 
 The seed's format is described in the header of
-``environments/sandbox/seed.yaml``. A version there may state only what
+``orchestrator/sandbox/data/seed.yaml``. A version there may state only what
 changed; the loader expands every version into complete writable fields, so
 the rest of the sandbox never sees a delta.
 """

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from orchestrator.journal.rows import ItemRow
+from orchestrator.journal.rows import Event, ItemRow
 from orchestrator.journal.store import Journal
 from orchestrator.logs import redact
 from orchestrator.statuses import Status
@@ -48,6 +48,7 @@ async def build(journal: Journal, run_id: str) -> dict[str, Any]:
     run = await journal.run(run_id)
     items = await journal.items(run_id)
     waves = await journal.waves(run_id)
+    writes = _write_correlation_ids(await journal.events(run_id))
     summary = summarize(Counter(i.status for i in items))
     http = {k: int(run.http.get(k, 0)) for k in _HTTP_KEYS}
     return {
@@ -73,7 +74,7 @@ async def build(journal: Journal, run_id: str) -> dict[str, Any]:
             }
             for w in waves
         ],
-        "items": [_item(i) for i in items],
+        "items": [_item(i, writes.get(i.seq, [])) for i in items],
         "http": http,
         "pacing": await _pacing(journal, run_id),
     }
@@ -113,7 +114,23 @@ def _status(item: ItemRow) -> str:
     return item.status.value if item.status is not None else PENDING
 
 
-def _item(item: ItemRow) -> dict[str, Any]:
+# Events of a write that may have changed the resource: confirmed, or answered
+# with an error or not at all (its correlation id, when the server sent one).
+_WRITE_EVENTS = ("write.confirmed", "write.unknown")
+
+
+def _write_correlation_ids(events: list[Event]) -> dict[int, list[str]]:
+    """Per item, the ININ-Correlation-Id of every write that may have changed it."""
+    found: dict[int, list[str]] = {}
+    for event in events:
+        detail = event.detail if isinstance(event.detail, dict) else {}
+        correlation = detail.get("correlation_id")
+        if event.seq is not None and event.event in _WRITE_EVENTS and correlation:
+            found.setdefault(event.seq, []).append(str(correlation))
+    return found
+
+
+def _item(item: ItemRow, write_correlation_ids: list[str]) -> dict[str, Any]:
     return {
         "org": item.org,
         "kind": item.kind,
@@ -131,6 +148,7 @@ def _item(item: ItemRow) -> dict[str, Any]:
         "requests": item.requests,
         "duration_s": item.duration_s,
         "error": item.error.as_dict() if item.error else None,
+        "write_correlation_ids": write_correlation_ids,
     }
 
 

@@ -29,6 +29,7 @@ from tests.support import (
     SandboxFactory,
     approve_all,
     execute,
+    planned_run,
     write_plan,
 )
 
@@ -322,3 +323,13 @@ async def test_resuming_a_tripped_run_asks_then_takes_up_the_skipped_waves(
     assert len(sandbox.writes("emea-prod")) == 2
     assert [w["status"] for w in data["waves"]] == ["partial", "succeeded"]
     assert data["waves"][0]["approved_by"] == f"{ACTOR} (resume --approve)"
+
+
+async def test_a_pending_gate_records_the_decision_and_its_actor(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """Nobody to ask: the gate.pending event says so, and who was running it."""
+    await planned_run(sandbox, tmp_path, journal, CONFIGS["canary"][:1])
+    (run,) = await journal.runs()
+    gates = [e.detail for e in await journal.events(run.id) if e.event == "gate.pending"]
+    assert gates == [{"wave": 0, "name": "w", "decision": "pending", "actor": ACTOR}]

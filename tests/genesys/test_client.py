@@ -45,6 +45,13 @@ def client_for(session: aiohttp.ClientSession, url: str, **kw: str) -> OrgClient
     return Client(session, LIMITS).org(org(url, **kw))
 
 
+async def test_the_re_send_switch_exists_in_this_aiohttp() -> None:
+    """pyproject's aiohttp floor (3.11) is the first release with the switch we turn off."""
+    assert "_retry_connection" in aiohttp.ClientSession.ATTRS
+    async with new_session(LIMITS) as s:
+        assert s._retry_connection is False
+
+
 async def test_a_dropped_write_is_reported_unknown_and_never_re_sent(
     make_sandbox: SandboxFactory, session: aiohttp.ClientSession
 ) -> None:

@@ -22,9 +22,9 @@ from orchestrator.models import (
     ToVersion,
 )
 from orchestrator.planfile.loader import load_environment, load_plan
-from tests.support import ROOT
+from tests.support import ROOT, SANDBOX_DATA
 
-SANDBOX_PLAN = ROOT / "environments" / "sandbox" / "plan.yaml"
+SANDBOX_PLAN = ROOT / "orchestrator" / "sandbox" / "data" / "plan.yaml"
 TEMPLATE_PLAN = ROOT / "environments" / "template" / "plan.yaml"
 TEMPLATE_VARIABLES = {
     f"GC_PROD_{org}_{what}": f"{org.lower()}-{what.lower()}"
@@ -32,7 +32,10 @@ TEMPLATE_VARIABLES = {
     for what in ("CLIENT_ID", "CLIENT_SECRET")
 } | {"GC_PROD_US1_ORG_ID": "0F1E2D3C-4B5A-4978-8695-A4B3C2D1E0F9"}
 EXAMPLES = sorted(
-    path for path in (ROOT / "environments").rglob("plan*.yaml") if "data" not in path.parts
+    [
+        *(path for path in (ROOT / "environments").rglob("plan*.yaml") if "data" not in path.parts),
+        *SANDBOX_DATA.glob("plan*.yaml"),
+    ]
 )
 
 ORGS = """\

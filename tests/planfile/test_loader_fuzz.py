@@ -19,7 +19,7 @@ from orchestrator.models import Plan
 from orchestrator.planfile.loader import load_plan
 from tests.support import ROOT
 
-SANDBOX = ROOT / "environments" / "sandbox"
+SANDBOX = ROOT / "orchestrator" / "sandbox" / "data"
 PLAN = yaml.safe_load((SANDBOX / "plan.yaml").read_text(encoding="utf-8"))
 ORGS = yaml.safe_load((SANDBOX / "orgs.yaml").read_text(encoding="utf-8"))
 FUZZ = settings(

@@ -13,11 +13,11 @@ import yaml
 
 from orchestrator.cli.parser import main
 from orchestrator.planfile.schema import json_schema
-from tests.support import ROOT
+from tests.support import ROOT, SANDBOX_DATA
 
 SHIPPED = sorted(
     path
-    for path in (ROOT / "environments").rglob("*.yaml")
+    for path in [*(ROOT / "environments").rglob("*.yaml"), *SANDBOX_DATA.glob("*.yaml")]
     if path.name.startswith(("plan", "orgs"))
 )
 VALIDATOR = jsonschema.Draft202012Validator(json_schema())
@@ -70,8 +70,8 @@ def test_shipped_files_are_found() -> None:
     """The sandbox and template plans and environments are all checked below."""
     names = {str(path.relative_to(ROOT)) for path in SHIPPED}
     assert {
-        "environments/sandbox/plan.yaml",
-        "environments/sandbox/orgs.yaml",
+        "orchestrator/sandbox/data/plan.yaml",
+        "orchestrator/sandbox/data/orgs.yaml",
         "environments/template/plan.yaml",
         "environments/template/orgs.yaml",
     } <= names

@@ -26,7 +26,7 @@ CLAIMS = "d3e27a42-edd9-5fa3-9019-1b77e651243d"
 ASSISTANT = "d5d30071-3a20-5442-b022-d4416f64cc99"
 CONFIGS = "/api/v2/agentassist/configs"
 ANALYTICS = "/api/v2/analytics/agentassist/conversations/query"
-EXAMPLE = ROOT / "environments" / "sandbox" / "faults.example.yaml"
+EXAMPLE = ROOT / "orchestrator" / "sandbox" / "data" / "faults.example.yaml"
 
 Script = Callable[[Sandbox, aiohttp.ClientSession, dict[str, str]], Awaitable[list[Any]]]
 

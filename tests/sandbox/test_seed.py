@@ -18,7 +18,7 @@ from orchestrator.sandbox import Sandbox, Seed, SeedError, generate_seed, load_s
 from orchestrator.sandbox.seed import PERMISSIONS
 from tests.support import ROOT
 
-SEED = ROOT / "environments" / "sandbox" / "seed.yaml"
+SEED = ROOT / "orchestrator" / "sandbox" / "data" / "seed.yaml"
 
 SHIPPED = {
     "canary": (

@@ -12,7 +12,7 @@ from orchestrator.journal import opened
 from orchestrator.planfile.loader import load_plan
 from orchestrator.sandbox import Sandbox
 from orchestrator.ui import report
-from tests.support import CONFIGS, write_plan
+from tests.support import CONFIGS, approve_all, puts, write_plan
 
 pytestmark = pytest.mark.anyio
 
@@ -54,6 +54,7 @@ ITEM = {
     "requests",
     "duration_s",
     "error",
+    "write_correlation_ids",
 }
 HTTP = {"requests", "retries", "conflicts", "rate_limited", "server_errors"}
 ERROR = {"http_status", "code", "message", "correlation_id"}
@@ -98,3 +99,25 @@ async def test_the_json_report_has_every_contract_key(sandbox: Sandbox, tmp_path
     for item in failed:
         assert set(item["error"]) >= ERROR
     assert data["started_at"].endswith("Z") and len(data["started_at"]) == 20
+
+
+async def test_every_write_in_the_report_carries_the_servers_correlation_id(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Each applied PUT the sandbox logged is named by its correlation id on its item."""
+    plan = load_plan(write_plan(tmp_path, sandbox.url, {"canary": CONFIGS["canary"][:3]}))
+    async with opened(tmp_path / "j.sqlite3") as journal:
+        result = await run_plan(
+            plan,
+            journal,
+            observer=Observer(),
+            approver=approve_all,
+            options=Options(handle_signals=False),
+        )
+        assert result.run_id
+        data = await report.build(journal, result.run_id)
+    applied = {r.resource_id: r.correlation_id for r in puts(sandbox) if r.applied}
+    assert len(applied) == 3
+    for item in data["items"]:
+        assert item["status"] == "succeeded"
+        assert item["write_correlation_ids"] == [applied[item["id"]]]

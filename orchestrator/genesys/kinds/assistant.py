@@ -26,7 +26,7 @@ class Assistant:
 
     async def read(self, client: OrgClient, rid: str, stats: HttpStats) -> Live:
         resp = await client.request("GET", self.path(rid), resource_id=rid, stats=stats)
-        return live_from(self.kind, resp.body, None)
+        return live_from(self.kind, resp.body, None, resp.correlation_id)
 
     async def resolve(
         self, client: OrgClient, rid: str, to: To, live: Live, stats: HttpStats
@@ -41,7 +41,7 @@ class Assistant:
         resp = await client.request(
             "PATCH", self.path(rid), body=dict(target.fields), resource_id=rid, stats=stats
         )
-        return live_from(self.kind, resp.body, None)
+        return live_from(self.kind, resp.body, None, resp.correlation_id)
 
     async def is_live(
         self, client: OrgClient, rid: str, written: Live, target: Target, stats: HttpStats

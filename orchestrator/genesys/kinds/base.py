@@ -27,6 +27,9 @@ class Live:
     modified: str | None  # dateModified, the assistant's only guard
     fields: Mapping[str, Any]  # comparable content (writable minus version)
     hash: str
+    # ININ-Correlation-Id of the write that produced this state (None for reads):
+    # the key into Genesys Cloud's own audit log.
+    correlation_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,7 +89,9 @@ class ResourceKind(Protocol):
         ...
 
 
-def live_from(kind: Kind, body: Any, etag: str | None = None) -> Live:
+def live_from(
+    kind: Kind, body: Any, etag: str | None = None, correlation_id: str | None = None
+) -> Live:
     """A :class:`Live` from a resource body as the API serves it."""
     if not isinstance(body, dict):
         body = {}
@@ -98,4 +103,5 @@ def live_from(kind: Kind, body: Any, etag: str | None = None) -> Live:
         modified=body.get("dateModified"),
         fields=fields,
         hash=content_hash(fields),
+        correlation_id=correlation_id,
     )

@@ -29,7 +29,7 @@ class AgentAssistConfig:
 
     async def read(self, client: OrgClient, rid: str, stats: HttpStats) -> Live:
         resp = await client.request("GET", self.path(rid), resource_id=rid, stats=stats)
-        return live_from(self.kind, resp.body, resp.etag)
+        return live_from(self.kind, resp.body, resp.etag, resp.correlation_id)
 
     async def resolve(
         self, client: OrgClient, rid: str, to: To, live: Live, stats: HttpStats
@@ -105,7 +105,7 @@ class AgentAssistConfig:
             resource_id=rid,
             stats=stats,
         )
-        return live_from(self.kind, resp.body, resp.etag)
+        return live_from(self.kind, resp.body, resp.etag, resp.correlation_id)
 
     async def is_live(
         self, client: OrgClient, rid: str, written: Live, target: Target, stats: HttpStats

@@ -9,7 +9,8 @@ item, and tells the observer. Nothing else in the engine writes to the journal.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -161,6 +162,21 @@ class Recorder:
             journal.record_event(run_id, None, event, detail)
 
     # ----- items ------------------------------------------------------------
+
+    @asynccontextmanager
+    async def writing(self, job: Job) -> AsyncIterator[bool]:
+        """Hold ``job``'s resource against every other run on this journal while it is written.
+
+        Yields True when another run held it first: the caller re-reads and re-decides.
+        """
+        if self.journal is None:
+            yield False
+            return
+        key = f"{job.org}/{job.kind.kind.value}/{job.rid}"
+        async with self.journal.resource_lock(key) as waited:
+            if waited:
+                self.event(job.seq, "resource.waited", {"for": "another run writing it"})
+            yield waited
 
     def planned(self, job: Job) -> None:
         """Planning read the item and resolved its target."""

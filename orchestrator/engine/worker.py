@@ -104,7 +104,8 @@ class Worker:
             self._verify(job)
             return
         try:
-            await self._execute(job)
+            async with self._recorder.writing(job) as waited:
+                await self._execute(job, reread=waited)
         except RateLimited as exc:
             job.fail(Status.RATE_LIMITED, exc)
         except RequestError as exc:
@@ -112,11 +113,12 @@ class Worker:
         if job.status is not None:
             self._recorder.done(job)
 
-    async def _execute(self, job: Job) -> None:
+    async def _execute(self, job: Job, *, reread: bool) -> None:
         assert job.target is not None and job.baseline is not None
-        # After a crash between intent and answer, only a read tells what happened.
+        # After a crash between intent and answer, only a read tells what happened;
+        # after another run held the resource, only a read tells what it did.
         maybe_ours = job.state is State.INTENDED
-        live: Live | None = None if maybe_ours else job.baseline
+        live: Live | None = None if maybe_ours or reread else job.baseline
         last_error: RequestError | None = None
         while True:
             if live is None or job.kind.rereads_before_write:

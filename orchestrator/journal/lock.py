@@ -8,10 +8,15 @@ who holds it, so a refused process can name the holder.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import socket
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+
+import anyio
 
 from orchestrator.errors import JournalError
 from orchestrator.timestamps import stamp
@@ -59,6 +64,35 @@ class RunLocks:
     def held(self) -> list[str]:
         """The runs this process holds."""
         return list(self._held)
+
+
+class ResourceLocks:
+    """Per resource: at most one writer among every process that shares this journal file."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[bool]:
+        """Hold ``key`` (polling while another process holds it); yields whether it waited."""
+        self._folder.mkdir(mode=0o700, exist_ok=True)
+        name = hashlib.sha256(key.encode()).hexdigest()[:32]
+        fd = os.open(self._folder / f"resource-{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        waited = False
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    waited = True
+                    await anyio.sleep(POLL_SECONDS)
+            yield waited
+        finally:
+            os.close(fd)  # closing the descriptor drops the flock
+
+
+POLL_SECONDS = 0.05
 
 
 def _holder(lock_file: Path) -> str:

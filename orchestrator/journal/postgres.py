@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
@@ -34,6 +36,7 @@ from orchestrator.timestamps import stamp
 
 _MIGRATION_LOCK = 0x6F7263686573  # "orches": one migrator at a time
 POOL_SIZE = 4
+RESOURCE_POLL_SECONDS = 0.05
 
 
 def masked(url: str) -> str:
@@ -62,6 +65,7 @@ class PostgresJournal(SqlJournal):
         self._location = masked(url)
         self._pool: AsyncConnectionPool | None = None
         self._locks: dict[str, psycopg.AsyncConnection[Any]] = {}
+        self._resources: psycopg.AsyncConnection[Any] | None = None  # holds resource locks
 
     @property
     def location(self) -> str:
@@ -126,6 +130,22 @@ class PostgresJournal(SqlJournal):
         except psycopg.Error as exc:
             raise JournalError(f"journal {self.location}: {_why(exc)}") from None
 
+    @asynccontextmanager
+    async def resource_lock(self, key: str) -> AsyncIterator[bool]:
+        """One writer per resource among every process on this database (advisory lock)."""
+        if self._resources is None:
+            self._resources = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
+        conn, waited = self._resources, False
+        query = "SELECT pg_try_advisory_lock(hashtextextended(%s, 1))"
+        while not (await (await conn.execute(query, (key,))).fetchone() or (False,))[0]:
+            waited = True
+            await anyio.sleep(RESOURCE_POLL_SECONDS)
+        try:
+            yield waited
+        finally:
+            with anyio.CancelScope(shield=True):
+                await conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 1))", (key,))
+
     async def lock(self, run_id: str) -> None:
         """Hold ``run_id`` through a session advisory lock on a connection of its own.
 
@@ -158,6 +178,9 @@ class PostgresJournal(SqlJournal):
     async def _disconnect(self) -> None:
         for run_id in list(self._locks):
             await self.unlock(run_id)
+        if self._resources is not None:
+            await self._resources.close()
+            self._resources = None
         if self._pool is not None:
             await self._pool.close()
             self._pool = None

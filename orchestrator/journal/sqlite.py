@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import JournalError
 from orchestrator.journal.backend import Statement
-from orchestrator.journal.lock import RunLocks
+from orchestrator.journal.lock import ResourceLocks, RunLocks
 from orchestrator.journal.sql import EVENT_INSERT, SqlJournal
 from orchestrator.journal.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -39,7 +40,9 @@ class SqliteJournal(SqlJournal):
             self._migrate()
         except (sqlite3.Error, OSError) as exc:
             raise JournalError(f"cannot open journal {self.path}: {exc}") from None
-        self._locks = RunLocks(self.path.parent / (self.path.name + ".locks"))
+        folder = self.path.parent / (self.path.name + ".locks")
+        self._locks = RunLocks(folder)
+        self._resources = ResourceLocks(folder)
 
     @property
     def location(self) -> str:
@@ -92,6 +95,10 @@ class SqliteJournal(SqlJournal):
 
     async def _query(self, sql: str, params: tuple[Any, ...]) -> list[Mapping[str, Any]]:
         return [dict(row) for row in self._db.execute(sql, params)]
+
+    def resource_lock(self, key: str) -> AbstractAsyncContextManager[bool]:
+        """One writer per resource among the processes sharing this file (a polled ``flock``)."""
+        return self._resources.hold(key)
 
     async def lock(self, run_id: str) -> None:
         """Become the only process driving ``run_id`` (an exclusive ``flock``).

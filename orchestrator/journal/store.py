@@ -18,6 +18,7 @@ Reads flush the queue first, so they see every step taken so far.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from orchestrator.journal.rows import (
@@ -106,6 +107,14 @@ class Journal(Protocol):
 
     async def unlock(self, run_id: str) -> None:
         """Release ``run_id``."""
+        ...
+
+    def resource_lock(self, key: str) -> AbstractAsyncContextManager[bool]:
+        """Hold one resource against every other run on this journal while it is written.
+
+        Waits while another process holds it; yields True if it had to wait
+        (the caller must then re-read before deciding anything).
+        """
         ...
 
     # ----- waves ------------------------------------------------------------

@@ -99,8 +99,18 @@ class _StderrNow:
         sys.stderr.flush()
 
 
-def configure(*, fmt: str | None = None, quiet: bool = False, stream: TextIO | None = None) -> None:
-    """Configure structlog once for the CLI: console on a terminal, JSON lines otherwise."""
+def configure(
+    *,
+    fmt: str | None = None,
+    quiet: bool = False,
+    stream: TextIO | None = None,
+    errors_only: bool = False,
+) -> None:
+    """Configure structlog once for the CLI: console on a terminal, JSON lines otherwise.
+
+    ``quiet``: warnings and errors only; ``errors_only``: errors only (the demo,
+    whose display tells the story the warnings would repeat).
+    """
     out: Any = stream or _StderrNow()
     if fmt is None:
         fmt = "console" if sys.stderr.isatty() else "json"
@@ -117,7 +127,9 @@ def configure(*, fmt: str | None = None, quiet: bool = False, stream: TextIO | N
             redact_processor,
             renderer,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(30 if quiet else 20),
+        wrapper_class=structlog.make_filtering_bound_logger(
+            40 if errors_only else 30 if quiet else 20
+        ),
         logger_factory=structlog.PrintLoggerFactory(file=out),
         cache_logger_on_first_use=False,
     )

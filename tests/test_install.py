@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -18,6 +19,8 @@ import pytest
 from tests.support import ROOT
 
 pytestmark = pytest.mark.slow
+
+SKIP = (".git", ".venv", "build", "*.egg-info", ".*_cache", ".hypothesis", ".orchestrator")
 
 
 def _run(*args: str | Path, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -37,8 +40,12 @@ def _run(*args: str | Path, cwd: Path, timeout: float = 300) -> subprocess.Compl
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bin folder of a fresh virtualenv holding only the built wheel and its deps."""
     where = tmp_path_factory.mktemp("install")
+    # A clean copy of the source: no stale build/ of an earlier build leaks in,
+    # and the checkout gets no build/ or egg-info from the test.
+    source = where / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*SKIP))
     built = _run(
-        sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", where, ROOT, cwd=where
+        sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", where, source, cwd=where
     )
     assert built.returncode == 0, built.stderr
     (wheel,) = where.glob("genesys_rollback_orchestrator-*.whl")

@@ -96,7 +96,7 @@ class _Colleague(Observer):
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run the demo; exit 0 when the story ran to its end."""
-    logs.configure(fmt=args.log_format, quiet=True)
+    logs.configure(fmt=args.log_format, errors_only=True)
     _fresh_journal()
     observer = choose_observer(plain=args.plain)
     try:

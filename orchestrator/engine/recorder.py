@@ -59,6 +59,7 @@ class Recorder:
     async def create_run(self, plan: Plan, actor: str) -> None:
         """Record a new run of ``plan`` with its waves and items, all ``new``."""
         assert self.journal is not None and self.run_id is not None
+        logs.bind(run_id=self.run_id)  # planning's log lines belong to the run too
         await self.journal.create_run(
             run_id=self.run_id,
             plan_name=plan.name,

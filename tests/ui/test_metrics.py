@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import anyio
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from orchestrator.engine.events import ItemDone, ItemView, Observer, RunStarted
 from orchestrator.sandbox import Faults
+from orchestrator.statuses import Status
+from orchestrator.ui.metrics import MetricsObserver
 from tests.support import CONFIGS, SandboxFactory, puts, write_plan
 
 pytestmark = pytest.mark.anyio
@@ -86,3 +90,47 @@ async def test_an_unwritable_metrics_path_is_refused_before_any_request(
         code, err = await _run(plan, tmp_path / "j.sqlite3", "--metrics-file", str(missing))
         assert code == 2 and "no-such-dir" in err
         assert sb.requests == []
+
+
+class _Pace:
+    def requests_last_minute(self, org: str) -> int:
+        return 7
+
+    def limit(self, org: str) -> int:
+        return 300
+
+
+def test_the_file_is_rewritten_while_the_run_works(tmp_path: Path) -> None:
+    """Between the first write and the end, the periodic writer keeps the file current."""
+    path = tmp_path / "orchestrator.prom"
+    metrics = MetricsObserver(Observer(), path, interval=0.05)
+    assert "orchestrator_items" in path.read_text()  # written at once: the path works
+    views = tuple(
+        ItemView(seq=n, org="canary", wave="w", id=f"id-{n}", name=None, status=None)
+        for n in range(2)
+    )
+    metrics.run_started(RunStarted(run_id="r1", items=views, pace=_Pace()))
+    metrics.item_done(
+        ItemDone(
+            seq=0,
+            org="canary",
+            wave="w",
+            id="id-0",
+            name=None,
+            status=Status.SUCCEEDED,
+            new_version=2,
+            error=None,
+            duration_s=0.2,
+        )
+    )
+    wanted = ("orchestrator_items", frozenset({("status", "succeeded")}))
+    deadline = time.monotonic() + 5
+    while _samples(path).get(wanted) != 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    got = _samples(path)
+    assert got[wanted] == 1
+    assert got["orchestrator_items", frozenset({("status", "pending")})] == 1
+    assert got["orchestrator_org_requests_last_minute", frozenset({("org", "canary")})] == 7
+    running = frozenset({("run_id", "r1"), ("status", "running")})
+    assert got["orchestrator_run_status", running] == 1
+    metrics.close()

@@ -98,7 +98,7 @@ def test_a_bare_sandbox_serves_the_shipped_seed_to_a_plan(installed: Path, tmp_p
             (tmp_path / name).write_text(text.replace("http://127.0.0.1:8787", match[1]))
         plan = _run(installed / "orchestrator", "plan", "plan.yaml", cwd=tmp_path)
         assert plan.returncode == 0, plan.stderr
-        assert "20 items" in plan.stdout
+        assert "21 items" in plan.stdout
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from orchestrator.genesys.answers import Checked
 from orchestrator.genesys.client import HttpStats, OrgClient
 from orchestrator.genesys.content import comparable, content_hash
 from orchestrator.models import Kind, To
@@ -86,16 +87,28 @@ class ResourceKind(Protocol):
         ...
 
 
+def live_of(checked: Checked) -> Live:
+    """The :class:`Live` of an answer :mod:`~orchestrator.genesys.answers` has checked."""
+    return Live(
+        version=checked.version,
+        etag=checked.etag,
+        modified=checked.modified,
+        fields=checked.fields,
+        hash=checked.hash,
+    )
+
+
 def live_from(kind: Kind, body: Any, etag: str | None = None) -> Live:
     """A :class:`Live` from a resource body as the API serves it."""
     if not isinstance(body, dict):
         body = {}
     fields = comparable(kind, body)
     version = body.get("version")
+    modified = body.get("dateModified")
     return Live(
-        version=version if isinstance(version, int) else None,
+        version=version if isinstance(version, int) and not isinstance(version, bool) else None,
         etag=etag,
-        modified=body.get("dateModified"),
+        modified=modified if isinstance(modified, str) else None,
         fields=fields,
         hash=content_hash(fields),
     )

@@ -38,6 +38,7 @@ class Job:
     target: Target | None = None
     changes: tuple[Change, ...] = ()
     written: Live | None = None  # the state our write produced (to verify)
+    unknown: ItemError | None = None  # a write whose outcome no read has told yet
     status: Status | None = None
     error: ItemError | None = None
     conflicts: int = 0

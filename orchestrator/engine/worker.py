@@ -7,10 +7,16 @@ The algorithm is written once for every resource kind:
 2. Live equals target: done (``already_at_target``, or our write landed).
    Live moved away from what planning saw: drift rules. Otherwise write.
 3. Record the intent, then send the guarded write.
-4. A conflict means stale: back off, re-read, go to 2. A lost answer means
-   unknown: re-read before anything else, never re-send blindly. A 403 stops
-   every write to the org.
+4. A conflict means stale: back off, re-read, go to 2. Any other answer that
+   does not confirm the write (a lost or unreadable answer, a 5xx, a 2xx of
+   the wrong shape, a redirect) means unknown: re-read before anything else,
+   never re-send blindly. A 403 stops every write to the org.
 5. A confirmed write goes to the verifier.
+
+An unknown outcome never ends as a plain ``failed``: if no read tells the
+truth before the item's budget runs out, the item ends ``unverified`` with
+code ``write.unknown`` (the write may have happened), and ``resume`` takes it
+up again: it reads, then decides.
 """
 
 from __future__ import annotations
@@ -22,17 +28,24 @@ import anyio
 from orchestrator.engine.job import Job, failure
 from orchestrator.engine.recorder import Recorder
 from orchestrator.errors import (
+    AuthenticationFailed,
+    BadRequest,
     Conflict,
+    ItemError,
+    NotFound,
     PermissionDenied,
     RateLimited,
     RequestError,
-    ServerError,
     TransportError,
 )
 from orchestrator.genesys.kinds import Live
-from orchestrator.genesys.retry import backoff_delay
+from orchestrator.genesys.retry import backoff_delay, is_retryable
 from orchestrator.models import Limits, OnDrift
 from orchestrator.statuses import State, Status
+
+UNKNOWN = "write.unknown"
+# Answers that say the write was refused and not applied: anything else leaves it unknown.
+_REFUSED = (BadRequest, AuthenticationFailed, PermissionDenied, NotFound, Conflict, RateLimited)
 
 
 class OrgWrites:
@@ -101,22 +114,36 @@ class Worker:
             return
         try:
             await self._execute(job)
-        except RateLimited as exc:
-            job.fail(Status.RATE_LIMITED, exc)
         except RequestError as exc:
-            job.fail(Status.FAILED, exc)
+            self._ended_by(job, exc)
         if job.status is not None:
             self._recorder.done(job)
+
+    def _ended_by(self, job: Job, exc: RequestError) -> None:
+        """The final status of an item that ``exc`` stopped."""
+        if job.unknown is not None:  # the truth about a write was never learned
+            job.fail(Status.UNVERIFIED, _unknown(job, job.unknown, exc))
+        elif isinstance(exc, RateLimited) and exc.retry_after > self._limits.max_retry_after:
+            job.fail(Status.RATE_LIMITED, exc)
+        elif is_retryable(exc):  # the item's budget ran out, on a read or a write alike
+            job.fail(Status.FAILED, exc, message=_exhausted(job, exc))
+        else:
+            job.fail(Status.FAILED, exc)
 
     async def _execute(self, job: Job) -> None:
         assert job.target is not None and job.baseline is not None
         # After a crash between intent and answer, only a read tells what happened.
         maybe_ours = job.state is State.INTENDED
+        if maybe_ours:
+            job.unknown = job.unknown or failure(
+                UNKNOWN, "its write intent was journaled, but no answer to it was"
+            )
         live: Live | None = None if maybe_ours else job.baseline
         last_error: RequestError | None = None
         while True:
             if live is None or job.kind.rereads_before_write:
                 live = await job.read(self._limits)
+                job.unknown = None  # whatever the read shows is the truth to decide from
             if live.hash == job.target.hash:
                 return self._landed(job, live, ours=maybe_ours)
             if live.hash != job.baseline.hash:
@@ -138,9 +165,15 @@ class Worker:
                 if exc.retry_after > self._limits.max_retry_after:
                     raise
                 last_error = exc  # not applied, and the org's gate holds the retry
-            except (TransportError, ServerError) as exc:
-                self._recorder.event(job.seq, "write.unknown", exc.item_error().as_dict())
-                maybe_ours, live, last_error = True, None, exc
+            except TransportError as exc:
+                if exc.maybe_applied:
+                    maybe_ours, live, last_error = True, None, self._unknown(job, exc)
+                else:
+                    last_error = exc  # no connection: nothing was sent
+            except _REFUSED:
+                raise
+            except RequestError as exc:  # a 5xx, a 3xx, an answer that confirms nothing
+                maybe_ours, live, last_error = True, None, self._unknown(job, exc)
             else:
                 if written is not None:
                     job.written = written
@@ -148,8 +181,14 @@ class Worker:
                     self._verify(job)
                 return None
             job.retried()
-            if not isinstance(last_error, RateLimited):
-                await anyio.sleep(backoff_delay(self._limits.backoff, job.budget.used))
+            # A 429 waits this too: alongside its Retry-After, whichever is longer.
+            await anyio.sleep(backoff_delay(self._limits.backoff, job.budget.used))
+
+    def _unknown(self, job: Job, exc: RequestError) -> RequestError:
+        """The write's outcome is unknown: journal it; only a read may tell."""
+        job.unknown = exc.item_error()
+        self._recorder.event(job.seq, UNKNOWN, job.unknown.as_dict())
+        return exc
 
     async def _write(self, job: Job, live: Live) -> Live | None:
         """One guarded write, or None when the org's writes have stopped."""
@@ -204,3 +243,17 @@ class Worker:
 
 def _exhausted(job: Job, error: RequestError) -> str:
     return f"gave up after {job.budget.used} attempts; last error: {error}"
+
+
+def _unknown(job: Job, unknown: ItemError, last: RequestError) -> ItemError:
+    """``write.unknown``: what left the write in doubt, and why no read settled it."""
+    return ItemError(
+        code=UNKNOWN,
+        message=(
+            f"the write may have happened: {unknown.message} (HTTP {unknown.http_status or '-'}"
+            f" {unknown.code}); no read could tell within the item's {job.budget.used}"
+            f" attempts (last: {last}); `orchestrator resume` re-reads it and decides"
+        ),
+        http_status=unknown.http_status,
+        correlation_id=unknown.correlation_id,
+    )

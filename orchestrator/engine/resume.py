@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from orchestrator.engine.job import Job
+from orchestrator.engine.job import UNKNOWN, Job
 from orchestrator.engine.recorder import Recorder
 from orchestrator.engine.scheduler import RESUMABLE_SKIPS
-from orchestrator.engine.worker import UNKNOWN
 from orchestrator.errors import JournalError
 from orchestrator.genesys.kinds import Live, Target
 from orchestrator.journal.rows import ItemRow, RunRow

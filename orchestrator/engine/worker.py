@@ -25,13 +25,12 @@ from collections.abc import Callable
 
 import anyio
 
-from orchestrator.engine.job import Job, failure
+from orchestrator.engine.job import UNKNOWN, Job, exhausted, failure
 from orchestrator.engine.recorder import Recorder
 from orchestrator.errors import (
     AuthenticationFailed,
     BadRequest,
     Conflict,
-    ItemError,
     NotFound,
     PermissionDenied,
     RateLimited,
@@ -39,11 +38,10 @@ from orchestrator.errors import (
     TransportError,
 )
 from orchestrator.genesys.kinds import Live
-from orchestrator.genesys.retry import backoff_delay, is_retryable
+from orchestrator.genesys.retry import backoff_delay
 from orchestrator.models import Limits, OnDrift
 from orchestrator.statuses import State, Status
 
-UNKNOWN = "write.unknown"
 # Answers that say the write was refused and not applied: anything else leaves it unknown.
 _REFUSED = (BadRequest, AuthenticationFailed, PermissionDenied, NotFound, Conflict, RateLimited)
 
@@ -115,20 +113,9 @@ class Worker:
         try:
             await self._execute(job)
         except RequestError as exc:
-            self._ended_by(job, exc)
+            job.stopped_by(exc, self._limits)
         if job.status is not None:
             self._recorder.done(job)
-
-    def _ended_by(self, job: Job, exc: RequestError) -> None:
-        """The final status of an item that ``exc`` stopped."""
-        if job.unknown is not None:  # the truth about a write was never learned
-            job.fail(Status.UNVERIFIED, _unknown(job, job.unknown, exc))
-        elif isinstance(exc, RateLimited) and exc.retry_after > self._limits.max_retry_after:
-            job.fail(Status.RATE_LIMITED, exc)
-        elif is_retryable(exc):  # the item's budget ran out, on a read or a write alike
-            job.fail(Status.FAILED, exc, message=_exhausted(job, exc))
-        else:
-            job.fail(Status.FAILED, exc)
 
     async def _execute(self, job: Job) -> None:
         assert job.target is not None and job.baseline is not None
@@ -153,7 +140,7 @@ class Worker:
             if not self._may_write():
                 return None  # interrupted: the item stays where the journal says it is
             if last_error is not None and not job.budget.spend():
-                job.fail(Status.FAILED, last_error, message=_exhausted(job, last_error))
+                job.fail(Status.FAILED, last_error, message=exhausted(job, last_error))
                 return None
             try:
                 written = await self._write(job, live)
@@ -239,21 +226,3 @@ class Worker:
             f"not attempted: writes to org {job.org} stopped after HTTP "
             f"{blocked.status} {blocked.code} on {blocked.config_id}: {blocked.detail}"
         )
-
-
-def _exhausted(job: Job, error: RequestError) -> str:
-    return f"gave up after {job.budget.used} attempts; last error: {error}"
-
-
-def _unknown(job: Job, unknown: ItemError, last: RequestError) -> ItemError:
-    """``write.unknown``: what left the write in doubt, and why no read settled it."""
-    return ItemError(
-        code=UNKNOWN,
-        message=(
-            f"the write may have happened: {unknown.message} (HTTP {unknown.http_status or '-'}"
-            f" {unknown.code}); no read could tell within the item's {job.budget.used}"
-            f" attempts (last: {last}); `orchestrator resume` re-reads it and decides"
-        ),
-        http_status=unknown.http_status,
-        correlation_id=unknown.correlation_id,
-    )

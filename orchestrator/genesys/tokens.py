@@ -93,7 +93,7 @@ class TokenSource:
         if isinstance(token, str):
             register_secret(token)  # even one refused below: it may be real
         if status == 200:
-            if token is None or _USABLE_TOKEN.fullmatch(token) is None:
+            if not isinstance(token, str) or _USABLE_TOKEN.fullmatch(token) is None:
                 raise errors.MalformedAnswer(
                     "HTTP 200 answer to the token request holds no usable access_token",
                     status=status,

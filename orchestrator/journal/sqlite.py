@@ -205,6 +205,8 @@ def failure(path: Path, exc: sqlite3.Error, consequence: str) -> JournalError:
         what = "it cannot be written here (read-only file, folder or medium)"
     elif name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
         what = "another process kept it locked too long"
+    elif name in ("SQLITE_IOERR_WRITE", "SQLITE_IOERR_FSYNC", "SQLITE_IOERR_TRUNCATE"):
+        what = "writing it failed (a full disk, a file size limit, or a failing disk)"
     elif name.startswith("SQLITE_IOERR"):
         what = "the disk failed to read or write it"
     else:

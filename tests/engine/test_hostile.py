@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,22 @@ import pytest
 
 from orchestrator.engine.events import Observer
 from orchestrator.engine.run import Options, Result, resumable, resume_run
+from orchestrator.genesys.content import content_hash
 from orchestrator.journal import Journal
+from orchestrator.journal.rows import Snapshot
+from orchestrator.planfile.loader import load_plan
+from orchestrator.timestamps import stamp
 from orchestrator.ui import report
-from tests.hostile import CLIENT_ID, CONFIG_IDS, ORG_ID, SECRET, Answer, Hostile, redirect
+from tests.hostile import (
+    ASSISTANT_IDS,
+    CLIENT_ID,
+    CONFIG_IDS,
+    ORG_ID,
+    SECRET,
+    Answer,
+    Hostile,
+    redirect,
+)
 from tests.support import approve_all, execute, write_plan
 
 pytestmark = pytest.mark.anyio
@@ -50,8 +64,6 @@ async def events(journal: Journal, run_id: str) -> list[str]:
 
 async def resume(journal: Journal) -> tuple[Result, dict[str, Any]]:
     row = await resumable(journal, None)
-    from orchestrator.planfile.loader import load_plan
-
     result = await resume_run(
         load_plan(row.plan_path),
         journal,
@@ -313,3 +325,43 @@ async def test_429s_spend_the_item_budget_on_reads_and_writes_alike(
     assert "gave up after 3 attempts" in item["error"]["message"]
     assert item["error"]["http_status"] == 429 and result.exit_code == 1
     assert hostile.applied(ONE) == 0
+
+
+@pytest.mark.parametrize("applied", [False, True])
+async def test_an_assistant_patch_is_confirmed_only_by_the_content_written(
+    hostile: Hostile, tmp_path: Path, journal: Journal, applied: bool
+) -> None:
+    """A PATCH answered `{}`: applied, a read-back proves it (one PATCH); not, it fails."""
+    (aid,) = ASSISTANT_IDS
+    fields = {"name": "Helper", "state": "Active", "transcriptionConfig": {}}
+    taken = stamp(datetime(2026, 11, 29, 22, tzinfo=UTC))
+    journal.add_snapshot(
+        Snapshot(
+            org="hostile",
+            kind="assistant",
+            resource_id=aid,
+            taken_at=taken,
+            source="snapshot",
+            run_id=None,
+            version=None,
+            modified=None,
+            content_hash=content_hash(fields),
+            fields=fields,
+        )
+    )
+    await journal.flush()
+    lie = Answer(body={}, apply=applied)
+    if applied:
+        hostile.next("PATCH", "/assistants/", lie)
+    else:
+        hostile.always("PATCH", "/assistants/", lie)
+    item = {"id": aid, "kind": "assistant", "to": {"snapshot": "2026-11-29T22:00:00Z"}}
+    plan = write_plan(tmp_path, hostile.url, {"hostile": [item]}, orgs=ORG, limits={"attempts": 2})
+    result, data = await execute(plan, journal)
+    patches = hostile.requests("PATCH")
+    if applied:
+        assert only(data)["status"] == "succeeded" and result.exit_code == 0
+        assert len(patches) == 1 and hostile.assistants[aid]["state"] == "Active"
+    else:
+        assert only(data)["status"] == "failed" and result.exit_code == 1
+        assert len(patches) == 2 and hostile.assistants[aid]["state"] == "Inactive"

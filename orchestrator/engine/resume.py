@@ -71,6 +71,8 @@ def reopen(recorder: Recorder, items: list[ItemRow]) -> list[ItemRow]:
         code = row.error.code if row.error else None
         if row.status is Status.SKIPPED and code in RESUMABLE_SKIPS:
             state = State.PLANNED if row.target_hash else State.NEW
+            if row.started_at is not None:  # a write was intended once: read before deciding
+                state = State.INTENDED
             recorder.event(row.seq, "item.reopened", {"was": code})
             row = replace(row, state=state, status=None, error=None)
         elif _in_doubt(row):

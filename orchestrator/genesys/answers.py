@@ -182,7 +182,7 @@ def resource(kind: Kind, resp: Response, rid: str, *, versioned: bool) -> Checke
     body = resp.body
     if not isinstance(body, dict):
         raise resp.malformed(f"is not the {kind} (got {resp.shape()})", rid)
-    if "id" in body and body["id"] != rid:
+    if "id" in body and str(body["id"]).lower() != rid.lower():  # ids are UUIDs: any case
         raise resp.malformed(f"is another resource (id {bounded(body['id'], ID_CHARS)})", rid)
     if not isinstance(body.get("name"), str):
         raise resp.malformed(f"is not the {kind}: it has no name", rid)

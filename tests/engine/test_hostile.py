@@ -365,3 +365,15 @@ async def test_an_assistant_patch_is_confirmed_only_by_the_content_written(
     else:
         assert only(data)["status"] == "failed" and result.exit_code == 1
         assert len(patches) == 2 and hostile.assistants[aid]["state"] == "Inactive"
+
+
+async def test_a_resource_id_in_another_case_is_the_same_resource(
+    hostile: Hostile, tmp_path: Path, journal: Journal
+) -> None:
+    """Ids are UUIDs: an answer naming the item's id in upper case is still its resource."""
+    config = hostile.configs[ONE]
+    body = {**config.body(), "id": ONE.upper()}
+    hostile.next("GET", f"/configs/{ONE}", Answer(body=body, headers={"ETag": config.etag}))
+    result, data = await execute(plan_for(tmp_path, hostile.url), journal)
+    assert only(data)["status"] == "succeeded" and result.exit_code == 0
+    assert hostile.applied(ONE) == 1

@@ -42,8 +42,9 @@ from orchestrator.genesys.retry import backoff_delay
 from orchestrator.models import Limits, OnDrift
 from orchestrator.statuses import State, Status
 
-# Answers that say the write was refused and not applied: anything else leaves it unknown.
-_REFUSED = (BadRequest, AuthenticationFailed, PermissionDenied, NotFound, Conflict, RateLimited)
+# Answers that say the write was refused, so not applied (besides a conflict and a 429,
+# which the worker retries): any other answer leaves the write's outcome unknown.
+_REFUSED = (BadRequest, AuthenticationFailed, PermissionDenied, NotFound)
 
 
 class OrgWrites:

@@ -12,7 +12,9 @@
     └── RequestError                   exit 1   one request failed; carries org, config, status, ids
         ├── TransportError                      no HTTP answer (timeout, refused, dropped)
         │   └── ResponseTooLarge                body over the client's size limit
+        ├── MalformedAnswer                     a 2xx that is not what the contract promises
         └── ApiError                            an HTTP answer that is not 2xx
+            ├── Redirected                      3xx: never followed on a write or to another origin
             ├── BadRequest                      400, 428: permanent
             ├── AuthenticationFailed            401 after one token refresh; token refusals
             ├── PermissionDenied                403: stop writing to the org
@@ -22,7 +24,9 @@
             └── ServerError                     5xx: transient
 
 Only ``client.py`` touches aiohttp's exceptions; it raises these. Messages are
-built from the fields, and no field ever holds a secret or a token. A failed
+built from the fields, and no field ever holds a secret or a token. Text that
+came from a server is kept as it came (redacted, bounded in length); it is
+escaped where it is printed, never trusted to be clean. A failed
 preflight (exit 4), a halt (3) and an interruption (130) are outcomes of a
 run, not exceptions: the engine returns them in its ``Result``.
 """
@@ -213,8 +217,28 @@ class ResponseTooLarge(TransportError):
     code = "response.too.large"
 
 
+class MalformedAnswer(RequestError):
+    """A 2xx answer that breaks the contract: not JSON, the wrong shape or types, no ETag.
+
+    Raised for reads (the item fails) and for writes, where it means the
+    outcome is unknown: the write may or may not have been applied.
+    """
+
+    code = "answer.malformed"
+
+
 class ApiError(RequestError):
     """The server answered with a non-2xx status."""
+
+
+class Redirected(ApiError):
+    """3xx: not followed on a write, nor to another origin; ``location`` says where it pointed."""
+
+    code = "redirected"
+
+    def __init__(self, message: str, *, location: str | None, **kw: object) -> None:
+        self.location = location
+        super().__init__(message, **kw)  # type: ignore[arg-type]
 
 
 class BadRequest(ApiError):

@@ -1,19 +1,26 @@
-"""Logging: structlog configured once, and a redactor no secret gets past.
+"""Logging: structlog configured once, a redactor no secret gets past, and safe text.
 
 Client secrets and access tokens are registered here the moment the process
 learns them; :func:`redact` removes every registered value (and any value
 under a secret-sounding key) from log events, error messages and server text
 that is about to be stored. Redaction is a processor, not a matter of care.
+
+:func:`printable` escapes control characters: text that came from a server
+(an error message, a name) could otherwise move the cursor, erase a line or
+colour a fake "succeeded" on an operator's terminal. Every place that prints
+or renders such text passes it through here.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import sys
 from collections.abc import Mapping, MutableMapping
 from typing import Any, TextIO
+from urllib.parse import quote, quote_plus
 
 import structlog
 
@@ -25,9 +32,24 @@ _shortest = 1 << 30  # a text shorter than every secret holds none
 
 
 def register_secret(value: str) -> None:
-    """Never let ``value`` appear in any output from now on."""
-    global _shortest
+    """Never let ``value`` appear in any output from now on, in any encoding it may take.
+
+    Besides the value itself: its JSON string escapes (a report or log line
+    holds it that way) and its URL encodings (a form body, a query string).
+    """
     value = str(value)
+    for form in {
+        value,
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        quote(value, safe=""),
+        quote_plus(value, safe=""),
+    }:
+        _register(form)
+
+
+def _register(value: str) -> None:
+    global _shortest
     if len(value) < _GRAM:
         return
     known = _by_prefix.setdefault(value[:_GRAM], [])
@@ -35,6 +57,38 @@ def register_secret(value: str) -> None:
         known.append(value)
         known.sort(key=len, reverse=True)  # the longest match wins
         _shortest = min(_shortest, len(value))
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a value under ``key`` (``client_secret``, ``password``...) is a secret."""
+    return _secret_key(key)
+
+
+# C0 and C1 controls and DEL, plus the invisible characters that reorder or
+# break lines (bidirectional overrides and isolates, line/paragraph separators).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    named = _NAMED.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character escaped (``\\x1b``, ``\\r``, ``\\n``, ``\\u202e``).
+
+    One line in, one line out: whatever a server put in a message, it cannot
+    move the cursor, erase or recolour what the terminal already shows, or
+    start a line of its own in a report.
+    """
+    if _UNSAFE.search(text) is None:
+        return text
+    return _UNSAFE.sub(_escape, text)
 
 
 def redact(text: str) -> str:
@@ -70,20 +124,20 @@ def _secret_key(key: str) -> bool:
 
 def _scrub(value: Any) -> Any:
     if isinstance(value, str):
-        return redact(value)
+        return printable(redact(value))
     if isinstance(value, Mapping):
         return {k: MASK if _secret_key(str(k)) else _scrub(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_scrub(v) for v in value]
     if isinstance(value, BaseException):
-        return redact(str(value))
+        return printable(redact(str(value)))
     return value
 
 
 def redact_processor(
     _logger: Any, _method: str, event: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
-    """structlog processor: mask secret keys and registered secret values."""
+    """structlog processor: mask secret keys and registered secret values, escape controls."""
     for key, value in list(event.items()):
         event[key] = MASK if _secret_key(key) else _scrub(value)
     return event

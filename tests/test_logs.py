@@ -53,3 +53,34 @@ def test_no_color_turns_colour_off_in_log_lines(monkeypatch: pytest.MonkeyPatch)
     logs.configure(fmt="console")
     logs.get_logger().warning("org paused by a 429", org="amer-prod")
     assert "\x1b[" in pipe.getvalue()
+
+
+def test_every_encoding_of_a_registered_secret_is_masked() -> None:
+    """JSON-escaped and URL-encoded forms of a secret are as secret as the secret."""
+    secret = 'pa"ss/w+rd &<x>'
+    logs.register_secret(secret)
+    for form in (
+        secret,
+        json.dumps(secret)[1:-1],
+        "pa%22ss%2Fw%2Brd%20%26%3Cx%3E",
+        "pa%22ss%2Fw%2Brd+%26%3Cx%3E",
+    ):
+        assert logs.redact(f"before {form} after") == f"before {logs.MASK} after"
+
+
+def test_printable_escapes_what_a_terminal_would_obey() -> None:
+    """ESC, CR, LF, C1 controls, DEL and bidi overrides come out as visible escapes."""
+    hostile = "ok\x1b[2K\r\x1b[32msucceeded\x1b[0m\nnext\x9b2J\x7f\u202eevil"
+    shown = logs.printable(hostile)
+    assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or c == "\u202e" for c in shown)
+    assert shown == ("ok\\x1b[2K\\r\\x1b[32msucceeded\\x1b[0m\\nnext\\x9b2J\\x7f\\u202eevil")
+    assert logs.printable("plain text, ünïcode ✓") == "plain text, ünïcode ✓"
+
+
+def test_log_lines_escape_control_characters_in_any_renderer() -> None:
+    """A server message with ANSI escapes is escaped in console and JSON log lines alike."""
+    for fmt in ("console", "json"):
+        stream = io.StringIO()
+        logs.configure(fmt=fmt, stream=stream)
+        logs.get_logger().info("item finished", message="\x1b[2K\rsucceeded")
+        assert "\x1b" not in stream.getvalue() and "\r" not in stream.getvalue()

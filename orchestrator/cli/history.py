@@ -1,4 +1,8 @@
-"""``orchestrator status`` and ``report``: what the journal says, without touching an org."""
+"""``orchestrator status`` and ``report``: what the journal says, without touching an org.
+
+Both open the journal read-only: they work on an auditor's copy in a
+read-only folder, and a mistyped ``--journal`` is an error, not a new file.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from typing import Any
 import anyio
 
 from orchestrator.journal import Journal, opened
+from orchestrator.logs import printable
 from orchestrator.ui import report, trail
 
 
@@ -17,7 +22,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     """``orchestrator status [RUN_ID]``: the journal's runs, or one run's items."""
 
     async def show() -> None:
-        async with opened(args.journal) as journal:
+        async with opened(args.journal, read_only=True) as journal:
             if args.run_id:
                 data = await report.build(journal, args.run_id)
                 text = json.dumps(data, indent=2) + "\n" if args.format == "json" else None
@@ -52,17 +57,15 @@ def _print_runs(location: str, rows: list[dict[str, Any]], fmt: str) -> None:
     for row in rows:
         summary: dict[str, int] = row["summary"]
         counts = ", ".join(f"{v} {k}" for k, v in summary.items() if k != "total" and v)
-        print(
-            f"{row['run_id']}  {row['status']:<11} {row['started_at']}  "
-            f"{summary['total']} items: {counts}"
-        )
+        line = f"{row['run_id']}  {row['status']:<11} {row['started_at']}  "
+        print(printable(line + f"{summary['total']} items: {counts}"))  # a journal may be hostile
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     """``orchestrator report RUN_ID --format ...``."""
 
     async def show() -> None:
-        async with opened(args.journal) as journal:
+        async with opened(args.journal, read_only=True) as journal:
             data = await report.build(journal, args.run_id)
         print(report.render(data, args.format), end="")
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from orchestrator.errors import OrchestratorError, PlanError
+from orchestrator.logs import printable, redact
 
 DEFAULT_JOURNAL = ".orchestrator/journal.sqlite3"
 DISTRIBUTION = "genesys-rollback-orchestrator"  # on PyPI; the command is `orchestrator`
@@ -285,15 +286,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except PlanError as exc:
         for problem in exc.problems:
-            print(f"error: {problem}", file=sys.stderr)
+            _error(str(problem))
         print(f"{len(exc.problems)} problem(s); nothing was sent", file=sys.stderr)
         return exc.exit_code
     except OrchestratorError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _error(str(exc))
         return exc.exit_code
+    except BaseExceptionGroup as group:
+        # Expected failures from concurrent work (task groups) arrive together;
+        # anything else in the group is a bug and keeps its traceback.
+        expected, rest = group.split(OrchestratorError)
+        if expected is None or rest is not None:
+            raise
+        leaves = _leaves(expected)
+        for message in dict.fromkeys(str(leaf) for leaf in leaves):
+            _error(message)
+        return leaves[0].exit_code
     except KeyboardInterrupt:
         print("interrupted before any run began: nothing was written", file=sys.stderr)
         return 130
+
+
+def _error(message: str) -> None:
+    """One error line on stderr; it may hold server text, so it is escaped."""
+    print(f"error: {printable(redact(message))}", file=sys.stderr)
+
+
+def _leaves(group: BaseExceptionGroup[OrchestratorError]) -> list[OrchestratorError]:
+    found: list[OrchestratorError] = []
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            found += _leaves(exc)
+        else:
+            found.append(exc)
+    return found
 
 
 if __name__ == "__main__":

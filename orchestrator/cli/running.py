@@ -7,8 +7,10 @@ parses and maps errors. Reports go to stdout, everything else to stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,9 @@ from orchestrator import logs
 from orchestrator.engine.events import Observer
 from orchestrator.engine.gates import Approver
 from orchestrator.engine.run import Options, Result, preview, resumable, resume_run, run_plan
+from orchestrator.errors import UsageError
 from orchestrator.journal import Journal, opened
+from orchestrator.logs import printable, redact
 from orchestrator.planfile.loader import load_plan
 from orchestrator.statuses import ExitCode
 from orchestrator.ui import report
@@ -41,7 +45,7 @@ def terminal_approver(*, yes: bool, observer: Observer) -> Approver:
             return None
         observer.suspend()  # give the terminal back for the question
         # The question goes to stderr: stdout carries the report, maybe into a file.
-        print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+        print(f"{_shown(question)} [y/N] ", end="", file=sys.stderr, flush=True)
         answer = await anyio.to_thread.run_sync(sys.stdin.readline, abandon_on_cancel=True)
         return answer.strip().lower() in ("y", "yes")
 
@@ -53,13 +57,26 @@ def cmd_plan(args: argparse.Namespace) -> int:
     setup_logging(args)
     plan = load_plan(args.plan)
 
+    journal_path = Path(args.journal)
+    store = journal_path if journal_path.exists() else None
+
     async def look() -> int:
-        async with opened(args.journal) as journal:  # only its snapshot store is read
+        async with _snapshot_store(store) as journal:
             result = await preview(plan, journal=journal)
         print(render_preview(plan, result, args.format), end="")
         return result.exit_code
 
     return anyio.run(look)
+
+
+@contextlib.asynccontextmanager
+async def _snapshot_store(path: Path | None) -> AsyncIterator[Journal | None]:
+    """``plan`` only reads snapshots: the journal opened read-only, or none if there is none."""
+    if path is None:
+        yield None
+        return
+    async with opened(path, read_only=True) as journal:
+        yield journal
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -68,6 +85,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.format = "json" if args.format == "json" else "text"
         return cmd_plan(args)
     setup_logging(args)
+    check_output(args.report)
     plan = load_plan(args.plan)
     options = Options(no_wait=args.no_wait)
 
@@ -80,6 +98,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_resume(args: argparse.Namespace) -> int:
     """``orchestrator resume [RUN_ID] [--approve]``."""
     setup_logging(args)
+    check_output(args.report)
     options = Options(approve_once=args.approve)
 
     async def start(journal: Journal, observer: Observer, approver: Approver) -> Result:
@@ -127,13 +146,55 @@ def _drive(args: argparse.Namespace, start: Start) -> int:
 
 def _finish(args: argparse.Namespace, result: Result, data: dict[str, Any] | None) -> int:
     if data is None:
-        print(f"halted: {result.reason}", file=sys.stderr)
+        print(f"halted: {_shown(result.reason or '')}", file=sys.stderr)
         return result.exit_code
     print(report.render(data, args.format), end="")
+    code = result.exit_code
     if args.report:
-        Path(args.report).write_text(report.render(data, "json"))
+        try:
+            write_private(Path(args.report), report.render(data, "json"))
+        except OSError as exc:
+            print(f"error: cannot write --report {args.report}: {exc.strerror}", file=sys.stderr)
+            code = code or ExitCode.USAGE  # the run's own failure says more, if it had one
     if result.reason and result.exit_code != ExitCode.OK:
-        print(f"run {result.run_id} {result.status}: {result.reason}", file=sys.stderr)
-    if result.exit_code in (ExitCode.HALTED, ExitCode.INTERRUPTED):
+        print(f"run {result.run_id} {result.status}: {_shown(result.reason)}", file=sys.stderr)
+    if result.exit_code in (ExitCode.HALTED, ExitCode.INTERRUPTED) or in_doubt(data):
         print(f"continue with: orchestrator resume {result.run_id}", file=sys.stderr)
-    return result.exit_code
+    return code
+
+
+def in_doubt(data: dict[str, Any]) -> bool:
+    """Whether any item of a report ended with a write that may have happened."""
+    return any((item["error"] or {}).get("code") == "write.unknown" for item in data["items"])
+
+
+def _shown(text: str) -> str:
+    return printable(redact(text))
+
+
+def check_output(path: Path | None) -> None:
+    """Refuse, before any request, an output file that could not be written at the end.
+
+    Raises:
+        UsageError: ``path`` is a folder, its folder is missing, or it is not writable.
+    """
+    if path is None:
+        return
+    if path.is_dir():
+        raise UsageError(f"--report {path} is a folder: give a file path")
+    if path.exists():
+        if not os.access(path, os.W_OK):
+            raise UsageError(f"--report {path} is not writable")
+        return
+    folder = path.parent
+    if not folder.is_dir():
+        raise UsageError(f"--report {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"--report {path}: folder {folder} is not writable")
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path``, a new file created ``0600``: a report holds every config."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)

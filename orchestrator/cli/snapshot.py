@@ -13,6 +13,7 @@ from orchestrator.errors import RequestError, UsageError
 from orchestrator.genesys.client import Client, HttpStats, new_session
 from orchestrator.genesys.kinds import KINDS, Live, list_assistants, live_from
 from orchestrator.journal import Journal, opened
+from orchestrator.logs import printable, redact
 from orchestrator.models import Environment, Kind, Limits, Org
 from orchestrator.planfile.loader import load_environment, load_plan
 from orchestrator.timestamps import stamp, utcnow, zulu_of
@@ -41,7 +42,7 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
 
     taken, failures, where = anyio.run(take)
     for line in failures:
-        print(f"error: {line}", file=sys.stderr)
+        print(f"error: {printable(redact(line))}", file=sys.stderr)
     when = zulu_of(taken_at)
     print(f"stored {taken} snapshot(s) at {when} in {where}")
     print(f"roll back to them with: to: {{snapshot: {when}}}")

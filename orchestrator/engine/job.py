@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from orchestrator.engine.events import ItemDone, ItemView
-from orchestrator.errors import ItemError, RequestError, TargetUnavailable
+from orchestrator.errors import ItemError, RateLimited, RequestError, TargetUnavailable
 from orchestrator.genesys.client import HttpStats, OrgClient
 from orchestrator.genesys.content import Change
 from orchestrator.genesys.kinds import Live, ResourceKind, Target
-from orchestrator.genesys.retry import Budget, retrying
+from orchestrator.genesys.retry import Budget, is_retryable, retrying
 from orchestrator.models import Item, Limits
 from orchestrator.statuses import State, Status
 
@@ -38,6 +38,7 @@ class Job:
     target: Target | None = None
     changes: tuple[Change, ...] = ()
     written: Live | None = None  # the state our write produced (to verify)
+    unknown: ItemError | None = None  # a write whose outcome no read has told yet
     status: Status | None = None
     error: ItemError | None = None
     conflicts: int = 0
@@ -67,6 +68,22 @@ class Job:
     def rid(self) -> str:
         """The resource id."""
         return self.item.id
+
+    def stopped_by(self, exc: RequestError, limits: Limits) -> None:
+        """The final status of an item that ``exc`` stopped, the same wherever it stopped.
+
+        A write in doubt ends ``unverified`` (``write.unknown``); a wait longer
+        than ``max_retry_after`` ends ``rate_limited``; a retryable error that
+        outlasted the item's budget (429s included) ends ``failed`` saying so.
+        """
+        if self.unknown is not None:
+            self.fail(Status.UNVERIFIED, _in_doubt(self, self.unknown, exc))
+        elif isinstance(exc, RateLimited) and exc.retry_after > limits.max_retry_after:
+            self.fail(Status.RATE_LIMITED, exc)
+        elif is_retryable(exc):
+            self.fail(Status.FAILED, exc, message=exhausted(self, exc))
+        else:
+            self.fail(Status.FAILED, exc)
 
     def fail(
         self,
@@ -126,6 +143,28 @@ class Job:
             error=self.error,
             duration_s=self.duration,
         )
+
+
+UNKNOWN = "write.unknown"
+
+
+def exhausted(job: Job, error: RequestError) -> str:
+    """The message of an item whose budget ran out on ``error``."""
+    return f"gave up after {job.budget.used} attempts; last error: {error}"
+
+
+def _in_doubt(job: Job, unknown: ItemError, last: RequestError) -> ItemError:
+    """``write.unknown``: what left the write in doubt, and why no read settled it."""
+    return ItemError(
+        code=UNKNOWN,
+        message=(
+            f"the write may have happened: {unknown.message} (HTTP {unknown.http_status or '-'}"
+            f" {unknown.code}); no read could tell within the item's {job.budget.used}"
+            f" attempts (last: {last}); `orchestrator resume` re-reads it and decides"
+        ),
+        http_status=unknown.http_status,
+        correlation_id=unknown.correlation_id,
+    )
 
 
 def failure(code: str, message: str) -> ItemError:

@@ -15,7 +15,6 @@ from orchestrator.errors import (
     ItemError,
     NotFound,
     PermissionDenied,
-    RateLimited,
     RequestError,
     TargetUnavailable,
 )
@@ -110,11 +109,8 @@ class Planner:
             self.refused.setdefault(job.org, exc)
             job.fail(Status.FAILED, exc)
             return self._finish(job)
-        except RateLimited as exc:
-            job.fail(Status.RATE_LIMITED, exc)
-            return self._finish(job)
         except RequestError as exc:
-            job.fail(Status.FAILED, exc)
+            job.stopped_by(exc, self._limits)
             return self._finish(job)
         job.name = live.fields.get("name") if isinstance(live.fields.get("name"), str) else None
         job.baseline = live
@@ -125,7 +121,7 @@ class Planner:
             job.fail(Status.FAILED, exc, message=exc.detail + hint)
             return self._finish(job)
         except RequestError as exc:
-            job.fail(Status.FAILED, exc)
+            job.stopped_by(exc, self._limits)
             return self._finish(job)
         if self._with_diff:
             job.changes = diff(live.fields, job.target.fields)

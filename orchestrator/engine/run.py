@@ -12,7 +12,7 @@ import secrets
 import signal
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 
 import anyio
@@ -26,15 +26,17 @@ from orchestrator.engine.planner import OrgCheck, Planner, preflight
 from orchestrator.engine.pool import drain
 from orchestrator.engine.recorder import Recorder
 from orchestrator.engine.remembered import honour_pauses, relearn
-from orchestrator.engine.scheduler import RESUMABLE_SKIPS, Scheduler
+from orchestrator.engine.resume import reopen, restore
+from orchestrator.engine.resume import resumable as resumable  # part of this module's API
+from orchestrator.engine.scheduler import Scheduler
 from orchestrator.errors import JournalError
 from orchestrator.genesys.client import Client, new_session
-from orchestrator.genesys.kinds import KINDS, Live, Target
+from orchestrator.genesys.kinds import KINDS
 from orchestrator.genesys.retry import Budget
 from orchestrator.journal.rows import ItemRow, RunRow
 from orchestrator.journal.store import FLUSH_SECONDS, Journal
 from orchestrator.models import Plan
-from orchestrator.statuses import EXIT_CODES, ExitCode, RunStatus, State, Status
+from orchestrator.statuses import EXIT_CODES, ExitCode, RunStatus, State
 from orchestrator.timestamps import stamp, utcnow, zulu
 
 
@@ -73,11 +75,12 @@ class Preview:
 
 async def preview(plan: Plan, *, journal: Journal | None) -> Preview:
     """Preflight every org and plan every item; nothing is written anywhere."""
-    async with new_session(plan.limits) as session:
-        client = Client(session, plan.limits)
-        jobs = _new_jobs(plan, client)
-        recorder = Recorder(None, None, None)
-        checks, refused = await _prepare(plan, client, jobs, recorder, journal, anyio.Event())
+    with journal_failures(None):
+        async with new_session(plan.limits) as session:
+            client = Client(session, plan.limits)
+            jobs = _new_jobs(plan, client)
+            recorder = Recorder(None, None, None)
+            checks, refused = await _prepare(plan, client, jobs, recorder, journal, anyio.Event())
     return Preview(checks=tuple(checks), jobs=tuple(jobs), refused=refused)
 
 
@@ -109,9 +112,42 @@ async def run_plan(
         await journal.lock(run_id)
         try:
             row = await journal.run(run_id)
-            return await _drive(plan, journal, row, None, recorder, approver, signals)
+            with journal_failures(run_id):
+                return await _drive(plan, journal, row, None, recorder, approver, signals)
         finally:
             await journal.unlock(run_id)
+
+
+@contextmanager
+def journal_failures(run_id: str | None) -> Iterator[None]:
+    """A journal that fails mid-run (disk full, damaged) surfaces as one :class:`JournalError`.
+
+    Inside the run's task groups it arrives wrapped in an ``ExceptionGroup``;
+    out of here it comes alone, saying how to go on. Anything else in the
+    group is a bug and propagates as it is.
+    """
+    try:
+        yield
+    except JournalError as exc:
+        raise _left_resumable(exc, run_id) from None
+    except BaseExceptionGroup as group:
+        found, rest = group.split(JournalError)
+        if found is None or rest is not None:
+            raise
+        first: BaseException = found
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        assert isinstance(first, JournalError)
+        raise _left_resumable(first, run_id) from None
+
+
+def _left_resumable(exc: JournalError, run_id: str | None) -> JournalError:
+    if run_id is None:
+        return exc
+    return JournalError(
+        f"{exc}; run {run_id} is left resumable: once the journal can be written again,"
+        f" `orchestrator resume {run_id}` finishes it (it re-reads every write in doubt)"
+    )
 
 
 @contextmanager
@@ -122,23 +158,6 @@ def _interrupts(options: Options) -> Iterator[AsyncIterator[int] | None]:
         return
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         yield signals
-
-
-async def resumable(journal: Journal, run_id: str | None) -> RunRow:
-    """The run ``resume`` would continue: ``run_id``, or the latest unfinished one.
-
-    Raises:
-        JournalError: no such run, or it is already finished.
-    """
-    if run_id is None:
-        row = await journal.latest_unfinished()
-        if row is None:
-            raise JournalError(f"no unfinished run in journal {journal.location}")
-        return row
-    row = await journal.run(run_id)
-    if row.status not in (RunStatus.RUNNING, RunStatus.HALTED, RunStatus.INTERRUPTED):
-        raise JournalError(f"run {run_id} is {row.status}: there is nothing to resume")
-    return row
 
 
 async def resume_run(
@@ -164,25 +183,13 @@ async def resume_run(
         await journal.lock(row.id)
         try:
             recorder = Recorder(journal, row.id, row.started_at, observer)
-            items = _reopen(recorder, await journal.items(row.id))
+            items = reopen(recorder, await journal.items(row.id))
             await recorder.run_status(RunStatus.RUNNING)
             approve = options.approve_once
-            return await _drive(plan, journal, row, items, recorder, approver, signals, approve)
+            with journal_failures(row.id):
+                return await _drive(plan, journal, row, items, recorder, approver, signals, approve)
         finally:
             await journal.unlock(row.id)
-
-
-def _reopen(recorder: Recorder, items: list[ItemRow]) -> list[ItemRow]:
-    """Take up again the items a halt or a closed window skipped."""
-    out = []
-    for row in items:
-        code = row.error.code if row.error else None
-        if row.status is Status.SKIPPED and code in RESUMABLE_SKIPS:
-            state = State.PLANNED if row.target_hash else State.NEW
-            recorder.event(row.seq, "item.reopened", {"was": code})
-            row = replace(row, state=state, status=None, error=None)
-        out.append(row)
-    return out
 
 
 async def _drive(
@@ -320,36 +327,8 @@ def _rebuilt_jobs(plan: Plan, client: Client, rows: Sequence[ItemRow]) -> list[J
     for job, row in zip(jobs, rows, strict=True):
         if (row.org, row.kind, row.resource_id) != job.item.key:
             raise JournalError(f"journal item {row.seq} does not match the plan's item")
-        _restore(job, row)
+        restore(job, row)
     return jobs
-
-
-def _restore(job: Job, row: ItemRow) -> None:
-    """Put back into ``job`` what earlier processes recorded of it."""
-    job.state, job.status, job.error, job.name = row.state, row.status, row.error, row.name
-    job.conflicts = row.conflicts
-    job.carried_attempts, job.carried_requests = row.attempts, row.requests
-    if row.planned_hash is not None:
-        job.baseline = Live(
-            version=row.from_version,
-            etag=row.planned_etag,
-            modified=row.planned_modified,
-            fields={},
-            hash=row.planned_hash,
-        )
-    if row.target_hash is not None:
-        job.target = Target(
-            fields=row.target_fields or {},
-            hash=row.target_hash,
-            version=row.target_version,
-            label=row.target_label or "",
-        )
-    if row.state is State.WRITTEN:
-        job.written = Live(
-            version=row.new_version, etag=None, modified=None, fields={}, hash=row.target_hash or ""
-        )
-    if job.state is State.INTENDED or job.state is State.WRITTEN:
-        job.snapshot_hash = row.planned_hash
 
 
 def _sum_http(before: Mapping[str, int], client: Client) -> dict[str, int]:

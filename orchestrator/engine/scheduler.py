@@ -66,9 +66,10 @@ class Scheduler:
         rows = await self._journal.waves(self._run_id)
         for idx, wave in enumerate(self._plan.waves):
             row = rows[idx]
-            if row.status in (WaveStatus.SUCCEEDED, WaveStatus.PARTIAL):
-                continue
             wave_jobs = [j for j in jobs if j.wave == wave.name]
+            finished = row.status in (WaveStatus.SUCCEEDED, WaveStatus.PARTIAL)
+            if finished and all(j.status is not None for j in wave_jobs):
+                continue  # a finished wave runs again only for items resume took up
             closed = self._gates.window_closed(wave)
             if closed is not None:
                 await self._skip_later(idx - 1, jobs, "window.closed", closed)

@@ -7,10 +7,16 @@ The algorithm is written once for every resource kind:
 2. Live equals target: done (``already_at_target``, or our write landed).
    Live moved away from what planning saw: drift rules. Otherwise write.
 3. Record the intent, then send the guarded write.
-4. A conflict means stale: back off, re-read, go to 2. A lost answer means
-   unknown: re-read before anything else, never re-send blindly. A 403 stops
-   every write to the org.
+4. A conflict means stale: back off, re-read, go to 2. Any other answer that
+   does not confirm the write (a lost or unreadable answer, a 5xx, a 2xx of
+   the wrong shape, a redirect) means unknown: re-read before anything else,
+   never re-send blindly. A 403 stops every write to the org.
 5. A confirmed write goes to the verifier.
+
+An unknown outcome never ends as a plain ``failed``: if no read tells the
+truth before the item's budget runs out, the item ends ``unverified`` with
+code ``write.unknown`` (the write may have happened), and ``resume`` takes it
+up again: it reads, then decides.
 """
 
 from __future__ import annotations
@@ -20,14 +26,16 @@ from typing import Any
 
 import anyio
 
-from orchestrator.engine.job import Job, failure
+from orchestrator.engine.job import UNKNOWN, Job, exhausted, failure
 from orchestrator.engine.recorder import Recorder
 from orchestrator.errors import (
+    AuthenticationFailed,
+    BadRequest,
     Conflict,
+    NotFound,
     PermissionDenied,
     RateLimited,
     RequestError,
-    ServerError,
     TransportError,
 )
 from orchestrator.genesys.kinds import Live
@@ -37,6 +45,10 @@ from orchestrator.models import Limits, OnDrift
 from orchestrator.statuses import State, Status
 
 _log = get_logger()
+
+# Answers that say the write was refused, so not applied (besides a conflict and a 429,
+# which the worker retries): any other answer leaves the write's outcome unknown.
+_REFUSED = (BadRequest, AuthenticationFailed, PermissionDenied, NotFound)
 
 
 class OrgWrites:
@@ -106,10 +118,8 @@ class Worker:
         try:
             async with self._recorder.writing(job) as waited:
                 await self._execute(job, reread=waited)
-        except RateLimited as exc:
-            job.fail(Status.RATE_LIMITED, exc)
         except RequestError as exc:
-            job.fail(Status.FAILED, exc)
+            job.stopped_by(exc, self._limits)
         if job.status is not None:
             self._recorder.done(job)
 
@@ -118,11 +128,16 @@ class Worker:
         # After a crash between intent and answer, only a read tells what happened;
         # after another run held the resource, only a read tells what it did.
         maybe_ours = job.state is State.INTENDED
+        if maybe_ours:
+            job.unknown = job.unknown or failure(
+                UNKNOWN, "its write intent was journaled, but no answer to it was"
+            )
         live: Live | None = None if maybe_ours or reread else job.baseline
         last_error: RequestError | None = None
         while True:
             if live is None or job.kind.rereads_before_write:
                 live = await job.read(self._limits)
+                job.unknown = None  # whatever the read shows is the truth to decide from
             if live.hash == job.target.hash:
                 return self._landed(job, live, ours=maybe_ours)
             if live.hash != job.baseline.hash:
@@ -135,7 +150,7 @@ class Worker:
             if not self._may_write():
                 return None  # interrupted: the item stays where the journal says it is
             if last_error is not None and not job.budget.spend():
-                job.fail(Status.FAILED, last_error, message=_exhausted(job, last_error))
+                job.fail(Status.FAILED, last_error, message=exhausted(job, last_error))
                 return None
             try:
                 written = await self._write(job, live)
@@ -148,10 +163,15 @@ class Worker:
                 if exc.retry_after > self._limits.max_retry_after:
                     raise
                 last_error = exc  # not applied, and the org's gate holds the retry
-            except (TransportError, ServerError) as exc:
-                self._recorder.event(job.seq, "write.unknown", exc.item_error().as_dict())
-                _log.warning("write outcome unknown", org=job.org, config_id=job.rid, **_why(exc))
-                maybe_ours, live, last_error = True, None, exc
+            except TransportError as exc:
+                if exc.maybe_applied:
+                    maybe_ours, live, last_error = True, None, self._unknown(job, exc)
+                else:
+                    last_error = exc  # no connection: nothing was sent
+            except _REFUSED:
+                raise
+            except RequestError as exc:  # a 5xx, a 3xx, an answer that confirms nothing
+                maybe_ours, live, last_error = True, None, self._unknown(job, exc)
             else:
                 if written is not None:
                     job.written = written
@@ -159,8 +179,15 @@ class Worker:
                     self._verify(job)
                 return None
             job.retried()
-            if not isinstance(last_error, RateLimited):
-                await anyio.sleep(backoff_delay(self._limits.backoff, job.budget.used))
+            # A 429 waits this too: alongside its Retry-After, whichever is longer.
+            await anyio.sleep(backoff_delay(self._limits.backoff, job.budget.used))
+
+    def _unknown(self, job: Job, exc: RequestError) -> RequestError:
+        """The write's outcome is unknown: journal it; only a read may tell."""
+        job.unknown = exc.item_error()
+        self._recorder.event(job.seq, UNKNOWN, job.unknown.as_dict())
+        _log.warning("write outcome unknown", org=job.org, config_id=job.rid, **_why(exc))
+        return exc
 
     async def _write(self, job: Job, live: Live) -> Live | None:
         """One guarded write, or None when the org's writes have stopped."""
@@ -217,7 +244,3 @@ class Worker:
 def _why(exc: RequestError) -> dict[str, Any]:
     """The log fields of a request's failure."""
     return {"status": exc.status, "code": exc.code, "correlation_id": exc.correlation_id}
-
-
-def _exhausted(job: Job, error: RequestError) -> str:
-    return f"gave up after {job.budget.used} attempts; last error: {error}"

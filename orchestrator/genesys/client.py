@@ -10,6 +10,12 @@ touches aiohttp's exceptions: everything leaves as the project's
 The client never re-sends a request on its own (the worker decides, after
 re-reading), with one exception that cannot double-apply anything: a request
 refused with 401 is sent again once with a fresh token.
+
+Redirects are never followed by aiohttp: a ``GET`` follows one (a few hops at
+most) only within the org's own origin; a write, the token request, or a
+redirect to another origin ends in :class:`~orchestrator.errors.Redirected`
+naming where it pointed. Text a server sends (messages, codes, ids) is
+redacted and bounded in length before it goes anywhere.
 """
 
 from __future__ import annotations
@@ -23,10 +29,18 @@ from typing import Any, Protocol
 import aiohttp
 import anyio
 from aiolimiter import AsyncLimiter
+from yarl import URL
 
 from orchestrator import errors
+from orchestrator.genesys.answers import (
+    ID_CHARS,
+    Response,
+    api_error,
+    bounded,
+    parse_json,
+    redirected,
+)
 from orchestrator.genesys.pacing import OrgGate, OrgPaused
-from orchestrator.genesys.retry import parse_retry_after
 from orchestrator.genesys.tokens import TokenSource
 from orchestrator.logs import redact
 from orchestrator.models import Limits, Org
@@ -34,7 +48,7 @@ from orchestrator.models import Limits, Org
 MAX_BODY = 8 * 1024 * 1024  # a config is at most 256 KiB; anything near this is wrong
 USER_AGENT = "orchestrator/0.1 (genesys-rollback-orchestrator; rollback tool)"
 WRITES = frozenset({"PUT", "PATCH", "POST", "DELETE"})
-DEFAULT_RETRY_AFTER = 1.0
+MAX_REDIRECTS = 5  # same-origin hops a GET may take
 
 
 @dataclass(slots=True)
@@ -48,16 +62,6 @@ class HttpStats:
     server_errors: int = 0
     # (method, HTTP status or "error" when no answer came) -> count; run-wide only.
     answers: Counter[tuple[str, str]] = field(default_factory=Counter)
-
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    """A 2xx answer, parsed."""
-
-    status: int
-    body: Any
-    etag: str | None
-    correlation_id: str | None
 
 
 def new_session(limits: Limits) -> aiohttp.ClientSession:
@@ -165,6 +169,33 @@ class OrgClient:
             errors.RequestError: any failure, with org, resource, status and
                 correlation id filled in.
         """
+        for hops in range(MAX_REDIRECTS + 1):
+            resp = await self._authorized(method, path, body, headers, resource_id, stats)
+            if not 300 <= resp.status < 400:
+                return resp
+            where = self._same_origin(path, resp.location)
+            if method != "GET":
+                why = "a write is never redirected: not followed"
+            elif where is None:
+                why = f"not followed: only redirects within {self.org.api_base} are"
+            elif hops == MAX_REDIRECTS:
+                why = f"not followed: more than {MAX_REDIRECTS} redirects"
+            else:
+                path = where
+                continue
+            raise redirected(resp, why, resource_id)
+        raise AssertionError("unreachable")
+
+    async def _authorized(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        resource_id: str | None,
+        stats: HttpStats | None,
+    ) -> Response:
+        """One request with the org's token; sent once more with a new token after a 401."""
         for refreshed in (False, True):
             token = await self._tokens.get()
             try:
@@ -174,6 +205,19 @@ class OrgClient:
                     raise
                 self._tokens.forget(token)
         raise AssertionError("unreachable")
+
+    def _same_origin(self, path: str, location: str | None) -> str | None:
+        """The path to follow ``location`` to, if it stays on the org's origin."""
+        if not location:
+            return None
+        base = URL(self.org.api_base)
+        try:
+            target = URL(self.org.api_base + path).join(URL(location))
+        except ValueError:
+            return None
+        if (target.scheme, target.host, target.port) != (base.scheme, base.host, base.port):
+            return None
+        return target.raw_path_qs
 
     async def _post_form(
         self, url: str, headers: Mapping[str, str], form: str
@@ -185,11 +229,27 @@ class OrgClient:
         except OrgPaused as paused:
             raise self._paused_error(paused, where) from None
         try:
-            async with self._parent.session.post(url, data=form, headers=headers) as resp:
+            async with self._parent.session.post(
+                url, data=form, headers=headers, allow_redirects=False
+            ) as resp:
                 raw = await _read_body(resp, where)
-                return resp.status, _parse_json(raw), resp.headers.get("ININ-Correlation-Id")
+                status, location = resp.status, resp.headers.get("Location")
+                correlation = bounded(resp.headers.get("ININ-Correlation-Id"), ID_CHARS)
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise _transport_error(exc, where, maybe_applied=False) from None
+        if 300 <= status < 400:
+            answer = Response(
+                status,
+                None,
+                None,
+                correlation,
+                org=self.org.name,
+                method="POST",
+                path="/oauth/token",
+                location=location,
+            )
+            raise redirected(answer, "not followed: it would carry the credentials", None)
+        return status, parse_json(raw), correlation
 
     async def _send(
         self,
@@ -216,13 +276,19 @@ class OrgClient:
                 if item_stats is not None:
                     item_stats.requests += 1
                 async with self._parent.session.request(
-                    method, self.org.api_base + path, data=data, headers=headers
+                    method,
+                    self.org.api_base + path,
+                    data=data,
+                    headers=headers,
+                    allow_redirects=False,  # see request(): followed only within the origin
                 ) as resp:
-                    raw = await _read_body(resp, where)
+                    raw = await _read_body(resp, where, maybe_applied=method in WRITES)
                     status = resp.status
-                    correlation = resp.headers.get("ININ-Correlation-Id")
+                    correlation = bounded(resp.headers.get("ININ-Correlation-Id"), ID_CHARS)
                     etag = resp.headers.get("ETag")
                     retry_after = resp.headers.get("Retry-After")
+                    content_type = resp.content_type
+                    location = resp.headers.get("Location")
                     told = _ratelimit(resp.headers)
                     if told is not None:  # counted while this request still is, as the server does
                         learned = self.gate.learn(*told)
@@ -237,9 +303,20 @@ class OrgClient:
         listener = self._parent.listener
         if learned and listener is not None:
             await listener.limit_learned(self.org.name, self.gate.limit, self.gate.configured)
-        if 200 <= status < 300:
-            return Response(status, _parse_json(raw), etag, correlation)
-        error = _api_error(status, _parse_json(raw), correlation, retry_after, where)
+        if 200 <= status < 400:
+            return Response(
+                status,
+                parse_json(raw),
+                etag,
+                correlation,
+                org=self.org.name,
+                method=method,
+                path=path,
+                content_type=content_type,
+                size=len(raw),
+                location=location,
+            )
+        error = api_error(status, parse_json(raw), correlation, retry_after, where)
         self._count(error, item_stats)
         if isinstance(error, errors.RateLimited):
             self._last_429 = correlation
@@ -270,27 +347,19 @@ class OrgClient:
                 stats.server_errors += 1
 
 
-async def _read_body(resp: aiohttp.ClientResponse, where: Mapping[str, Any]) -> bytes:
+async def _read_body(
+    resp: aiohttp.ClientResponse, where: Mapping[str, Any], *, maybe_applied: bool = False
+) -> bytes:
     length = resp.content_length
     if length is not None and length > MAX_BODY:
-        raise errors.ResponseTooLarge(
-            f"response of {length} bytes refused (limit {MAX_BODY})",
-            status=resp.status,
-            correlation_id=resp.headers.get("ININ-Correlation-Id"),
-            **where,
-        )
+        raise _too_large(f"response of {length} bytes refused", resp, where, maybe_applied)
     if length is not None:
         return await resp.read()
     chunks, size = [], 0
     async for chunk in resp.content.iter_chunked(64 * 1024):
         size += len(chunk)
         if size > MAX_BODY:
-            raise errors.ResponseTooLarge(
-                f"response larger than {MAX_BODY} bytes refused",
-                status=resp.status,
-                correlation_id=resp.headers.get("ININ-Correlation-Id"),
-                **where,
-            )
+            raise _too_large("response refused", resp, where, maybe_applied)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -312,52 +381,16 @@ def _whole(text: str | None) -> int | None:
     return value if value is None or 0 <= value <= 10**9 else None
 
 
-def _parse_json(raw: bytes) -> Any:
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return None
-
-
-_BY_STATUS: dict[int, type[errors.ApiError]] = {
-    400: errors.BadRequest,
-    401: errors.AuthenticationFailed,
-    403: errors.PermissionDenied,
-    404: errors.NotFound,
-    409: errors.Conflict,
-    412: errors.Conflict,
-    428: errors.BadRequest,
-}
-
-
-def _api_error(
-    status: int,
-    body: Any,
-    correlation: str | None,
-    retry_after: str | None,
-    where: Mapping[str, Any],
-) -> errors.ApiError:
-    info = body if isinstance(body, dict) else {}
-    message = redact(str(info.get("message") or f"HTTP {status}"))
-    code = str(info.get("code") or f"http.{status}")
-    correlation = correlation or info.get("contextId")
-    common: dict[str, Any] = {"status": status, "code": code, "correlation_id": correlation}
-    if status == 429:
-        wait = parse_retry_after(retry_after)
-        return errors.RateLimited(
-            message,
-            retry_after=DEFAULT_RETRY_AFTER if wait is None else wait,
-            **common,
-            **where,
-        )
-    if status == 400 and "does not match the current version" in message:
-        return errors.Conflict(message, **common, **where)
-    if status >= 500:
-        return errors.ServerError(message, **common, **where)
-    kind = _BY_STATUS.get(status, errors.ApiError)
-    return kind(message, **common, **where)
+def _too_large(
+    what: str, resp: aiohttp.ClientResponse, where: Mapping[str, Any], maybe_applied: bool
+) -> errors.ResponseTooLarge:
+    return errors.ResponseTooLarge(
+        f"{what} (limit {MAX_BODY} bytes)",
+        maybe_applied=maybe_applied,  # a write was answered: it may have been applied
+        status=resp.status,
+        correlation_id=bounded(resp.headers.get("ININ-Correlation-Id"), ID_CHARS),
+        **where,
+    )
 
 
 def _transport_error(
@@ -369,6 +402,7 @@ def _transport_error(
         what, code = "the server closed the connection without answering", "disconnected"
     elif isinstance(exc, aiohttp.ClientConnectorError):
         what, code = f"cannot connect: {exc.os_error.strerror or exc}", "unreachable"
+        maybe_applied = False  # no connection, so nothing was sent
     else:
         what, code = f"connection failed: {type(exc).__name__}: {exc}", "connection"
     if maybe_applied:

@@ -2,12 +2,16 @@
 
 The predicate is explicit (conflicts, 429, transient 5xx, lost connections;
 never a bare ``Exception``) and the attempt budget is per item, shared by
-conflicts and transient errors. ``Retry-After`` overrides the computed wait.
-Tests make every wait instant with :func:`instant_waits`.
+conflicts, 429s and transient errors, on reads and writes alike. A 429 waits
+for ``Retry-After`` (the org's gate holds every request that long) and at
+least the computed backoff: a ``Retry-After`` of zero, a negative one, NaN or
+garbage never means "at once". Tests make every wait instant with
+:func:`instant_waits`.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -52,22 +56,27 @@ def backoff_delay(backoff: Backoff, retry: int, rng: random.Random | None = None
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date.
 
-    Returns None when the header is absent or unreadable; never negative.
+    Returns None when the header is absent or says nothing usable: garbage,
+    NaN, infinity, zero or less, a date not in the future. (A 429 that says
+    "retry at once" contradicts itself; the caller waits its default.)
     """
     if value is None:
         return None
     text = value.strip()
     try:
-        return max(0.0, float(text))
+        seconds = float(text)
     except ValueError:
         pass
+    else:
+        return seconds if math.isfinite(seconds) and seconds > 0 else None
     try:
         when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return seconds if seconds > 0 else None
 
 
 @dataclass(slots=True)
@@ -96,8 +105,9 @@ async def retrying(
     """Run a read ``call``, retrying what :func:`is_retryable` allows within ``budget``.
 
     Only for requests that change nothing: a write's retry must re-read first,
-    which is the worker's business. A 429 needs no extra wait here: the org's
-    gate already holds every request until ``Retry-After`` has passed.
+    which is the worker's business. Every retry waits the computed backoff; a
+    429's ``Retry-After`` runs alongside it (the org's gate holds every request
+    until it has passed), so a 429 waits whichever is longer.
 
     Raises:
         RequestError: permanent, over ``max_retry_after``, or the budget is spent.
@@ -114,5 +124,4 @@ async def retrying(
                 raise
             if on_retry is not None:
                 on_retry(exc)
-            if not isinstance(exc, RateLimited):
-                await anyio.sleep(backoff_delay(backoff, budget.used - 1))
+            await anyio.sleep(backoff_delay(backoff, budget.used - 1))

@@ -2,11 +2,20 @@
 
 The token endpoint answers in OAuth's format, not Genesys's, and says "rate
 limit" with a 400 rather than a 429; that refusal is retried with backoff.
+
+What the endpoint says is checked, not trusted: a token must be usable as a
+header value, and a lifetime that is not a positive number (``0``, ``-5``,
+``"abc"``, NaN) means "refresh soon", never "keep it a day" nor "fetch one
+per request"; any lifetime is held between :data:`MIN_LIFETIME` and
+:data:`MAX_LIFETIME`. Every form of the credentials the request carries is
+registered for redaction before it leaves, so an endpoint that echoes the
+``Authorization`` header cannot put it into a report.
 """
 
 from __future__ import annotations
 
 import base64
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -14,15 +23,19 @@ from typing import Any
 import anyio
 
 from orchestrator import errors
+from orchestrator.genesys.answers import ID_CHARS, MESSAGE_CHARS, bounded, finite
 from orchestrator.genesys.retry import Budget, backoff_delay
-from orchestrator.logs import get_logger, redact, register_secret
+from orchestrator.logs import get_logger, register_secret
 from orchestrator.models import Limits, Org
 
 _log = get_logger()
 
 # Refresh a token this long before the server says it expires.
 TOKEN_EARLY = 60.0
-DEFAULT_LIFETIME = 86400.0
+MIN_LIFETIME = 30.0  # also what an absent or absurd expires_in gets: refresh soon
+MAX_LIFETIME = 172800.0  # api.md: lifetimes run from 5 min to 48 h
+# An access token goes into a header as it is: visible ASCII only (RFC 6750 b64token and more).
+_USABLE_TOKEN = re.compile(r"[\x21-\x7e]{1,4096}")
 
 # Sends the token request: (url, headers, form body) -> (status, parsed JSON, correlation id).
 PostForm = Callable[[str, Mapping[str, str], str], Awaitable[tuple[int, Any, str | None]]]
@@ -38,7 +51,9 @@ class TokenSource:
         self._token: str | None = None
         self._expires = 0.0
         self._lock = anyio.Lock()
+        self._basic = base64.b64encode(f"{org.client_id}:{org.client_secret}".encode()).decode()
         register_secret(org.client_secret)
+        register_secret(self._basic)  # the Authorization header, should anything echo it
 
     async def get(self) -> str:
         """A valid access token."""
@@ -47,11 +62,11 @@ class TokenSource:
         async with self._lock:
             if self._token is None or time.monotonic() >= self._expires:
                 refresh = self._expires > 0.0
-                self._token, lifetime = await self._fetch()
+                self._token, seconds = await self._fetch()
                 what = "token refreshed" if refresh else "token fetched"
-                _log.info(what, org=self._org.name, expires_in=round(lifetime))
-                early = min(TOKEN_EARLY, lifetime / 10)
-                self._expires = time.monotonic() + lifetime - early
+                _log.info(what, org=self._org.name, expires_in=round(seconds))
+                early = min(TOKEN_EARLY, seconds / 10)
+                self._expires = time.monotonic() + seconds - early
             return self._token
 
     def forget(self, token: str) -> None:
@@ -73,27 +88,42 @@ class TokenSource:
 
     async def _request(self) -> tuple[str, float]:
         org = self._org
-        basic = base64.b64encode(f"{org.client_id}:{org.client_secret}".encode()).decode()
         headers = {
-            "Authorization": f"Basic {basic}",
+            "Authorization": f"Basic {self._basic}",
             "Content-Type": "application/x-www-form-urlencoded",
         }
         status, data, correlation = await self._post(
             f"{org.login_base}/oauth/token", headers, "grant_type=client_credentials"
         )
-        if status == 200 and isinstance(data, dict) and isinstance(data.get("access_token"), str):
-            token = data["access_token"]
-            register_secret(token)
-            return token, float(data.get("expires_in") or DEFAULT_LIFETIME)
+        where = {"org": org.name, "method": "POST", "path": "/oauth/token"}
+        token = data.get("access_token") if isinstance(data, dict) else None
+        if isinstance(token, str):
+            register_secret(token)  # even one refused below: it may be real
+        if status == 200:
+            if not isinstance(token, str) or _USABLE_TOKEN.fullmatch(token) is None:
+                raise errors.MalformedAnswer(
+                    "HTTP 200 answer to the token request holds no usable access_token",
+                    status=status,
+                    correlation_id=correlation,
+                    **where,
+                )
+            return token, lifetime(data.get("expires_in"))
         description = data.get("error_description") if isinstance(data, dict) else None
         code = data.get("error") if isinstance(data, dict) else None
         kind = errors.BadRequest if status == 400 else errors.AuthenticationFailed
         raise kind(
-            redact(str(description or f"token request refused with HTTP {status}")),
+            bounded(description or f"token request refused with HTTP {status}", MESSAGE_CHARS)
+            or "",
             status=status,
-            code=str(code or "token.refused"),
+            code=bounded(code or "token.refused", ID_CHARS),
             correlation_id=correlation,
-            org=org.name,
-            method="POST",
-            path="/oauth/token",
+            **where,
         )
+
+
+def lifetime(expires_in: object) -> float:
+    """Seconds to keep a token, from the ``expires_in`` the token endpoint gave."""
+    seconds = finite(expires_in)
+    if seconds is None or seconds <= 0:
+        return MIN_LIFETIME
+    return min(max(seconds, MIN_LIFETIME), MAX_LIFETIME)

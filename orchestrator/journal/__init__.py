@@ -16,21 +16,30 @@ to it through :class:`~orchestrator.journal.store.Journal` and
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from orchestrator.errors import JournalError
 from orchestrator.journal.store import Journal
 
 
 @asynccontextmanager
-async def opened(location: str | Path) -> AsyncIterator[Journal]:
-    """The journal at ``location``, closed (its queue committed) when the block ends."""
-    journal = await open_journal(location)
+async def opened(location: str | Path, *, read_only: bool = False) -> AsyncIterator[Journal]:
+    """The journal at ``location``, closed (its queue committed) when the block ends.
+
+    If the block failed, a journal that also fails to close does not hide
+    that first error (a full disk fails both).
+    """
+    journal = await open_journal(location, read_only=read_only)
     try:
         yield journal
-    finally:
-        await journal.aclose()
+    except BaseException:
+        with contextlib.suppress(JournalError):
+            await journal.aclose()
+        raise
+    await journal.aclose()
 
 
 def is_url(location: str | Path) -> bool:
@@ -38,12 +47,16 @@ def is_url(location: str | Path) -> bool:
     return str(location).startswith(("postgresql://", "postgres://"))
 
 
-async def open_journal(location: str | Path) -> Journal:
+async def open_journal(location: str | Path, *, read_only: bool = False) -> Journal:
     """The journal at ``location``: a file path (SQLite, created if missing) or a
     ``postgresql://`` URL (its tables created or migrated if needed).
 
+    ``read_only``: for commands that only look (``status``, ``report``): the
+    journal must exist, and nothing in it or beside it is created or changed.
+
     Raises:
-        JournalError: it cannot be opened, or was written by a newer release.
+        JournalError: it cannot be opened (or, read-only, does not exist), or
+            was written by a newer release.
     """
     if is_url(location):
         from orchestrator.journal.postgres import PostgresJournal
@@ -53,7 +66,7 @@ async def open_journal(location: str | Path) -> Journal:
         return journal
     from orchestrator.journal.sqlite import SqliteJournal
 
-    return SqliteJournal(Path(location))
+    return SqliteJournal(Path(location), read_only=read_only)
 
 
 __all__ = ["Journal", "is_url", "open_journal", "opened"]

@@ -54,9 +54,11 @@ class QueuedJournal:
     # ----- the queue ---------------------------------------------------------
 
     async def aclose(self) -> None:
-        """Commit what is queued, release this process's run locks, close."""
-        await self.flush()
-        await self._disconnect()
+        """Commit what is queued, release this process's run locks, close (even if it fails)."""
+        try:
+            await self.flush()
+        finally:
+            await self._disconnect()
 
     async def flush(self) -> None:
         """Commit every queued step now."""

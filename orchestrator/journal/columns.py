@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from orchestrator.errors import ItemError
+from orchestrator.errors import ItemError, JournalError
 from orchestrator.statuses import State
 
 R = TypeVar("R")
@@ -47,9 +47,19 @@ _CONVERT: dict[str, Callable[[Any], Any]] = {
 
 
 def record(cls: Callable[..., R], row: Mapping[str, Any], **convert: Callable[[Any], Any]) -> R:
-    """A record from a row, field by field by column name."""
+    """A record from a row, field by field by column name.
+
+    Raises:
+        JournalError: a value is not what this release wrote there (a damaged
+            or hand-edited journal).
+    """
     values = {}
     for name, value in row.items():
         fn = convert.get(name) or _CONVERT.get(name)
-        values[name] = fn(value) if fn is not None and value is not None else value
+        try:
+            values[name] = fn(value) if fn is not None and value is not None else value
+        except (ValueError, TypeError) as exc:
+            raise JournalError(
+                f"the journal's {name} value {value!r:.60} is unreadable: {exc}"
+            ) from None
     return cls(**values)

@@ -7,6 +7,7 @@ who holds it, so a refused process can name the holder.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import os
@@ -33,11 +34,15 @@ class RunLocks:
         """Hold ``run_id``; returns the holder text written into the lock file.
 
         Raises:
-            JournalError: another live process holds it.
+            JournalError: another live process holds it, or the lock file
+                cannot be made.
         """
-        self._folder.mkdir(mode=0o700, exist_ok=True)
         path = self._folder / f"{run_id}.lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            private_folder(self._folder)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise JournalError(f"cannot make the run lock {path}: {exc.strerror or exc}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -66,6 +71,16 @@ class RunLocks:
         return list(self._held)
 
 
+def private_folder(folder: Path) -> None:
+    """``folder`` and any missing parent, each created ``0700``: journals hold every config."""
+    if folder.is_dir():
+        return
+    private_folder(folder.parent)
+    # Made meanwhile by another process (or it is a file: opening in it says so).
+    with contextlib.suppress(FileExistsError):
+        folder.mkdir(mode=0o700)
+
+
 class ResourceLocks:
     """Per resource: at most one writer among every process that shares this journal file."""
 
@@ -75,7 +90,7 @@ class ResourceLocks:
     @asynccontextmanager
     async def hold(self, key: str) -> AsyncIterator[bool]:
         """Hold ``key`` (polling while another process holds it); yields whether it waited."""
-        self._folder.mkdir(mode=0o700, exist_ok=True)
+        private_folder(self._folder)
         name = hashlib.sha256(key.encode()).hexdigest()[:32]
         fd = os.open(self._folder / f"resource-{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
         waited = False

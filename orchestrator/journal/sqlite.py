@@ -8,93 +8,164 @@ the :class:`~orchestrator.journal.store.Journal` protocol is (a networked
 backend must not block the event loop).
 
 One process at a time drives a run, through :class:`~orchestrator.journal.lock.RunLocks`.
+
+The file holds every config's content, so it is created ``0600`` (SQLite
+gives its ``-wal`` and ``-shm`` files the same mode) in folders created
+``0700``. Opened read-only (``status``, ``report``, an auditor's copy), it is
+never created, changed or migrated. Every SQLite failure (disk full, a
+damaged file, a read-only medium) leaves as a :class:`JournalError` that
+says what happened.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from orchestrator.errors import JournalError
 from orchestrator.journal.backend import Statement
-from orchestrator.journal.lock import ResourceLocks, RunLocks
+from orchestrator.journal.lock import ResourceLocks, RunLocks, private_folder
 from orchestrator.journal.sql import EVENT_INSERT, SqlJournal
 from orchestrator.journal.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
+
+# SQLite's answers when a read-only open cannot make the -shm file it wants.
+_NO_SHARED_MEMORY = ("SQLITE_READONLY_DIRECTORY", "SQLITE_READONLY_CANTINIT", "SQLITE_CANTOPEN")
 
 
 class SqliteJournal(SqlJournal):
     """The SQLite journal of runs and the snapshot store. One per process."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
         super().__init__()
         self.path = Path(path)
+        self.read_only = read_only
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._migrate()
-        except (sqlite3.Error, OSError) as exc:
+            self._db = self._open_read_only() if read_only else self._open()
+        except sqlite3.Error as exc:
+            raise failure(self.path, exc, "cannot open it") from None
+        except OSError as exc:
             raise JournalError(f"cannot open journal {self.path}: {exc}") from None
         folder = self.path.parent / (self.path.name + ".locks")
         self._locks = RunLocks(folder)
         self._resources = ResourceLocks(folder)
+
+    def _open(self) -> sqlite3.Connection:
+        private_folder(self.path.parent)
+        # Created here, private, before SQLite opens (and so would create) it.
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        self._migrate(db)
+        return db
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        if not self.path.is_file():
+            raise JournalError(
+                f"no journal at {self.path} (a command that only reads never creates one:"
+                " check --journal or $ORCHESTRATOR_JOURNAL)"
+            )
+        uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
+        db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30.0)
+        try:
+            self._check_readable(db)
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorname", "") not in _NO_SHARED_MEMORY:
+                raise
+            # A read-only folder (an auditor's copy): SQLite cannot make its -shm
+            # file there. Immutable mode needs none, but ignores a -wal file.
+            db.close()
+            wal = Path(f"{self.path}-wal")
+            if wal.exists() and wal.stat().st_size > 0:
+                raise JournalError(
+                    f"journal {self.path} is in a read-only folder and its -wal file holds"
+                    " commits not yet in the main file: copy both files to a writable folder"
+                ) from None
+            db = sqlite3.connect(f"{uri}&immutable=1", uri=True, isolation_level=None)
+            self._check_readable(db)
+        return db
+
+    def _check_readable(self, db: sqlite3.Connection) -> None:
+        db.row_factory = sqlite3.Row
+        found = self._schema_version(db)
+        if found == 0:
+            raise JournalError(f"{self.path} is not an orchestrator journal (it has no runs)")
+        self._refuse_newer(found)
 
     @property
     def location(self) -> str:
         """The file's path."""
         return str(self.path)
 
-    def _migrate(self) -> None:
+    def _migrate(self, db: sqlite3.Connection) -> None:
         """Bring the file to :data:`SCHEMA_VERSION`; refuse one from a newer release."""
-        found = self._schema_version()
+        found = self._schema_version(db)
+        self._refuse_newer(found)
+        if found == SCHEMA_VERSION:
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for script in MIGRATIONS[found:]:
+                for statement in script.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+            db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def _refuse_newer(self, found: int) -> None:
         if found > SCHEMA_VERSION:
             raise JournalError(
                 f"journal {self.path} has schema version {found}, written by a newer"
                 f" orchestrator; this one knows up to version {SCHEMA_VERSION}: upgrade it"
             )
-        if found == SCHEMA_VERSION:
-            return
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            for script in MIGRATIONS[found:]:
-                for statement in script.split(";"):
-                    if statement.strip():
-                        self._db.execute(statement)
-            self._db.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
 
-    def _schema_version(self) -> int:
-        has_meta = self._db.execute(
+    @staticmethod
+    def _schema_version(db: sqlite3.Connection) -> int:
+        has_meta = db.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
         ).fetchone()
         if not has_meta:
             return 0
-        row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        return int(row[0]) if row else 1  # a v1 file that never wrote its version
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        try:
+            return int(row[0]) if row else 1  # a v1 file that never wrote its version
+        except ValueError:
+            raise JournalError(f"schema version {row[0]!r} is not a number") from None
 
     async def _transaction(self, statements: Sequence[Statement], events: Sequence[Any]) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
         try:
-            for sql, params in statements:
-                self._db.execute(sql, params)
-            self._db.executemany(EVENT_INSERT, events)
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, params in statements:
+                    self._db.execute(sql, params)
+                self._db.executemany(EVENT_INSERT, events)
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:  # SQLite rolls some failures back itself (disk full)
+                    with contextlib.suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise failure(self.path, exc, "nothing more could be recorded") from None
 
     async def _query(self, sql: str, params: tuple[Any, ...]) -> list[Mapping[str, Any]]:
-        return [dict(row) for row in self._db.execute(sql, params)]
+        try:
+            return [dict(row) for row in self._db.execute(sql, params)]
+        except sqlite3.Error as exc:
+            raise failure(self.path, exc, "it cannot be read") from None
 
     def resource_lock(self, key: str) -> AbstractAsyncContextManager[bool]:
         """One writer per resource among the processes sharing this file (a polled ``flock``)."""
@@ -104,17 +175,48 @@ class SqliteJournal(SqlJournal):
         """Become the only process driving ``run_id`` (an exclusive ``flock``).
 
         Raises:
-            JournalError: another live process holds the run.
+            JournalError: another live process holds the run, or the journal
+                is read-only or cannot be written.
         """
+        if self.read_only:
+            raise JournalError(f"journal {self.path} is open read-only: no run can be driven")
         holder = self._locks.take(run_id)
-        self._db.execute("UPDATE runs SET holder = ? WHERE id = ?", (holder, run_id))
+        try:
+            self._db.execute("UPDATE runs SET holder = ? WHERE id = ?", (holder, run_id))
+        except sqlite3.Error as exc:
+            self._locks.release(run_id)
+            raise failure(self.path, exc, "the run cannot be taken") from None
 
     async def unlock(self, run_id: str) -> None:
         """Release ``run_id`` (also happens when the process exits)."""
         if self._locks.release(run_id):
-            self._db.execute("UPDATE runs SET holder = NULL WHERE id = ?", (run_id,))
+            # The flock is what excludes other processes, and it is gone; the
+            # holder column is only a courtesy. A full or damaged journal has
+            # already said so through the error that brought us here.
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("UPDATE runs SET holder = NULL WHERE id = ?", (run_id,))
 
     async def _disconnect(self) -> None:
         for run_id in self._locks.held():
             await self.unlock(run_id)
         self._db.close()
+
+
+def failure(path: Path, exc: sqlite3.Error, consequence: str) -> JournalError:
+    """The journal error for SQLite's ``exc``, in words: what is wrong, what it means."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if name == "SQLITE_FULL":
+        what = "the disk is full (or the journal reached its size limit)"
+    elif name in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or name.startswith("SQLITE_CORRUPT"):
+        what = "the file is damaged or is not an SQLite journal; restore it from a copy"
+    elif name.startswith("SQLITE_READONLY") or name == "SQLITE_CANTOPEN":
+        what = "it cannot be written here (read-only file, folder or medium)"
+    elif name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        what = "another process kept it locked too long"
+    elif name in ("SQLITE_IOERR_WRITE", "SQLITE_IOERR_FSYNC", "SQLITE_IOERR_TRUNCATE"):
+        what = "writing it failed (a full disk, a file size limit, or a failing disk)"
+    elif name.startswith("SQLITE_IOERR"):
+        what = "the disk failed to read or write it"
+    else:
+        what = "SQLite refused"
+    return JournalError(f"journal {path}: {what} ({exc}); {consequence}")

@@ -37,6 +37,10 @@ _KEY_HINTS = {
     "rate_limit": "did you mean requests_per_minute?",
 }
 _PLAN_KEYS = frozenset({"plan", "name", "targets", "waves", "defaults", "environments"})
+_SECRET_DOLLAR = (
+    "a `$` in a secret must start ${NAME}, the only interpolation there is"
+    " (the value is not shown: it is a secret)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +230,9 @@ class _OrgReader:
         try:
             text = expand(node.value, self.environ)
         except ValueError as exc:
-            self.problems.add(node, path, str(exc))
+            # Only "`$NAME` is not interpolated" quotes a piece of the value.
+            why = str(exc) if shown or "is not interpolated" not in str(exc) else _SECRET_DOLLAR
+            self.problems.add(node, path, why)
             return None
         if not text.strip():
             self.problems.add(node, path, "is empty")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,15 +154,26 @@ def _read_document(path: Path, problems: Problems) -> tuple[bytes, Node] | None:
 
 
 def _read_bytes(path: Path) -> bytes:
-    """The file's bytes; ValueError if it is larger than any sane plan.
+    """The file's bytes; ValueError if it is not a regular file or larger than any sane plan.
 
-    Read in chunks: ``read(limit)`` would allocate the whole limit up front, and
-    a FIFO or device has no size to check first.
+    Opened without blocking and checked before a byte is read: a FIFO would
+    wait for a writer forever, a device never ends. Read in chunks:
+    ``read(limit)`` would allocate the whole limit up front.
     """
     chunks: list[bytes] = []
     total = 0
-    with path.open("rb") as stream:
-        if os.fstat(stream.fileno()).st_size > MAX_FILE_BYTES:
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"not a regular file ({_file_type(info.st_mode)})")
+        os.set_blocking(fd, True)
+        stream = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with stream:
+        if info.st_size > MAX_FILE_BYTES:
             raise ValueError(_TOO_LARGE)
         while chunk := stream.read(_CHUNK_BYTES):
             total += len(chunk)
@@ -169,6 +181,19 @@ def _read_bytes(path: Path) -> bytes:
                 raise ValueError(_TOO_LARGE)
             chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _file_type(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a plain file"
 
 
 def _decode(data: bytes, problems: Problems) -> str | None:

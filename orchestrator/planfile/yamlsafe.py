@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from orchestrator.logs import is_secret_key
 from orchestrator.planfile.scalars import ScalarValue, resolve_plain
 
 try:  # libyaml's parser is an order of magnitude faster; PyYAML may lack it
@@ -248,9 +249,25 @@ class _Builder:
             node.value, why = resolve_plain(text)
             if why is not None:
                 node.reported = True
+                if self._under_secret_key():  # the message would quote the value
+                    why = (
+                        "YAML 1.1 reads this value as something other than text"
+                        " (not shown: it is a secret)",
+                        "quote it",
+                    )
                 self._report(line, *why)
         self._check_tag(event.tag, node)
         return node
+
+    def _under_secret_key(self) -> bool:
+        """Whether the scalar being read is the value of a secret-sounding key."""
+        frame = self.stack[-1] if self.stack else None
+        return (
+            frame is not None
+            and isinstance(frame.node, Map)
+            and frame.key is not None
+            and is_secret_key(frame.key)
+        )
 
     def _check_tag(self, tag: str | None, node: Node) -> None:
         if tag is not None:

@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from orchestrator.engine.events import ItemDone, Observer, RunStarted, WaveFinished, WaveStarted
+from orchestrator.logs import printable, redact
 from orchestrator.ui.counts import OrgCount, RunCounts, WaveCount, clock_text
 
 WAVE_STYLES = {
@@ -147,13 +148,18 @@ def render(counts: RunCounts, max_orgs: int, *, final: bool) -> RenderableType:
     """The whole area: headline, what runs now, the wave/org table, recent notes and failures."""
     parts: list[RenderableType] = [headline(counts)]
     if not final:
-        parts.append(Text(f"> {counts.activity()}", style="cyan"))
+        parts.append(Text(f"> {printable(counts.activity())}", style="cyan"))
     parts.append(wave_table(counts, max_orgs, final=final))
     recent = counts.recent()
     if recent:
         parts.append(Text("recent:", style="bold"))
-        parts.extend(
-            Text(f"  {text}", style="red" if failure else "", no_wrap=True, overflow="ellipsis")
+        parts.extend(  # notes and failures carry server text: escaped, never obeyed
+            Text(
+                f"  {printable(redact(text))}",
+                style="red" if failure else "",
+                no_wrap=True,
+                overflow="ellipsis",
+            )
             for text, failure in recent
         )
     if final and counts.count.failed > len(counts.failures):

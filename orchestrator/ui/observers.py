@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from orchestrator.engine.events import ItemDone, Observer, RunStarted, WaveFinished, WaveStarted
+from orchestrator.logs import printable, redact
 from orchestrator.ui.counts import RunCounts, clock_text
 
 SUMMARY_INTERVAL = 10.0  # seconds between plain summary lines off a terminal
@@ -56,7 +57,10 @@ def is_terminal(stream: TextIO) -> bool:
 
 
 class _Printer:
-    """Whole lines to a stream, one ``write`` each, so two threads never split a line."""
+    """Whole lines to a stream, one ``write`` each, so two threads never split a line.
+
+    Lines carry server text (error messages): control characters are escaped.
+    """
 
     def __init__(self, stream: TextIO | None) -> None:
         self._stream = stream
@@ -65,7 +69,7 @@ class _Printer:
     def __call__(self, text: str) -> None:
         out = self._stream or sys.stderr  # resolved now: a display may have redirected it
         with self._lock:
-            out.write(text + "\n")
+            out.write(printable(redact(text)) + "\n")
             out.flush()
 
 

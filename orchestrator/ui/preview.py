@@ -9,7 +9,7 @@ from typing import Any
 from orchestrator.engine.job import Job
 from orchestrator.engine.run import Preview
 from orchestrator.genesys.content import render as render_change
-from orchestrator.logs import redact
+from orchestrator.logs import printable, redact
 from orchestrator.models import Plan
 from orchestrator.statuses import Status
 
@@ -97,7 +97,8 @@ def render_preview(plan: Plan, preview: Preview, fmt: str) -> str:
     lines += ["", f"{summary['total']} items: " + ", ".join(parts)]
     if preview.refused:
         lines.append("preflight failed: `orchestrator run` would write nothing (exit 4)")
-    return redact("\n".join(lines)) + "\n"
+    # Names, values and errors came from servers: each line stays one harmless line.
+    return "\n".join(printable(redact(line)) for line in lines) + "\n"
 
 
 def _item_lines(job: Job) -> list[str]:

@@ -2,6 +2,10 @@
 
 Every format is rendered from the same dictionary, built from the journal
 alone, so ``run`` and a later ``report RUN_ID`` say exactly the same thing.
+Every string in it is redacted before rendering, and for the formats a
+person reads (text, Markdown, JUnit) its control characters are escaped:
+messages and names come from servers, and a terminal or a ticket must show
+them, not obey them. JSON escapes them itself.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from xml.etree import ElementTree as ET
 
 from orchestrator.journal.rows import Event, ItemRow
 from orchestrator.journal.store import Journal
-from orchestrator.logs import redact
+from orchestrator.logs import printable, redact
 from orchestrator.statuses import Status
 from orchestrator.timestamps import zulu_of
 
@@ -33,6 +37,13 @@ NEXT_STEPS = {
     "target.missing": "check the item's `to:` against the config's history",
     "verify.timeout": "the write is in place but not yet live: check again later; raise"
     " limits.verify_timeout if propagation is slow",
+    "write.unknown": "the write may have happened, but no answer or read could tell:"
+    " `orchestrator resume RUN_ID` reads each such item and decides (it never writes"
+    " a config twice)",
+    "answer.malformed": "the server's answer broke the API contract (see the message): check"
+    " the org's base URL and anything in between (proxy, gateway), then run again",
+    "redirected": "the server redirected the request and it was not followed: check the"
+    " org's base URL (a proxy or a moved endpoint?)",
     "too.many.requests.retry.after": "the org asked to wait longer than max_retry_after:"
     " run again later",
     "bake.regression": "something changed the config back during the bake: find the other"
@@ -157,9 +168,21 @@ def _seconds(text: str | None) -> str | None:
 
 
 def render(report: dict[str, Any], fmt: str) -> str:
-    """The report in ``fmt`` (one of :data:`FORMATS`), secrets masked."""
+    """The report in ``fmt`` (one of :data:`FORMATS`), secrets masked, controls escaped."""
     renderers = {"json": _json, "text": _text, "markdown": _markdown, "junit": _junit}
-    return redact(renderers[fmt](report))
+    return redact(renderers[fmt](_clean(report, escape=fmt != "json")))
+
+
+def _clean(value: Any, *, escape: bool) -> Any:
+    """``value`` with every string redacted (and, for people, made printable)."""
+    if isinstance(value, str):
+        text = redact(value)
+        return printable(text) if escape else text
+    if isinstance(value, dict):
+        return {k: _clean(v, escape=escape) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v, escape=escape) for v in value]
+    return value
 
 
 def _json(report: dict[str, Any]) -> str:

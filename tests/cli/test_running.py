@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import sys
 import time
 from pathlib import Path
@@ -230,3 +231,76 @@ async def test_sigterm_stops_new_writes_prints_the_partial_report_and_exits_130(
         # Writes already in flight may land; none leaves once the signal is handled.
         assert [r for r in puts(sb) if r.time > signalled + 0.1] == []
         assert len(puts(sb)) < len(CANARY) + len(EMEA)
+
+
+async def test_output_paths_are_checked_before_the_first_request(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """--report into a missing folder or onto a folder: exit 2 at once, nothing sent."""
+    plan = write_plan(tmp_path, sandbox.url, {"canary": CANARY[:1]})
+    for report, why in ((tmp_path / "missing" / "r.json", "does not exist"), (tmp_path, "folder")):
+        for command in (("run", str(plan)), ("resume",)):
+            code, out, err = await orchestrator(
+                *command, "--report", str(report), journal=tmp_path / "j.sqlite3"
+            )
+            assert code == 2 and why in err and "Traceback" not in err
+            assert out == ""
+    assert sandbox.requests == []
+
+
+async def test_journal_and_report_files_are_private(sandbox: Sandbox, tmp_path: Path) -> None:
+    """They hold every config's content: folders 0700, files 0600, whatever the umask."""
+    plan = write_plan(tmp_path, sandbox.url, {"canary": CANARY[:1]})
+    journal = tmp_path / "state" / "j.sqlite3"
+    code, _, err = await orchestrator(
+        "run", str(plan), "--report", str(tmp_path / "r.json"), journal=journal
+    )
+    assert code == 0, err
+    modes = {
+        p.relative_to(tmp_path).as_posix(): stat.S_IMODE(p.stat().st_mode)
+        for p in tmp_path.rglob("*")  # noqa: ASYNC240 - the run is over
+        if p.suffix != ".yaml"
+    }
+    assert modes.pop("state") == modes.pop("state/j.sqlite3.locks") == 0o700
+    assert set(modes.values()) == {0o600} and "r.json" in modes and "state/j.sqlite3" in modes
+
+
+# A file size limit makes the journal's disk "full" for one process (writes fail with EFBIG).
+LIMITED = (
+    "import resource, sys; resource.setrlimit(resource.RLIMIT_FSIZE, ({0}, {0}));"
+    " from orchestrator.cli.parser import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
+async def test_a_journal_that_cannot_be_written_mid_run_exits_2_and_resume_finishes(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """The journal's disk fills during the writes: exit 2, a clear message, no traceback;
+    the run is left running, and resume finishes it without writing any config twice."""
+    targets = {org: CONFIGS[org] for org in CONFIGS}
+    plan = write_plan(tmp_path, sandbox.url, targets)
+    journal = tmp_path / "j.sqlite3"
+    done = await anyio.run_process(
+        [
+            sys.executable,
+            "-c",
+            LIMITED.format(320_000),
+            "run",
+            str(plan),
+            "--journal",
+            str(journal),
+        ],
+        check=False,
+    )
+    err = done.stderr.decode()
+    assert done.returncode == 2 and "Traceback" not in err
+    assert "error: journal" in err and "is left resumable" in err
+    assert 0 < len(sandbox.writes()) < 25  # it stopped mid-run, after some writes
+    code, out, _ = await orchestrator("status", "--format", "json", journal=journal)
+    assert code == 0 and [r["status"] for r in json.loads(out)] == ["running"]
+    code, out, err = await orchestrator("resume", "--format", "json", journal=journal)
+    assert code == 0, err
+    assert {i["status"] for i in json.loads(out)["items"]} == {"succeeded"}
+    for org, ids in targets.items():
+        for config_id in ids:
+            assert len(sandbox.writes(org, config_id)) == 1

@@ -9,17 +9,28 @@ import aiohttp
 import pytest
 
 from orchestrator.engine.events import Observer
+from orchestrator.engine.job import UNKNOWN
 from orchestrator.engine.run import Options, Result, resumable, resume_run, run_plan
 from orchestrator.errors import JournalError
 from orchestrator.journal import Journal
 from orchestrator.journal.rows import ItemRow
 from orchestrator.models import Plan
 from orchestrator.planfile.loader import load_plan
-from orchestrator.sandbox import Sandbox
+from orchestrator.sandbox import Faults, Sandbox
 from orchestrator.statuses import RunStatus
 from orchestrator.ui import report
 from tests.conftest import parametrize_backends
-from tests.support import ACTOR, CONFIGS, QUIET, approve_all, nobody_to_ask, planned_run, write_plan
+from tests.support import (
+    ACTOR,
+    CONFIGS,
+    QUIET,
+    SandboxFactory,
+    approve_all,
+    execute,
+    nobody_to_ask,
+    planned_run,
+    write_plan,
+)
 
 pytestmark = [pytest.mark.anyio, parametrize_backends()]
 
@@ -165,3 +176,42 @@ async def test_a_changed_plan_is_refused_on_resume(
     plan.path.write_text(plan.path.read_text() + "\n# edited\n")
     with pytest.raises(JournalError, match="changed since run"):
         await resume(load_plan(plan.path), journal)
+
+
+async def test_writes_in_doubt_end_unverified_and_resume_settles_them(
+    make_sandbox: SandboxFactory, tmp_path: Path, journal: Journal
+) -> None:
+    """Every answer to a write lost and most re-reads 5xx: no written item ends plain failed.
+
+    Items whose truth no read could tell end unverified/write.unknown; resume
+    (with the trouble gone) takes exactly those up, and no config is written twice.
+    """
+    targets = {org: CONFIGS[org] for org in CONFIGS}
+    trouble = Faults(drop_after_write_rate=1.0, server_error_rate=0.6)
+    async with make_sandbox(rng_seed=7) as sb:
+        path = write_plan(tmp_path, sb.url, targets, limits={"attempts": 3})
+
+        def after_planning() -> None:
+            for org in targets:
+                sb.set_faults(org, trouble)
+
+        result, data = await execute(path, journal, at_wave=after_planning)
+        assert result.exit_code == 1
+        doubt = {i["id"] for i in data["items"] if (i["error"] or {}).get("code") == UNKNOWN}
+        assert doubt, "the seed must leave some writes in doubt"
+        for item in data["items"]:
+            written = sb.writes(item["org"], item["id"])
+            assert len(written) <= 1
+            if written:  # it happened: succeeded, or in doubt (or not yet seen live)
+                assert item["status"] in ("succeeded", "unverified"), item
+            if item["status"] == "failed":  # a read proved it never happened
+                assert written == [], item
+        for org in targets:
+            sb.set_faults(org, Faults())
+        result, data = await resume(load_plan(path), journal)
+        after = {i["id"]: i for i in data["items"]}
+        assert all(after[i]["status"] == "succeeded" for i in doubt)
+        for item in data["items"]:
+            assert len(sb.writes(item["org"], item["id"])) <= 1
+            if item["status"] == "succeeded":
+                assert len(sb.writes(item["org"], item["id"])) == 1

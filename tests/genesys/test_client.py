@@ -9,9 +9,11 @@ import pytest
 from aiohttp import web
 
 from orchestrator import errors
-from orchestrator.genesys.client import MAX_BODY, Client, OrgClient, new_session
+from orchestrator.genesys.client import MAX_BODY, MAX_REDIRECTS, Client, OrgClient, new_session
+from orchestrator.genesys.retry import parse_retry_after
 from orchestrator.models import Backoff, Limits, Org, Secret
 from orchestrator.sandbox import Faults, Sandbox
+from tests.hostile import CLIENT_ID, SECRET, Hostile, redirect
 from tests.support import CONFIGS, SandboxFactory
 
 pytestmark = pytest.mark.anyio
@@ -157,3 +159,46 @@ async def test_a_body_over_the_limit_is_refused(session: aiohttp.ClientSession) 
 def _writable(body: dict[str, object]) -> dict[str, object]:
     keys = ("name", "description", "deployed", "trafficPercent", "content")
     return {k: body[k] for k in keys if k in body}
+
+
+async def test_the_token_request_is_never_redirected(session: aiohttp.ClientSession) -> None:
+    """A token endpoint answering 307 elsewhere: the credentials go nowhere else."""
+    hostile, other = Hostile(), Hostile()
+    async with hostile.serve(), other.serve():
+        hostile.always("POST", "/oauth/token", redirect(f"{other.url}/oauth/token"))
+        client = client_for(session, hostile.url, name=CLIENT_ID, secret=SECRET)
+        with pytest.raises(errors.Redirected) as caught:
+            await client.request("GET", "/api/v2/tokens/me")
+    assert other.seen == []
+    assert caught.value.location == f"{other.url}/oauth/token"
+    assert other.url in str(caught.value) and caught.value.status == 307
+
+
+async def test_a_redirect_loop_within_the_origin_ends(session: aiohttp.ClientSession) -> None:
+    """A GET redirected to itself again and again: a few hops, then an error naming it."""
+    hostile = Hostile()
+    async with hostile.serve():
+        hostile.always("GET", "/api/v2/tokens/me", redirect("/api/v2/tokens/me"))
+        client = client_for(session, hostile.url, name=CLIENT_ID, secret=SECRET)
+        with pytest.raises(errors.Redirected, match="more than 5 redirects"):
+            await client.request("GET", "/api/v2/tokens/me")
+    assert len(hostile.requests("GET", "/tokens/me")) == MAX_REDIRECTS + 1
+
+
+@pytest.mark.parametrize(
+    ("value", "parsed"),
+    [
+        ("2", 2.0),
+        ("0.5", 0.5),
+        ("-5", None),
+        ("0", None),
+        ("nan", None),
+        ("inf", None),
+        ("abc", None),
+        ("", None),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", None),
+    ],
+)
+def test_retry_after_that_says_nothing_usable_is_none(value: str, parsed: float | None) -> None:
+    """Only a positive, finite delay (or a future date) is a Retry-After; else the default."""
+    assert parse_retry_after(value) == parsed

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import sqlite3
+import stat
 from pathlib import Path
+from typing import cast
 
 import pytest
 
 from orchestrator.engine.events import Observer
-from orchestrator.engine.run import run_plan
+from orchestrator.engine.run import resumable, resume_run, run_plan
 from orchestrator.errors import JournalError
 from orchestrator.journal import Journal, open_journal, opened
+from orchestrator.journal.sqlite import SqliteJournal
 from orchestrator.journal.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 from orchestrator.planfile.loader import load_plan
 from orchestrator.sandbox import Sandbox
 from orchestrator.statuses import RunStatus, State
-from tests.support import CONFIGS, QUIET, approve_all, write_plan
+from tests.support import CONFIGS, QUIET, approve_all, execute, write_plan
 
 pytestmark = pytest.mark.anyio
 
@@ -71,3 +74,104 @@ async def test_a_journal_from_a_newer_release_is_refused(tmp_path: Path) -> None
     with pytest.raises(JournalError, match=f"schema version {SCHEMA_VERSION + 1}.*newer"):
         await open_journal(path)
     assert path.read_bytes() == before
+
+
+async def test_a_full_disk_mid_run_is_a_journal_error_and_the_run_stays_resumable(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """SQLITE_FULL during the writes: one clear JournalError naming resume; resume finishes."""
+    path = write_plan(tmp_path, sandbox.url, {org: CONFIGS[org] for org in CONFIGS})
+    location = tmp_path / "j.sqlite3"
+    with pytest.raises(JournalError) as caught:
+        async with opened(location) as journal:
+            # A size limit on this connection is a full disk as SQLite reports it.
+            db = cast(SqliteJournal, journal)._db
+
+            def fill_the_disk() -> None:
+                pages = db.execute("PRAGMA page_count").fetchone()[0]
+                db.execute(f"PRAGMA max_page_count = {pages + 2}")
+
+            await execute(path, journal, at_wave=fill_the_disk)
+    message = str(caught.value)
+    assert "the disk is full" in message and "orchestrator resume" in message
+    written = {(r.org, r.resource_id) for r in sandbox.writes()}
+    assert len(written) < 25  # it stopped mid-run
+    async with opened(location) as journal:
+        row = await resumable(journal, None)
+        assert row.status is RunStatus.RUNNING and row.id in message
+        result = await resume_run(
+            load_plan(path), journal, row, observer=Observer(), approver=approve_all, options=QUIET
+        )
+        assert result.exit_code == 0
+    for org, ids in CONFIGS.items():
+        for config_id in ids:
+            assert len(sandbox.writes(org, config_id)) == 1
+
+
+def damage(path: Path) -> None:
+    """Overwrite every page but the first with garbage, as a bad disk would."""
+    data = bytearray(path.read_bytes())
+    page = 4096
+    data[page:] = b"\xde\xad\xbe\xef" * ((len(data) - page) // 4)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+async def test_a_damaged_journal_is_a_clear_journal_error(
+    sandbox: Sandbox, tmp_path: Path, read_only: bool
+) -> None:
+    """Corrupted pages: JournalError saying the file is damaged, on open or on the first read."""
+    location = tmp_path / "j.sqlite3"
+    async with opened(location) as journal:
+        await execute(write_plan(tmp_path, sandbox.url, {"canary": CANARY}), journal)
+    damage(location)
+    with pytest.raises(JournalError, match="damaged"):
+        async with opened(location, read_only=read_only) as journal:
+            await journal.runs()
+
+
+async def test_read_only_never_creates_a_journal(tmp_path: Path) -> None:
+    """A mistyped path read-only: a clear error, and no file or folder appears."""
+    with pytest.raises(JournalError, match="no journal at"):
+        open_journal(tmp_path / "typo" / "jounral.sqlite3", read_only=True)
+    assert not (tmp_path / "typo").exists()
+
+
+async def test_read_only_reads_and_changes_nothing(sandbox: Sandbox, tmp_path: Path) -> None:
+    """Read-only: runs and items read as usual; writing and locking are refused; bytes unchanged."""
+    location = tmp_path / "j.sqlite3"
+    async with opened(location) as journal:
+        _, data = await execute(write_plan(tmp_path, sandbox.url, {"canary": CANARY}), journal)
+    before = location.read_bytes()
+    async with opened(location, read_only=True) as journal:
+        (run,) = await journal.runs()
+        assert run.id == data["run_id"] and len(await journal.items(run.id)) == len(CANARY)
+        with pytest.raises(JournalError, match="open read-only"):
+            await journal.lock(run.id)
+    with pytest.raises(JournalError, match="cannot be written"):
+        async with opened(location, read_only=True) as journal:
+            journal.record_event(run.id, None, "tampered")
+            await journal.flush()
+    assert location.read_bytes() == before
+
+
+async def test_journal_files_and_folders_are_private(sandbox: Sandbox, tmp_path: Path) -> None:
+    """Folders the journal creates are 0700; the journal, its -wal/-shm and locks are 0600."""
+    location = tmp_path / "new" / "deeper" / "j.sqlite3"
+    async with opened(location) as journal:
+        await execute(write_plan(tmp_path, sandbox.url, {"canary": CANARY[:1]}), journal)
+        await journal.lock("r-1")
+        modes = {
+            p.relative_to(tmp_path).as_posix(): stat.S_IMODE(p.stat().st_mode)
+            for p in (tmp_path / "new").rglob("*")
+        }
+    assert modes.pop("new/deeper/j.sqlite3-wal") == 0o600
+    assert modes.pop("new/deeper/j.sqlite3-shm") == 0o600
+    assert stat.S_IMODE((tmp_path / "new").stat().st_mode) == 0o700
+    locks = {name: mode for name, mode in modes.items() if name.endswith(".lock")}
+    assert "new/deeper/j.sqlite3.locks/r-1.lock" in locks and set(locks.values()) == {0o600}
+    assert {name: mode for name, mode in modes.items() if name not in locks} == {
+        "new/deeper": 0o700,
+        "new/deeper/j.sqlite3": 0o600,
+        "new/deeper/j.sqlite3.locks": 0o700,
+    }

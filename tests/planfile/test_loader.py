@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
@@ -211,6 +212,45 @@ def test_secret_values_never_appear_in_problems(tmp_path: Path) -> None:
         "orgs.eu.client_secret",
         "orgs.us.client_secret",
     ]
+
+
+@pytest.mark.parametrize(
+    ("secret", "hidden"),
+    [
+        ("pa$sw0rd-xyz", "sw0rd"),
+        ("0777", "0777"),
+        ("on", "`on`"),
+        ("1:30:00", "1:30"),
+        ('"pre${NOPE}fix-zz"', "fix-zz"),
+    ],
+)
+def test_a_literal_secret_is_never_quoted_by_a_problem(
+    tmp_path: Path, secret: str, hidden: str
+) -> None:
+    """`$NAME` in a secret, or YAML-1.1-looking text: the problem names the key, not the value."""
+    text = (
+        "orgs:\n  o:\n    base_url: http://127.0.0.1:9\n    client_id: c\n"
+        f"    client_secret: {secret}\n"
+    )
+    with pytest.raises(PlanError) as info:
+        load_environment(write(tmp_path, text, "orgs.yaml"), environ={})
+    (problem,) = info.value.problems
+    assert problem.path == "orgs.o.client_secret"
+    assert hidden not in str(info.value)
+
+
+def test_a_fifo_or_a_folder_is_refused_at_once(tmp_path: Path) -> None:
+    """A FIFO would block the read forever: refused without reading, like a folder."""
+    fifo = tmp_path / "plan.yaml"
+    os.mkfifo(fifo)
+    for path, kind in ((fifo, "a FIFO"), (tmp_path, "a folder")):
+        with pytest.raises(PlanError, match=f"not a regular file \\({kind}\\)"):
+            load_plan(path)
+    env = tmp_path / "env"
+    os.mkfifo(env)
+    plan = write(tmp_path, "plan: 1\nname: p\nenvironments: env\ntargets: []\n", "p.yaml")
+    with pytest.raises(PlanError, match=r"cannot read .*env: not a regular file"):
+        load_plan(plan)
 
 
 def test_items_defaults_and_overrides(tmp_path: Path) -> None:

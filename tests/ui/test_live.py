@@ -270,3 +270,18 @@ def scripted_run() -> None:
 
 if __name__ == "__main__":
     scripted_run()
+
+
+def test_server_text_in_the_live_display_is_escaped() -> None:
+    """A failure message with ANSI escapes and CR shows as text; the terminal obeys none of it."""
+    run = make_run({"all": {"org-a": 2}})
+    counts = RunCounts(FakeClock())
+    counts.start(run.started())
+    counts.wave_started(0, "all")
+    spoof = "\x1b[2K\r\x1b[32msucceeded\x1b[0m\u202e"
+    counts.item_done(finish(run.of("all")[0], Status.FAILED, message=f"no{spoof}"))
+    counts.note(f"note{spoof}")
+    for final in (False, True):
+        text = draw(counts, final=final)
+        assert not any(c in text for c in "\x1b\r\u202e")
+        assert "\\x1b[32msucceeded" in text

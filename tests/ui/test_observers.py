@@ -118,3 +118,17 @@ def test_choose_observer_by_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("TERM", "dumb")
         assert isinstance(choose_observer(stream=tty), SummaryObserver)
     os.close(master)
+
+
+def test_progress_lines_escape_server_text() -> None:
+    """A failure message that would erase the line and print a green 'succeeded': escaped."""
+    out = io.StringIO()
+    observer = LineObserver(out)
+    run = make_run({"canary": {"c": 1}})
+    observer.run_started(run.started())
+    spoof = "\x1b[2K\r\x1b[32msucceeded\x1b[0m\nfake line"
+    observer.item_done(finish(run.of("canary")[0], Status.FAILED, f"HTTP 400: {spoof}"))
+    observer.note(f"note: {spoof}")
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 3 and not any(c in out.getvalue() for c in "\x1b\r")
+    assert lines[1].endswith("failed: HTTP 400: \\x1b[2K\\r\\x1b[32msucceeded\\x1b[0m\\nfake line")

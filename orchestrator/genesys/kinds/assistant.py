@@ -7,8 +7,9 @@ from typing import Any
 from urllib.parse import quote
 
 from orchestrator.errors import TargetUnavailable
+from orchestrator.genesys import answers
 from orchestrator.genesys.client import HttpStats, OrgClient
-from orchestrator.genesys.kinds.base import PAGE_SIZE, Live, Target, live_from
+from orchestrator.genesys.kinds.base import PAGE_SIZE, Live, Target, live_of
 from orchestrator.models import Kind, To
 
 
@@ -26,7 +27,7 @@ class Assistant:
 
     async def read(self, client: OrgClient, rid: str, stats: HttpStats) -> Live:
         resp = await client.request("GET", self.path(rid), resource_id=rid, stats=stats)
-        return live_from(self.kind, resp.body, None, resp.correlation_id)
+        return live_of(answers.resource(self.kind, resp, rid, versioned=False), resp.correlation_id)
 
     async def resolve(
         self, client: OrgClient, rid: str, to: To, live: Live, stats: HttpStats
@@ -41,7 +42,9 @@ class Assistant:
         resp = await client.request(
             "PATCH", self.path(rid), body=dict(target.fields), resource_id=rid, stats=stats
         )
-        return live_from(self.kind, resp.body, None, resp.correlation_id)
+        return live_of(
+            answers.confirms(self.kind, resp, rid, target.hash, version=None), resp.correlation_id
+        )
 
     async def is_live(
         self, client: OrgClient, rid: str, written: Live, target: Target, stats: HttpStats

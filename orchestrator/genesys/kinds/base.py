@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from orchestrator.genesys.answers import Checked
 from orchestrator.genesys.client import HttpStats, OrgClient
 from orchestrator.genesys.content import comparable, content_hash
 from orchestrator.models import Kind, To
@@ -89,6 +90,18 @@ class ResourceKind(Protocol):
         ...
 
 
+def live_of(checked: Checked, correlation_id: str | None = None) -> Live:
+    """The :class:`Live` of an answer :mod:`~orchestrator.genesys.answers` has checked."""
+    return Live(
+        version=checked.version,
+        etag=checked.etag,
+        modified=checked.modified,
+        fields=checked.fields,
+        hash=checked.hash,
+        correlation_id=correlation_id,
+    )
+
+
 def live_from(
     kind: Kind, body: Any, etag: str | None = None, correlation_id: str | None = None
 ) -> Live:
@@ -97,10 +110,11 @@ def live_from(
         body = {}
     fields = comparable(kind, body)
     version = body.get("version")
+    modified = body.get("dateModified")
     return Live(
-        version=version if isinstance(version, int) else None,
+        version=version if isinstance(version, int) and not isinstance(version, bool) else None,
         etag=etag,
-        modified=body.get("dateModified"),
+        modified=modified if isinstance(modified, str) else None,
         fields=fields,
         hash=content_hash(fields),
         correlation_id=correlation_id,

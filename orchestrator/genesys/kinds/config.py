@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from orchestrator.errors import NotFound, TargetUnavailable
+from orchestrator.errors import MalformedAnswer, NotFound, TargetUnavailable
+from orchestrator.genesys import answers
 from orchestrator.genesys.client import HttpStats, OrgClient
-from orchestrator.genesys.content import comparable
-from orchestrator.genesys.kinds.base import PAGE_SIZE, Live, Target, live_from
+from orchestrator.genesys.kinds.base import PAGE_SIZE, Live, Target, live_of
 from orchestrator.models import Kind, To, ToBefore, ToPrevious, ToVersion
 from orchestrator.timestamps import parse_stamp, zulu
 
@@ -29,12 +29,14 @@ class AgentAssistConfig:
 
     async def read(self, client: OrgClient, rid: str, stats: HttpStats) -> Live:
         resp = await client.request("GET", self.path(rid), resource_id=rid, stats=stats)
-        return live_from(self.kind, resp.body, resp.etag, resp.correlation_id)
+        return live_of(answers.resource(self.kind, resp, rid, versioned=True), resp.correlation_id)
 
     async def resolve(
         self, client: OrgClient, rid: str, to: To, live: Live, stats: HttpStats
     ) -> tuple[int, Mapping[str, Any]]:
-        current = live.version or 0
+        current = live.version
+        if current is None:  # a checked read always has one; never guess it
+            raise TargetUnavailable("the current version is not known", code="target.missing")
         if isinstance(to, ToBefore):
             wanted = await self._version_before(client, rid, to.instant, stats)
         elif isinstance(to, ToPrevious):
@@ -65,7 +67,7 @@ class AgentAssistConfig:
                 code="target.pruned",
                 cause=exc,
             ) from None
-        return wanted, comparable(self.kind, resp.body if isinstance(resp.body, dict) else {})
+        return wanted, answers.history_version(self.kind, resp, rid, wanted)
 
     async def _version_before(
         self, client: OrgClient, rid: str, instant: datetime, stats: HttpStats
@@ -74,16 +76,14 @@ class AgentAssistConfig:
         while page <= pages:
             path = f"{self.path(rid)}/versions?pageSize={PAGE_SIZE}&pageNumber={page}"
             resp = await client.request("GET", path, resource_id=rid, stats=stats)
-            body = resp.body if isinstance(resp.body, dict) else {}
-            for entity in body.get("entities") or []:
-                created = _created(entity)
-                version = entity.get("version")
-                if created is None or not isinstance(version, int):
+            entities, pages = answers.history_page(resp, rid)
+            for version, date in entities:
+                created = _created(date)
+                if created is None:
                     continue
                 if created < instant:
                     return version  # newest first: the first match is the newest
-                oldest = (version, entity.get("dateCreated"))
-            pages = int(body.get("pageCount") or 1)
+                oldest = (version, date)
             page += 1
         kept = f" (oldest kept: version {oldest[0]}, created {oldest[1]})" if oldest else ""
         raise TargetUnavailable(
@@ -95,17 +95,27 @@ class AgentAssistConfig:
     async def write(
         self, client: OrgClient, rid: str, live: Live, target: Target, stats: HttpStats
     ) -> Live:
-        assert live.etag is not None and live.version is not None
-        body = {**target.fields, "version": live.version + 1}
+        if live.etag is None or live.version is None:  # checked reads always have both
+            raise MalformedAnswer(
+                "no ETag and version known from the last read: nothing was sent",
+                org=client.org.name,
+                method="PUT",
+                path=self.path(rid),
+                config_id=rid,
+            )
+        version = live.version + 1
         resp = await client.request(
             "PUT",
             self.path(rid),
-            body=body,
+            body={**target.fields, "version": version},
             headers={"If-Match": live.etag},
             resource_id=rid,
             stats=stats,
         )
-        return live_from(self.kind, resp.body, resp.etag, resp.correlation_id)
+        return live_of(
+            answers.confirms(self.kind, resp, rid, target.hash, version=version),
+            resp.correlation_id,
+        )
 
     async def is_live(
         self, client: OrgClient, rid: str, written: Live, target: Target, stats: HttpStats
@@ -117,17 +127,13 @@ class AgentAssistConfig:
             resource_id=rid,
             stats=stats,
         )
-        results = resp.body.get("results") if isinstance(resp.body, dict) else None
-        for result in results or []:
-            if result.get("configId") == rid:
-                active = result.get("activeVersion")
-                # Another writer may already have moved past our version.
-                return isinstance(active, int) and active >= (written.version or 0)
-        return False
+        active = answers.active_version(resp, rid)
+        # Another writer may already have moved past our version. Without a
+        # version known to be ours there is nothing to compare: never a default.
+        return active is not None and written.version is not None and active >= written.version
 
 
-def _created(entity: Any) -> datetime | None:
-    text = entity.get("dateCreated") if isinstance(entity, dict) else None
+def _created(text: Any) -> datetime | None:
     if not isinstance(text, str):
         return None
     try:

@@ -1,0 +1,110 @@
+"""What ``resume`` takes up again: which run, which of its items, and what each had.
+
+A run is resumable while it is unfinished (running, halted, interrupted) or
+while any of its items ended with a write whose outcome is unknown
+(``write.unknown``): those go back to ``intended``, so the worker reads the
+live state first and decides from it, and nothing is ever written twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from orchestrator.engine.job import UNKNOWN, Job
+from orchestrator.engine.recorder import Recorder
+from orchestrator.engine.scheduler import RESUMABLE_SKIPS
+from orchestrator.errors import JournalError
+from orchestrator.genesys.kinds import Live, Target
+from orchestrator.journal.rows import ItemRow, RunRow
+from orchestrator.journal.store import Journal
+from orchestrator.statuses import RunStatus, State, Status
+
+_UNFINISHED = (RunStatus.RUNNING, RunStatus.HALTED, RunStatus.INTERRUPTED)
+_RECENT = 50  # finished runs looked at for writes whose outcome is unknown
+
+
+async def resumable(journal: Journal, run_id: str | None) -> RunRow:
+    """The run ``resume`` would continue: ``run_id``, or the latest unfinished one.
+
+    A finished run with items whose write may have happened (``write.unknown``)
+    is not done either: ``resume`` reads those items and decides.
+
+    Raises:
+        JournalError: no such run, or it is already finished.
+    """
+    if run_id is None:
+        candidates = [row for row in [await journal.latest_unfinished()] if row is not None]
+        for row in await journal.runs(_RECENT):
+            if row.status not in _UNFINISHED and await _unknown_writes(journal, row.id):
+                candidates.append(row)
+                break  # newest first: older ones need their id named
+        if not candidates:
+            raise JournalError(f"no unfinished run in journal {journal.location}")
+        return max(candidates, key=lambda row: (row.started_at, row.id))
+    row = await journal.run(run_id)
+    if row.status not in _UNFINISHED and not await _unknown_writes(journal, run_id):
+        raise JournalError(f"run {run_id} is {row.status}: there is nothing to resume")
+    return row
+
+
+async def _unknown_writes(journal: Journal, run_id: str) -> int:
+    """How many of the run's items ended with a write whose outcome is unknown."""
+    counts = await journal.status_counts(run_id)
+    if not counts.get(Status.UNVERIFIED):
+        return 0
+    return sum(1 for item in await journal.items(run_id) if _in_doubt(item))
+
+
+def _in_doubt(row: ItemRow) -> bool:
+    return row.status is Status.UNVERIFIED and row.error is not None and row.error.code == UNKNOWN
+
+
+def reopen(recorder: Recorder, items: list[ItemRow]) -> list[ItemRow]:
+    """Take up again the items a halt or a closed window skipped, and writes in doubt.
+
+    A write whose outcome is unknown goes back to ``intended``: the worker
+    reads the live state first and decides from it (landed: verify; not
+    landed: write; changed: drift rules), so nothing is ever written twice.
+    """
+    out = []
+    for row in items:
+        code = row.error.code if row.error else None
+        if row.status is Status.SKIPPED and code in RESUMABLE_SKIPS:
+            state = State.PLANNED if row.target_hash else State.NEW
+            if row.started_at is not None:  # a write was intended once: read before deciding
+                state = State.INTENDED
+            recorder.event(row.seq, "item.reopened", {"was": code})
+            row = replace(row, state=state, status=None, error=None)
+        elif _in_doubt(row):
+            recorder.event(row.seq, "item.reopened", {"was": code})
+            row = replace(row, state=State.INTENDED, status=None, error=None)
+        out.append(row)
+    return out
+
+
+def restore(job: Job, row: ItemRow) -> None:
+    """Put back into ``job`` what earlier processes recorded of it."""
+    job.state, job.status, job.error, job.name = row.state, row.status, row.error, row.name
+    job.conflicts = row.conflicts
+    job.carried_attempts, job.carried_requests = row.attempts, row.requests
+    if row.planned_hash is not None:
+        job.baseline = Live(
+            version=row.from_version,
+            etag=row.planned_etag,
+            modified=row.planned_modified,
+            fields={},
+            hash=row.planned_hash,
+        )
+    if row.target_hash is not None:
+        job.target = Target(
+            fields=row.target_fields or {},
+            hash=row.target_hash,
+            version=row.target_version,
+            label=row.target_label or "",
+        )
+    if row.state is State.WRITTEN:
+        job.written = Live(
+            version=row.new_version, etag=None, modified=None, fields={}, hash=row.target_hash or ""
+        )
+    if job.state is State.INTENDED or job.state is State.WRITTEN:
+        job.snapshot_hash = row.planned_hash

@@ -24,7 +24,7 @@ import json
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 import anyio
@@ -40,7 +40,7 @@ from orchestrator.genesys.answers import (
     parse_json,
     redirected,
 )
-from orchestrator.genesys.pacing import OrgGate, OrgPaused
+from orchestrator.genesys.pacing import OrgGate, OrgPaused, PacingListener, ratelimit_headers
 from orchestrator.genesys.tokens import TokenSource
 from orchestrator.logs import redact
 from orchestrator.models import Limits, Org
@@ -84,18 +84,6 @@ def new_session(limits: Limits) -> aiohttp.ClientSession:
     # There is no public switch (aio-libs/aiohttp#10790); tests guard this.
     session._retry_connection = False
     return session
-
-
-class PacingListener(Protocol):
-    """Told what the servers say about pacing, so it outlives this process (the journal)."""
-
-    async def limit_learned(self, org: str, allowed: int, configured: int) -> None:
-        """``org``'s server said its real limit is ``allowed`` per minute."""
-        ...
-
-    async def paused(self, org: str, seconds: float) -> None:
-        """``org``'s server asked (429) that nothing be sent for ``seconds``."""
-        ...
 
 
 class Client:
@@ -289,7 +277,7 @@ class OrgClient:
                     retry_after = resp.headers.get("Retry-After")
                     content_type = resp.content_type
                     location = resp.headers.get("Location")
-                    told = _ratelimit(resp.headers)
+                    told = ratelimit_headers(resp.headers)
                     if told is not None:  # counted while this request still is, as the server does
                         learned = self.gate.learn(*told)
             finally:
@@ -362,23 +350,6 @@ async def _read_body(
             raise _too_large("response refused", resp, where, maybe_applied)
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _ratelimit(headers: Mapping[str, str]) -> tuple[int, int | None, float | None] | None:
-    """``inin-ratelimit-allowed`` / ``-count`` / ``-reset``, or None if absent or unreadable."""
-    allowed = _whole(headers.get("inin-ratelimit-allowed"))
-    if allowed is None or allowed < 1:
-        return None
-    reset = _whole(headers.get("inin-ratelimit-reset"))
-    return allowed, _whole(headers.get("inin-ratelimit-count")), reset
-
-
-def _whole(text: str | None) -> int | None:
-    try:
-        value = int(text) if text is not None else None
-    except ValueError:
-        return None
-    return value if value is None or 0 <= value <= 10**9 else None
 
 
 def _too_large(

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import heapq
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Protocol
 
 import anyio
 from aiolimiter import AsyncLimiter
@@ -280,3 +281,32 @@ class OrgGate:
             if self._pause_logged and not self.pause_remaining():
                 self._pause_logged = False
                 _log.info("org pause ended", org=self.name)
+
+
+class PacingListener(Protocol):
+    """Told what the servers say about pacing, so it outlives this process (the journal)."""
+
+    async def limit_learned(self, org: str, allowed: int, configured: int) -> None:
+        """``org``'s server said its real limit is ``allowed`` per minute."""
+        ...
+
+    async def paused(self, org: str, seconds: float) -> None:
+        """``org``'s server asked (429) that nothing be sent for ``seconds``."""
+        ...
+
+
+def ratelimit_headers(headers: Mapping[str, str]) -> tuple[int, int | None, float | None] | None:
+    """``inin-ratelimit-allowed`` / ``-count`` / ``-reset``, or None if absent or unreadable."""
+    allowed = _whole(headers.get("inin-ratelimit-allowed"))
+    if allowed is None or allowed < 1:
+        return None
+    reset = _whole(headers.get("inin-ratelimit-reset"))
+    return allowed, _whole(headers.get("inin-ratelimit-count")), reset
+
+
+def _whole(text: str | None) -> int | None:
+    try:
+        value = int(text) if text is not None else None
+    except ValueError:
+        return None
+    return value if value is None or 0 <= value <= 10**9 else None

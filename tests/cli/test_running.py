@@ -284,7 +284,7 @@ async def test_a_journal_that_cannot_be_written_mid_run_exits_2_and_resume_finis
         [
             sys.executable,
             "-c",
-            LIMITED.format(320_000),
+            LIMITED.format(560_000),
             "run",
             str(plan),
             "--journal",

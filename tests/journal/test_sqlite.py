@@ -133,7 +133,7 @@ async def test_a_damaged_journal_is_a_clear_journal_error(
 async def test_read_only_never_creates_a_journal(tmp_path: Path) -> None:
     """A mistyped path read-only: a clear error, and no file or folder appears."""
     with pytest.raises(JournalError, match="no journal at"):
-        open_journal(tmp_path / "typo" / "jounral.sqlite3", read_only=True)
+        await open_journal(tmp_path / "typo" / "jounral.sqlite3", read_only=True)
     assert not (tmp_path / "typo").exists()
 
 

@@ -199,6 +199,8 @@ async def _drive(
     async with new_session(plan.limits) as session:
         client = Client(session, plan.limits)
         jobs = _new_jobs(plan, client) if items is None else _rebuilt_jobs(plan, client, items)
+        if items is not None:
+            await _recall_baselines(journal, jobs)
         gates = Gates(
             plan=plan,
             run_id=row.id,
@@ -345,6 +347,23 @@ def _restore(job: Job, row: ItemRow) -> None:
         )
     if job.state is State.INTENDED or job.state is State.WRITTEN:
         job.snapshot_hash = row.planned_hash
+
+
+async def _recall_baselines(journal: Journal, jobs: Sequence[Job]) -> None:
+    """Give each item resumed mid-write the parts of what planning saw.
+
+    The journal keeps only the baseline's hash; the worker needs its fields to
+    tell our own half-finished write (an assistant patched, its copilot not
+    yet) from someone else's change. The pre-write snapshot, committed with
+    the item's first intent, holds exactly that content.
+    """
+    for job in jobs:
+        if job.state is not State.INTENDED or job.baseline is None:
+            continue
+        for snap in await journal.snapshots(job.kind.kind.value, job.rid):
+            if snap.content_hash == job.baseline.hash:
+                job.baseline = replace(job.baseline, fields=dict(snap.fields))
+                break
 
 
 def _sum_http(before: Mapping[str, int], client: Client) -> dict[str, int]:

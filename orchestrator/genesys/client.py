@@ -15,7 +15,7 @@ refused with 401 is sent again once with a fresh token.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,7 +125,7 @@ class OrgClient:
         method: str,
         path: str,
         *,
-        body: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | Sequence[Any] | None = None,
         headers: Mapping[str, str] | None = None,
         resource_id: str | None = None,
         stats: HttpStats | None = None,
@@ -164,7 +164,7 @@ class OrgClient:
         self,
         method: str,
         path: str,
-        body: Mapping[str, Any] | None,
+        body: Mapping[str, Any] | Sequence[Any] | None,
         extra: Mapping[str, str] | None,
         token: str,
         resource_id: str | None,

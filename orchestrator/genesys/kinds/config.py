@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from orchestrator.errors import NotFound, TargetUnavailable
+from orchestrator.errors import NotFound, TargetUnavailable, Unrestorable
 from orchestrator.genesys.client import HttpStats, OrgClient
 from orchestrator.genesys.content import comparable
-from orchestrator.genesys.kinds.base import PAGE_SIZE, Live, Target, live_from
+from orchestrator.genesys.kinds.base import PAGE_SIZE, Live, Target, live_from, unknown_fields
 from orchestrator.models import Kind, To, ToBefore, ToPrevious, ToVersion
 from orchestrator.timestamps import parse_stamp, zulu
 
@@ -91,6 +91,9 @@ class AgentAssistConfig:
             "older versions may have been pruned",
             code="target.pruned",
         )
+
+    def problem(self, live: Mapping[str, Any], target: Mapping[str, Any]) -> Unrestorable | None:
+        return unknown_fields(self.kind, live, target)
 
     async def write(
         self, client: OrgClient, rid: str, live: Live, target: Target, stats: HttpStats

@@ -7,7 +7,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from orchestrator.sandbox.seed import PERMISSIONS, ConfigSeed, OrgSeed, Seed, VersionSeed
+from orchestrator.sandbox.seed import ConfigSeed, OrgSeed, Seed, VersionSeed
+from orchestrator.sandbox.seed_unversioned import PERMISSIONS
 
 _NAMESPACE = uuid.UUID("0b8f3c8e-2a57-5d0f-9c1e-6f3a1d2b4c5e")
 _DOMAINS = ("Billing", "Claims", "Sales", "Support", "Retention", "Collections", "Onboarding")

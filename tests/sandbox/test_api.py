@@ -688,14 +688,14 @@ async def test_patch_assistant_twice_in_a_row_moves_date_modified(
 async def test_patch_assistant_unknown_fields(
     sandbox: Sandbox, http: aiohttp.ClientSession, login: Any
 ) -> None:
-    """Unknown fields in a PATCH: 400 invalid.property naming each."""
+    """Unknown fields in a PATCH (the copilot has its own PUT): 400 invalid.property naming each."""
     response = await http.patch(
         f"{sandbox.url}/api/v2/assistants/{BILLING_ASSISTANT}",
         headers=await login(sandbox),
-        json={"copilot": {}, "googleDialogflowConfig": {}, "name": "x"},
+        json={"copilot": {}, "queues": [], "name": "x"},
     )
     details = (await error(response, 400, "invalid.property"))["details"]
-    assert [d["fieldName"] for d in details] == ["copilot", "googleDialogflowConfig"]
+    assert [d["fieldName"] for d in details] == ["copilot", "queues"]
     assert sandbox.assistant("canary", BILLING_ASSISTANT)["name"] == "Billing assistant"
 
 

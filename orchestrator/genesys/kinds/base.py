@@ -112,8 +112,8 @@ def unknown_fields(
     shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
     return Unrestorable(
         f"{shown}: not a field the orchestrator knows for {kind}, and it differs from the "
-        "target; writing would not put it back, so nothing is written (plan.md: no field is "
-        "ever silently ignored)",
+        "target; a write could not promise to put it back, so nothing is written (a field "
+        "is never silently ignored)",
         code="field.unknown",
     )
 

@@ -48,7 +48,7 @@ def test_writable_and_read_only_fields_follow_the_api() -> None:
 
 
 def test_the_package_depends_only_on_plan_kind() -> None:
-    """The engine imports the fields package: it must stay free of loader and third-party imports."""
+    """The engine imports the fields package: it stays free of loader and third-party imports."""
     imported: set[str] = set()
     for module in Path(fields.__file__).parent.glob("*.py"):
         tree = ast.parse(module.read_text(encoding="utf-8"))

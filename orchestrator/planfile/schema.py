@@ -276,7 +276,7 @@ def _set() -> Schema:
             "items": {
                 "type": "object",
                 "required": ["name"],
-                "properties": {"name": {"type": "string"}},
+                "properties": {"name": _described("The item's text.", {"type": "string"})},
             },
         },
     }

@@ -36,7 +36,7 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
 
     async def take() -> tuple[int, list[str]]:
         async with opened(args.journal) as journal:
-            return await _snapshot(journal, targets, every, limits, taken_at)
+            return await take_snapshots(journal, targets, every, limits, taken_at)
 
     taken, failures = anyio.run(take)
     for line in failures:
@@ -55,13 +55,17 @@ def _org(env: Environment, name: str) -> Org:
         raise UsageError(f"no org {name!r} in {env.path} (it has: {known})") from None
 
 
-async def _snapshot(
+async def take_snapshots(
     journal: Journal,
     targets: list[tuple[Org, Kind, str]],
     every: Org | None,
     limits: Limits,
     taken_at: str,
 ) -> tuple[int, list[str]]:
+    """Store the content of ``targets`` (and of everything of org ``every``) dated ``taken_at``.
+
+    Returns how many snapshots were stored and a message per read that failed.
+    """
     failures: list[str] = []
     found: list[tuple[Org, Kind, str, Live]] = []
     async with new_session(limits) as session:

@@ -21,6 +21,7 @@ not drift: the kind then sends only what is left.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import anyio
 
@@ -134,6 +135,10 @@ class Worker:
             if (refusal := job.kind.problem(live.fields, job.target.fields)) is not None:
                 job.fail(Status.FAILED, refusal.item_error())
                 return None
+            if live.hash == job.baseline.hash and not job.baseline.fields:
+                # A job rebuilt on resume knows only the baseline's hash; telling our
+                # half-written state from drift later needs its parts: these are they.
+                job.baseline = replace(job.baseline, fields=live.fields)
             if not self._may_write():
                 return None  # interrupted: the item stays where the journal says it is
             if last_error is not None and not job.budget.spend():

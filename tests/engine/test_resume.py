@@ -17,7 +17,7 @@ from orchestrator.journal import Journal
 from orchestrator.journal.rows import ItemRow
 from orchestrator.models import Kind, Plan
 from orchestrator.planfile.loader import load_plan
-from orchestrator.sandbox import Sandbox
+from orchestrator.sandbox import Faults, Sandbox
 from orchestrator.statuses import RunStatus
 from orchestrator.ui import report
 from tests.support import (
@@ -25,6 +25,7 @@ from tests.support import (
     ASSISTANTS,
     CONFIGS,
     QUIET,
+    SandboxFactory,
     approve_all,
     nobody_to_ask,
     planned_run,
@@ -248,3 +249,34 @@ async def test_without_the_baseline_parts_a_half_written_item_is_drift(
     _, data = await resume(plan, journal)
     assert data["items"][0]["status"] == "drifted"
     assert sandbox.writes("canary") == []
+
+
+async def test_an_item_planned_by_an_earlier_process_finishes_a_cut_write(
+    make_sandbox: SandboxFactory, tmp_path: Path, journal: Journal
+) -> None:
+    """Planned before a restart, written after it, every answer lost: our half is not drift."""
+    async with make_sandbox() as sb:
+        taken = await snapshot_org(sb, tmp_path, journal)
+        sb.patch_assistant("canary", BILLING, state="Inactive")
+        sb.edit_copilot("canary", BILLING, enabled=False)
+        path = write_plan(
+            tmp_path,
+            sb.url,
+            {"canary": [BILLING]},
+            name="planned",
+            defaults={"kind": "assistant", "to": {"snapshot": taken}},
+            waves=[{"name": "w", "orgs": ["*"], "approve": True}],
+        )
+        plan = load_plan(path)
+        result = await run_plan(
+            plan, journal, observer=Observer(), approver=nobody_to_ask, options=QUIET
+        )
+        assert result.exit_code == 3  # planned, then stopped at the gate: a new process resumes
+        sb.set_faults("canary", Faults(drop_after_write_rate=1.0))
+        sb.clear_requests()
+        result, data = await resume(plan, journal)
+        assert data["items"][0]["status"] == "succeeded"
+        assert [(w.method, w.path) for w in sb.writes("canary")] == [
+            ("PATCH", f"/api/v2/assistants/{BILLING}"),
+            ("PUT", f"/api/v2/assistants/{BILLING}/copilot"),
+        ]

@@ -189,13 +189,28 @@ async def test_any_run_can_be_undone_from_its_pre_write_snapshots(
 async def test_snapshot_of_a_plan_stores_each_item(
     sandbox: Sandbox, tmp_path: Path, journal: Journal
 ) -> None:
-    """`orchestrator snapshot PLAN` keeps the current content of the plan's configs."""
+    """`orchestrator snapshot PLAN` keeps the current content of the plan's items, every kind."""
     ids = CONFIGS["canary"][:2]
+    assist = [
+        {"id": BILLING, "kind": "assistant", "to": {"snapshot": "2026-01-01T00:00:00Z"}},
+        {"id": BILLING, "kind": "assistant-queues", "to": {"snapshot": "2026-01-01T00:00:00Z"}},
+        {
+            "id": CHECKLISTS["canary"][0],
+            "kind": "agent-checklist",
+            "to": {"before": "2027-01-01T00:00:00Z"},
+        },
+    ]
     out = await snapshot(
-        str(write_plan(tmp_path, sandbox.url, {"canary": ids})),
+        str(write_plan(tmp_path, sandbox.url, {"canary": [*ids, *assist]})),
         journal=Path(journal.location),
     )
-    assert "stored 2 snapshot(s)" in out
+    assert "stored 5 snapshot(s)" in out
+    (kept,) = await journal.snapshots("assistant", BILLING)
+    assert kept.fields == content(sandbox, BILLING)
+    (bound,) = await journal.snapshots("assistant-queues", BILLING)
+    assert set(bound.fields) == {b["id"] for b in sandbox.bindings("canary", BILLING)}
+    (listed,) = await journal.snapshots("agent-checklist", CHECKLISTS["canary"][0])
+    assert listed.fields["name"] == "Billing call checklist"
     for c in ids:
         (snap,) = await journal.snapshots("agentassist-config", c)
         assert snap.version == sandbox.config("canary", c).version

@@ -132,10 +132,11 @@ class Worker:
                 if job.item.on_drift is OnDrift.STOP:
                     return self._drifted(job, live)
                 self._recorder.event(job.seq, "drift.overwrite", {"version": live.version})
-            if (refusal := job.kind.problem(live.fields, job.target.fields)) is not None:
-                job.fail(Status.FAILED, refusal.item_error())
-                return None
-            if live.hash == job.baseline.hash and not job.baseline.fields:
+            if live.hash != job.baseline.hash:  # planning checked the baseline itself
+                if (refusal := job.kind.problem(live.fields, job.target.fields)) is not None:
+                    job.fail(Status.FAILED, refusal.item_error())
+                    return None
+            elif not job.baseline.fields:
                 # A job rebuilt on resume knows only the baseline's hash; telling our
                 # half-written state from drift later needs its parts: these are they.
                 job.baseline = replace(job.baseline, fields=live.fields)

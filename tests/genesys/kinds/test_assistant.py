@@ -394,3 +394,26 @@ async def test_a_copilot_changed_after_planning_is_drift(
     assert data["items"][0]["status"] == "drifted"
     assert sandbox.writes("canary", BILLING) == []
     assert sandbox.copilot("canary", BILLING)["answerGenerationConfig"] == {"enabled": False}
+
+
+async def test_an_unknown_field_changed_after_planning_is_refused_even_on_overwrite(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """The check runs again before the write: overwrite may replace drift, never an unknown field."""
+    sandbox.extend("canary", BILLING, "voiceHints", {"boost": 1}, on="copilot")
+    taken = await snapshot_canary(sandbox, tmp_path, journal)
+    sandbox.patch_assistant("canary", BILLING, state="Inactive")
+    path = assistant_plan(
+        tmp_path, sandbox.url, {"snapshot": taken}, ids=[BILLING], on_drift="overwrite"
+    )
+
+    def colleague() -> None:
+        sandbox.edit_copilot("canary", BILLING, voiceHints={"boost": 9})
+
+    _, data = await execute(path, journal, at_wave=colleague)
+    assert (data["items"][0]["status"], data["items"][0]["error"]["code"]) == (
+        "failed",
+        "field.unknown",
+    )
+    assert "copilot.voiceHints" in data["items"][0]["error"]["message"]
+    assert sandbox.writes("canary", BILLING) == []

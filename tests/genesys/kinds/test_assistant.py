@@ -399,7 +399,7 @@ async def test_a_copilot_changed_after_planning_is_drift(
 async def test_an_unknown_field_changed_after_planning_is_refused_even_on_overwrite(
     sandbox: Sandbox, tmp_path: Path, journal: Journal
 ) -> None:
-    """The check runs again before the write: overwrite may replace drift, never an unknown field."""
+    """Checked again before the write: overwrite may replace drift, never an unknown field."""
     sandbox.extend("canary", BILLING, "voiceHints", {"boost": 1}, on="copilot")
     taken = await snapshot_canary(sandbox, tmp_path, journal)
     sandbox.patch_assistant("canary", BILLING, state="Inactive")

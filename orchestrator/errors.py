@@ -9,6 +9,8 @@
     ├── PlanError                      exit 2   plan/environment file invalid (all problems)
     ├── JournalError                   exit 2   journal unreadable, run locked by another process
     ├── TargetUnavailable              exit 1   an item's target is gone (pruned, no snapshot)
+    ├── Unrestorable                   exit 1   the target cannot be written safely (unknown field)
+    ├── QueueTaken                     exit 1   a target queue now belongs to another assistant
     └── RequestError                   exit 1   one request failed; carries org, config, status, ids
         ├── TransportError                      no HTTP answer (timeout, refused, dropped)
         │   └── ResponseTooLarge                body over the client's size limit
@@ -146,6 +148,54 @@ class TargetUnavailable(OrchestratorError):
             http_status=self.cause.status if self.cause else None,
             correlation_id=self.cause.correlation_id if self.cause else None,
         )
+
+
+class Unrestorable(OrchestratorError):
+    """The target cannot be written safely, so the item is refused rather than half restored.
+
+    ``code``: ``field.unknown`` (a field the orchestrator does not know
+    differs), ``field.immutable`` (the server forbids the change),
+    ``target.incomplete`` (the target lacks a part a write cannot remove).
+    """
+
+    def __init__(self, message: str, *, code: str) -> None:
+        self.detail = message
+        self.code = code
+        super().__init__(message)
+
+    def item_error(self) -> ItemError:
+        """The error as an item's ``error``."""
+        return ItemError(code=self.code, message=self.detail)
+
+
+class QueueTaken(OrchestratorError):
+    """A queue the target binds to an assistant is now bound to another assistant.
+
+    Binding it would move it away from that assistant, which is someone
+    else's deployment: the orchestrator never does that, whatever
+    ``on_drift`` says. The item ends ``drifted``.
+    """
+
+    code = "queue.taken"
+
+    def __init__(
+        self, *, queue_id: str, assistant_id: str, owner_id: str, owner_name: str | None
+    ) -> None:
+        self.queue_id = queue_id
+        self.assistant_id = assistant_id
+        self.owner_id = owner_id
+        self.owner_name = owner_name
+        owner = f"{owner_name} ({owner_id})" if owner_name else owner_id
+        self.detail = (
+            f"queue {queue_id} is now bound to assistant {owner}, not to assistant "
+            f"{assistant_id}: not moved (the orchestrator never takes a queue from another "
+            "assistant, not even with on_drift: overwrite); unbind it there first"
+        )
+        super().__init__(self.detail)
+
+    def item_error(self) -> ItemError:
+        """The error as an item's ``error``."""
+        return ItemError(code=self.code, message=self.detail)
 
 
 class RequestError(OrchestratorError):

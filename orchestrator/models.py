@@ -23,6 +23,8 @@ class Kind(enum.StrEnum):
 
     AGENTASSIST_CONFIG = "agentassist-config"
     ASSISTANT = "assistant"
+    ASSISTANT_QUEUES = "assistant-queues"  # the id is the assistant's; content: its queues
+    AGENT_CHECKLIST = "agent-checklist"
 
 
 class OnDrift(enum.StrEnum):

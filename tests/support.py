@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import anyio
+import PureCloudPlatformClientV2 as genesys
 import yaml
 
 from orchestrator.engine.events import Observer, WaveStarted
@@ -76,6 +79,12 @@ ASSISTANTS = {
         "0a31cd07-f23f-59d1-9349-275ab4a9f0b2",
         "c4ee894b-211b-5805-87ab-4f8122feb58d",
         "98fca21d-b43b-5e09-91d7-7ac1832ab93d",
+    ],
+}
+CHECKLISTS = {
+    "canary": [
+        "c80cb074-429c-5cb0-af32-6c95685db7f2",  # Billing call checklist
+        "67bd6284-996c-5267-944a-2caadf689c8d",  # Claims call checklist
     ],
 }
 # Fast limits for tests: the sandbox answers in microseconds.
@@ -226,3 +235,48 @@ async def planned_run(sb: Sandbox, tmp_path: Path, journal: Journal, ids: list[s
     assert result.exit_code == 3
     assert "resume" in (result.reason or "")
     return plan
+
+
+async def snapshot(*args: str, journal: Path | str) -> str:
+    """Run `orchestrator snapshot ...` as an operator does; returns what it printed."""
+    done = await anyio.run_process(
+        [sys.executable, "-m", "orchestrator", "snapshot", *args, "--journal", str(journal)]
+    )
+    return done.stdout.decode()
+
+
+def env_file(tmp_path: Path, url: str, org: str = "canary") -> Path:
+    """An environment file with one seeded org on the sandbox at ``url``."""
+    path = tmp_path / "orgs.yaml"
+    path.write_text(yaml.safe_dump({"orgs": {org: org_entry(url, org)}}))
+    return path
+
+
+async def snapshot_org(sb: Sandbox, tmp_path: Path, journal: Journal, org: str = "canary") -> str:
+    """`snapshot --env --org ORG --all`; the instant it printed for `to: {snapshot: T}`."""
+    out = await snapshot(
+        "--env",
+        str(env_file(tmp_path, sb.url, org)),
+        "--org",
+        org,
+        "--all",
+        journal=journal.location,
+    )
+    return out.split("to: {snapshot: ", 1)[1].split("}", 1)[0]
+
+
+def sdk_client(url: str, org: str = "canary") -> Any:
+    """The official SDK's ApiClient on the sandbox, logged in as ``org``'s OAuth client."""
+    client = genesys.ApiClient(host=url)
+    client.get_client_credentials_token(org, f"{org}-secret")
+    return client
+
+
+def sdk_json(client: Any, model: Any) -> Any:
+    """An SDK model as the JSON it stands for (API field names; None left out)."""
+    return client.sanitize_for_serialization(model)
+
+
+def queue_ids(sb: Sandbox, org: str = "canary") -> dict[str, str]:
+    """The org's routing queues by name."""
+    return {name: queue for queue, name in sb.queues(org).items()}

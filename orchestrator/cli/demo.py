@@ -9,6 +9,7 @@ a platform engineer meets in real life.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -16,17 +17,22 @@ import anyio
 
 from orchestrator import logs
 from orchestrator.cli.running import terminal_approver
+from orchestrator.cli.snapshot import take_snapshots
 from orchestrator.engine.events import ItemDone, Observer, RunStarted, WaveFinished, WaveStarted
 from orchestrator.engine.run import Options, Result, preview, run_plan
+from orchestrator.genesys.content import render
 from orchestrator.journal import Journal, opened
-from orchestrator.models import Plan
+from orchestrator.models import Limits, Plan, ToSnapshot
 from orchestrator.planfile.loader import load_plan
 from orchestrator.sandbox import Faults, Sandbox, load_seed
-from orchestrator.sandbox.shipped import HALT_PLAN, PLAN, SEED
+from orchestrator.sandbox.shipped import ASSIST_PLAN, HALT_PLAN, PLAN, SEED
+from orchestrator.timestamps import parse_stamp, stamp, utcnow, zulu_of
 from orchestrator.ui import report
 from orchestrator.ui.observers import choose_observer
 from orchestrator.ui.preview import action
 
+BILLING_ASSISTANT = "d5d30071-3a20-5442-b022-d4416f64cc99"
+BILLING_CHECKLIST = "c80cb074-429c-5cb0-af32-6c95685db7f2"
 JOURNAL = Path(".orchestrator") / "demo.sqlite3"
 DRIFTER = ("emea-prod", "d144ec01-034b-5b46-8c55-3dcfefdc9d9a")  # Retention
 
@@ -140,6 +146,7 @@ async def _demo(fmt: str, observer: Observer) -> Result:
             assert result.run_id is not None
             print(report.render(await report.build(journal, result.run_id), fmt), end="")
             await _show_halt(journal, url)
+            await _show_agent_assist(journal, url, sandbox)
     return result
 
 
@@ -186,3 +193,66 @@ async def _show_plan(plan: Plan, journal: Journal) -> None:
             line += f": {job.error.message}"
         print(line, file=sys.stderr)
     print(f"\nstep 2: orchestrator run {PLAN}", file=sys.stderr)
+
+
+async def _show_agent_assist(journal: Journal, url: str, sandbox: Sandbox) -> None:
+    """Step 4: kinds without server history, put back from a snapshot."""
+    rel = ASSIST_PLAN
+    say = _stderr
+    say("\nstep 4: Agent Assist keeps no history: snapshot, a day of changes, one plan")
+    say("  orchestrator snapshot --env orgs.yaml --org canary --all")
+    plan = load_plan(ASSIST_PLAN, sandbox_url=url)
+    taken_at = stamp(utcnow().replace(microsecond=0))
+    stored, _ = await take_snapshots(
+        journal, [], plan.environment.org("canary"), Limits(), taken_at
+    )
+    when = zulu_of(taken_at)
+    say(f"    stored {stored} snapshot(s) at {when}")
+    _colleague_deploys(sandbox)
+    say("  (meanwhile a colleague turns on copilot summaries for the Billing assistant,")
+    say("   moves it onto two more queues and edits its checklist)")
+    to = ToSnapshot(parse_stamp(taken_at))
+    plan = dataclasses.replace(plan, items=tuple(dataclasses.replace(i, to=to) for i in plan.items))
+    say(f"  orchestrator plan {rel}   (with to: {{snapshot: {when}}})")
+    jobs = (await preview(plan, journal=journal)).jobs
+    names = {job.rid: job.name for job in jobs if job.name}  # queue bindings have no name
+    for job in jobs:
+        say(f"    {job.kind.kind:<17} {names.get(job.rid, job.rid)}: {action(job)}")
+        for change in job.changes:
+            say(f"        {render(change)}")
+    queues = sandbox.queues("canary")
+    moved = (c.path for j in jobs for c in j.changes if c.path in queues)
+    say("    (" + ", ".join(f"{q[:8]}… is queue {queues[q]}" for q in moved) + ")")
+    result = await run_plan(
+        plan,
+        journal,
+        observer=Observer(),
+        approver=terminal_approver(yes=True, observer=Observer()),
+        options=Options(handle_signals=False),
+    )
+    assert result.run_id is not None
+    data = await report.build(journal, result.run_id)
+    say(f"  orchestrator run {rel}: {data['status']}")
+    for item in data["items"]:
+        say(f"    {item['kind']:<17} {names.get(item['id'], item['id'])}: {item['status']}")
+    say(f"  orchestrator report {result.run_id} --journal {JOURNAL}")
+
+
+def _colleague_deploys(sandbox: Sandbox) -> None:
+    """A day of Agent Assist changes, made as another admin would."""
+    copilot = sandbox.copilot("canary", BILLING_ASSISTANT)
+    summaries = {**copilot["summaryGenerationConfig"], "enabled": True}
+    sandbox.edit_copilot("canary", BILLING_ASSISTANT, summaryGenerationConfig=summaries)
+    queues = {name: queue for queue, name in sandbox.queues("canary").items()}
+    wanted = {queues["Billing VIP"]: ["call"], queues["Retention"]: ["call", "message"]}
+    sandbox.bind_queues("canary", BILLING_ASSISTANT, wanted)
+    checklist = sandbox.checklist("canary", BILLING_CHECKLIST)
+    items = [dict(i) for i in checklist["checklistItems"]]
+    items[2]["important"] = True
+    sandbox.edit_checklist(
+        "canary", BILLING_CHECKLIST, name="Billing call checklist (v2)", checklistItems=items
+    )
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)

@@ -226,14 +226,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command(
         "snapshot",
-        "store the current content of a plan's items (or of every assistant of an org)",
+        "store the current content of a plan's items (or of every assistant of an org with "
+        "its copilot and queue bindings, and every agent checklist)",
         "orchestrator snapshot --env orgs.yaml --org canary --all",
         _lazy("orchestrator.cli.snapshot", "cmd_snapshot"),
     )
     p.add_argument("plan", type=Path, nargs="?")
     p.add_argument("--env", type=Path, help="environment file (with --org and --all)")
     p.add_argument("--org", help="org name in the environment file")
-    p.add_argument("--all", action="store_true", help="every assistant of the org")
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="every assistant (copilot, queue bindings) and agent checklist of the org",
+    )
     _add_common(p, journal=True)
 
     p = command(

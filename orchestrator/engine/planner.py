@@ -125,6 +125,9 @@ class Planner:
             return self._finish(job)
         if self._with_diff:
             job.changes = diff(live.fields, job.target.fields)
+        if (refusal := job.kind.problem(live.fields, job.target.fields)) is not None:
+            job.fail(Status.FAILED, refusal.item_error())
+            return self._finish(job)
         self._recorder.planned(job)
         if live.hash == job.target.hash:
             job.status = Status.ALREADY_AT_TARGET

@@ -203,13 +203,18 @@ class Recorder:
             ),
         )
 
-    async def intent(self, job: Job, live: Live) -> None:
-        """Before a write leaves: keep what it replaces, and say what it will create."""
+    async def intent(self, job: Job, live: Live, *, keep: bool = True) -> None:
+        """Before a write leaves: keep what it replaces, and say what it will create.
+
+        ``keep`` is False when ``live`` is our own write stopped halfway: what the
+        write replaces was kept before its first request, and a snapshot of the
+        half-written state would be chosen over it by ``{snapshot: <run start>}``.
+        """
         job.state = State.INTENDED
         if (where := self._journal()) is None:
             return
         journal, run_id = where
-        if job.snapshot_hash != live.hash:
+        if keep and job.snapshot_hash != live.hash:
             taken_at = self.started_at or ""
             journal.add_snapshot(
                 snapshot_of(job.org, job.kind.kind.value, job.rid, live, taken_at, run_id=run_id)

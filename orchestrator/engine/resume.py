@@ -8,6 +8,7 @@ live state first and decides from it, and nothing is ever written twice.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from orchestrator.engine.job import UNKNOWN, Job
@@ -108,3 +109,20 @@ def restore(job: Job, row: ItemRow) -> None:
         )
     if job.state is State.INTENDED or job.state is State.WRITTEN:
         job.snapshot_hash = row.planned_hash
+
+
+async def recall_baselines(journal: Journal, jobs: Sequence[Job]) -> None:
+    """Give each item resumed mid-write the parts of what planning saw.
+
+    The journal keeps only the baseline's hash; the worker needs its fields to
+    tell our own half-finished write (an assistant patched, its copilot not
+    yet) from someone else's change. The pre-write snapshot, committed with
+    the item's first intent, holds exactly that content.
+    """
+    for job in jobs:
+        if job.state is not State.INTENDED or job.baseline is None:
+            continue
+        for snap in await journal.snapshots(job.kind.kind.value, job.rid):
+            if snap.content_hash == job.baseline.hash:
+                job.baseline = replace(job.baseline, fields=dict(snap.fields))
+                break

@@ -26,7 +26,7 @@ from orchestrator.engine.planner import OrgCheck, Planner, preflight
 from orchestrator.engine.pool import drain
 from orchestrator.engine.recorder import Recorder
 from orchestrator.engine.remembered import honour_pauses, relearn
-from orchestrator.engine.resume import reopen, restore
+from orchestrator.engine.resume import recall_baselines, reopen, restore
 from orchestrator.engine.resume import resumable as resumable  # part of this module's API
 from orchestrator.engine.scheduler import Scheduler
 from orchestrator.errors import JournalError
@@ -209,6 +209,7 @@ async def _drive(
         jobs = _new_jobs(plan, client) if items is None else _rebuilt_jobs(plan, client, items)
         if items is not None:
             await relearn(journal, row.id, client, plan)
+            await recall_baselines(journal, jobs)
         gates = Gates(
             plan=plan,
             run_id=row.id,

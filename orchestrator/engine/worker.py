@@ -17,11 +17,17 @@ An unknown outcome never ends as a plain ``failed``: if no read tells the
 truth before the item's budget runs out, the item ends ``unverified`` with
 code ``write.unknown`` (the write may have happened), and ``resume`` takes it
 up again: it reads, then decides.
+
+A write of several requests (an assistant and its copilot; bindings added
+and removed) can stop halfway. Once an intent is recorded, a re-read whose
+every part is at the planned baseline or at the target is our own progress,
+not drift: the kind then sends only what is left.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import anyio
@@ -34,10 +40,12 @@ from orchestrator.errors import (
     Conflict,
     NotFound,
     PermissionDenied,
+    QueueTaken,
     RateLimited,
     RequestError,
     TransportError,
 )
+from orchestrator.genesys.content import between, content_hash
 from orchestrator.genesys.kinds import Live
 from orchestrator.genesys.retry import backoff_delay
 from orchestrator.logs import get_logger
@@ -140,20 +148,32 @@ class Worker:
                 job.unknown = None  # whatever the read shows is the truth to decide from
             if live.hash == job.target.hash:
                 return self._landed(job, live, ours=maybe_ours)
-            if live.hash != job.baseline.hash:
+            partial = self._our_progress(job, live)
+            if live.hash != job.baseline.hash and not partial:
                 if job.item.on_drift is OnDrift.STOP:
                     return self._drifted(job, live)
                 self._recorder.event(job.seq, "drift.overwrite", {"version": live.version})
                 _log.warning(
                     "drift overwritten", org=job.org, config_id=job.rid, version=live.version
                 )
+            if live.hash != job.baseline.hash:  # planning checked the baseline itself
+                if (refusal := job.kind.problem(live.fields, job.target.fields)) is not None:
+                    job.fail(Status.FAILED, refusal.item_error())
+                    return None
+            elif not job.baseline.fields:
+                # A job rebuilt on resume knows only the baseline's hash; telling our
+                # half-written state from drift later needs its parts: these are they.
+                job.baseline = replace(job.baseline, fields=live.fields)
             if not self._may_write():
                 return None  # interrupted: the item stays where the journal says it is
             if last_error is not None and not job.budget.spend():
                 job.fail(Status.FAILED, last_error, message=exhausted(job, last_error))
                 return None
             try:
-                written = await self._write(job, live)
+                written = await self._write(job, live, replaces_baseline=not partial)
+            except QueueTaken as exc:
+                job.fail(Status.DRIFTED, exc.item_error())
+                return None
             except Conflict as exc:
                 job.conflicts += 1
                 self._recorder.event(job.seq, "conflict", exc.item_error().as_dict())
@@ -189,7 +209,22 @@ class Worker:
         _log.warning("write outcome unknown", org=job.org, config_id=job.rid, **_why(exc))
         return exc
 
-    async def _write(self, job: Job, live: Live) -> Live | None:
+    def _our_progress(self, job: Job, live: Live) -> bool:
+        """Whether ``live`` is our own write stopped halfway (each part at baseline or target)."""
+        assert job.baseline is not None and job.target is not None
+        baseline = job.baseline
+        if job.state is not State.INTENDED or live.hash == baseline.hash:
+            return False
+        # Resumed without the baseline's parts (no pre-write snapshot): only the hash
+        # is known, and a changed hash must then count as drift.
+        if content_hash(baseline.fields) != baseline.hash:
+            return False
+        if not between(baseline.fields, job.target.fields, live.fields):
+            return False
+        self._recorder.event(job.seq, "write.partial", {"modified": live.modified})
+        return True
+
+    async def _write(self, job: Job, live: Live, *, replaces_baseline: bool) -> Live | None:
         """One guarded write, or None when the org's writes have stopped."""
         assert job.target is not None
         alone = await self._writes.turn(job.org)
@@ -198,7 +233,7 @@ class Worker:
             if (blocked := self._writes.reason(job.org)) is not None:
                 self._skip_blocked(job, blocked)
                 return None
-            await self._recorder.intent(job, live)
+            await self._recorder.intent(job, live, keep=replaces_baseline)
             try:
                 written = await job.kind.write(job.client, job.rid, live, job.target, job.stats)
             except PermissionDenied as exc:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,7 +144,7 @@ class OrgClient:
         method: str,
         path: str,
         *,
-        body: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | Sequence[Any] | None = None,
         headers: Mapping[str, str] | None = None,
         resource_id: str | None = None,
         stats: HttpStats | None = None,
@@ -178,7 +178,7 @@ class OrgClient:
         self,
         method: str,
         path: str,
-        body: Mapping[str, Any] | None,
+        body: Mapping[str, Any] | Sequence[Any] | None,
         headers: Mapping[str, str] | None,
         resource_id: str | None,
         stats: HttpStats | None,
@@ -243,7 +243,7 @@ class OrgClient:
         self,
         method: str,
         path: str,
-        body: Mapping[str, Any] | None,
+        body: Mapping[str, Any] | Sequence[Any] | None,
         extra: Mapping[str, str] | None,
         token: str,
         resource_id: str | None,

@@ -1,9 +1,11 @@
-"""Content: what "the same" means (writable fields, canonical JSON, one hash) and how two differ.
+"""Content: what "the same" means (canonical JSON, one hash) and how two differ.
 
-Content equality ignores ``version`` and the read-only fields (api.md section
-5). Every comparison in the engine goes through :func:`comparable` and
-:func:`content_hash`, so the planner, the worker, the journal and the
-snapshot store agree on it byte for byte.
+Content is the server's answer minus its read-only fields and ``version``
+(api.md sections 5 and 6), at every depth: not a whitelist of known fields,
+so a field the orchestrator does not know is compared too and can never make
+two different states look equal. Every comparison in the engine goes through
+:func:`comparable` and :func:`content_hash`, so the planner, the worker, the
+journal and the snapshot store agree on it byte for byte.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.genesys.fields import WRITABLE
+from orchestrator.genesys.fields import BINDING, ENGINE_MANAGED, TABLES, strip, unknown_changes
 from orchestrator.models import Kind
 
 
@@ -24,8 +26,68 @@ def canonical(value: Any) -> bytes:
 
 
 def comparable(kind: Kind, body: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields of ``body`` that define its content (writable, minus ``version``)."""
-    return {k: body[k] for k in WRITABLE[kind] if k != "version" and k in body}
+    """The content of ``body``: everything but the read-only fields and ``version``.
+
+    For ``assistant-queues`` the body is a listing (``{"entities": [...]}``,
+    every page's entities together) and the content maps each queue id to
+    its binding.
+    """
+    if kind is Kind.ASSISTANT_QUEUES:
+        entities = body.get("entities")
+        return bindings(entities if isinstance(entities, list) else [])
+    content = strip(TABLES[kind].shape, body)
+    return {k: v for k, v in content.items() if k not in ENGINE_MANAGED}
+
+
+def bindings(entities: list[Any]) -> dict[str, Any]:
+    """Queue id -> binding content, from ``AssistantQueue`` entities."""
+    out: dict[str, Any] = {}
+    for entity in entities:
+        if not isinstance(entity, Mapping) or not isinstance(entity.get("id"), str):
+            continue
+        binding = strip(BINDING, entity)
+        media = binding.get("mediaTypes")
+        if isinstance(media, list):
+            binding["mediaTypes"] = sorted(media, key=str)  # their order is not content
+        out[entity["id"]] = binding
+    return out
+
+
+def unrestorable(kind: Kind, live: Mapping[str, Any], target: Mapping[str, Any]) -> list[str]:
+    """Paths of fields the kind does not know whose values differ between ``live`` and ``target``.
+
+    The orchestrator cannot promise to put such a field back (it may not be
+    writable, or not by the request the kind sends), so an item with one is
+    refused rather than written and reported as restored.
+    """
+    if kind is not Kind.ASSISTANT_QUEUES:
+        return list(unknown_changes(TABLES[kind].shape, live, target))
+    found: list[str] = []
+    for queue in sorted(set(live) | set(target)):
+        found += unknown_changes(BINDING, live.get(queue), target.get(queue), queue)
+    return found
+
+
+def between(
+    baseline: Mapping[str, Any], target: Mapping[str, Any], live: Mapping[str, Any]
+) -> bool:
+    """Whether every top-level part of ``live`` is at ``baseline`` or at ``target``.
+
+    A write that takes more than one request (an assistant and its copilot;
+    bindings added and removed) can stop halfway. Such a state is our own
+    progress, not someone else's drift: no part of it is anything but what
+    planning saw or what the target says.
+    """
+    for key in set(baseline) | set(target) | set(live):
+        now = canonical(live.get(key))
+        if key in live and key in baseline and now == canonical(baseline[key]):
+            continue
+        if key in live and key in target and now == canonical(target[key]):
+            continue
+        if key not in live and (key not in baseline or key not in target):
+            continue
+        return False
+    return True
 
 
 def content_hash(fields: Mapping[str, Any]) -> str:

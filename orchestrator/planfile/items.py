@@ -93,7 +93,11 @@ class TargetsReader:
             path,
             ("org", "configs"),
             required=("org", "configs"),
-            hints={"assistants": "list assistants under configs with kind: assistant"},
+            hints={
+                "assistants": "list assistants under configs with kind: assistant",
+                "queues": "list assistant ids under configs with kind: assistant-queues",
+                "checklists": "list checklist ids under configs with kind: agent-checklist",
+            },
         )
         org = self._org(mapping, path)
         if org is not None:

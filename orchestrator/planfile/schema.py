@@ -181,7 +181,9 @@ def _org() -> Schema:
 def _item_properties() -> Schema:
     return {
         "kind": _described(
-            "Resource kind; default agentassist-config.", {"enum": [k.value for k in Kind]}
+            "Resource kind; default agentassist-config. assistant-queues: the id is an "
+            "assistant's, the content its queue bindings.",
+            {"enum": [k.value for k in Kind]},
         ),
         "to": {"$ref": "#/$defs/to"},
         "on_drift": _described(
@@ -231,7 +233,8 @@ def _to() -> Schema:
 
     return {
         "description": 'Rollback target: a version number, "previous", {before: T} or '
-        "{snapshot: T}. Assistants (no server history) take only the two instant forms.",
+        "{snapshot: T}. Assistants, assistant-queues and agent-checklists (no server "
+        "history) take only the two instant forms.",
         "oneOf": [
             _described("That version, from history.", {"type": "integer", "minimum": 1}),
             _described("The version just before the current one.", {"const": "previous"}),
@@ -251,6 +254,10 @@ def _set() -> Schema:
         "state": "Active or Inactive (assistant).",
         "transcriptionConfig": "Transcription settings object (assistant).",
         "knowledgeSuggestionConfig": "Knowledge suggestion settings object (assistant).",
+        "googleDialogflowConfig": "Dialogflow settings object (assistant).",
+        "copilot": "The whole copilot object, written with PUT .../copilot (assistant).",
+        "language": "Language, e.g. en-US (agent-checklist).",
+        "checklistItems": "The checklist's items, each with a name (agent-checklist).",
     }
     types: Schema = {
         "name": {"type": "string", "minLength": 1, "maxLength": fields.NAME_MAX_CHARS},
@@ -261,6 +268,17 @@ def _set() -> Schema:
         "state": {"enum": list(fields.ASSISTANT_STATES)},
         "transcriptionConfig": {"type": "object"},
         "knowledgeSuggestionConfig": {"type": "object"},
+        "googleDialogflowConfig": {"type": "object"},
+        "copilot": {"type": "object"},
+        "language": {"type": "string", "minLength": 1, "maxLength": fields.NAME_MAX_CHARS},
+        "checklistItems": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name"],
+                "properties": {"name": _described("The item's text.", {"type": "string"})},
+            },
+        },
     }
     writable = {f for kind in Kind for f in fields.WRITABLE[kind]} - fields.ENGINE_MANAGED
     assert writable == set(types), "schema out of step with orchestrator.genesys.fields"

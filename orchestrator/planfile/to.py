@@ -12,6 +12,12 @@ ASSISTANT_FORMS = (
     "use {snapshot: <time>} (newest snapshot at or before it) "
     "or {before: <time>} (newest snapshot strictly before it)"
 )
+# Kinds whose server keeps no history: their old content exists only in the snapshot store.
+SNAPSHOT_ONLY = {
+    Kind.ASSISTANT: "an assistant has",
+    Kind.ASSISTANT_QUEUES: "an assistant's queue bindings have",
+    Kind.AGENT_CHECKLIST: "an agent checklist has",
+}
 
 
 def read_to(node: Node, path: str, kind: Kind | None, problems: Problems) -> To | None:
@@ -32,12 +38,14 @@ def read_to(node: Node, path: str, kind: Kind | None, problems: Problems) -> To 
 def kind_problem(kind: Kind, target: To) -> str | None:
     """Why ``target`` is impossible for ``kind``, or None.
 
-    Assistants have no server-side history: only the snapshot store can supply
-    old content, so only the instant forms make sense for them.
+    Assistants, their queue bindings and agent checklists have no server-side
+    history: only the snapshot store can supply old content, so only the
+    instant forms make sense for them.
     """
-    if kind is Kind.ASSISTANT and isinstance(target, ToVersion | ToPrevious):
+    subject = SNAPSHOT_ONLY.get(kind)
+    if subject is not None and isinstance(target, ToVersion | ToPrevious):
         form = "a version number" if isinstance(target, ToVersion) else '"previous"'
-        return f"an assistant has no version history, so `to:` cannot be {form}"
+        return f"{subject} no version history, so `to:` cannot be {form}"
     return None
 
 

@@ -4,11 +4,14 @@ The contract is ``api.md`` sections 2 to 7. ``Sandbox`` serves it on loopback
 inside the caller's event loop; ``serve_forever`` backs ``orchestrator
 sandbox``. Module map:
 
-- ``seed`` / ``generate``: seed files and synthetic seeds
+- ``seed`` / ``seed_unversioned`` / ``generate``: seed files and synthetic seeds
 - ``faults``: fault settings and their seeded dice
-- ``world`` / ``state``: the mutable orgs, configs, assistants, tokens
-- ``app`` (envelope, gate), ``oauth``, ``configs``, ``assistants``, ``admin``: HTTP
-- ``bodies``, ``failures``, ``ratelimit``, ``records``, ``exchange``: their parts
+- ``world`` / ``resources`` / ``unversioned``: the mutable orgs, configs,
+  assistants (copilots, queue bindings), checklists, tokens
+- ``app`` (envelope, gate), ``oauth``, ``configs``, ``assistants``,
+  ``copilot``, ``queues``, ``checklists``, ``admin``: HTTP
+- ``bodies``, ``api_errors``, ``paging``, ``ratelimit``, ``records``,
+  ``exchange``: their parts
 """
 
 from orchestrator.sandbox.faults import Faults

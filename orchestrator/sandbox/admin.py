@@ -29,7 +29,7 @@ from aiohttp import web
 from orchestrator.sandbox.exchange import world
 from orchestrator.sandbox.faults import parse_faults
 from orchestrator.sandbox.resources import OrgState
-from orchestrator.sandbox.seed import PERMISSIONS
+from orchestrator.sandbox.seed_unversioned import PERMISSIONS
 from orchestrator.sandbox.world import World
 
 PREFIX = "/sandbox/"

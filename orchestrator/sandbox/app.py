@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 import anyio
 from aiohttp import web
 
-from orchestrator.sandbox import admin, assistants, configs, oauth
+from orchestrator.sandbox import admin, assistants, checklists, configs, copilot, oauth, queues
 from orchestrator.sandbox.api_errors import ApiFailure, not_found, server_error
 from orchestrator.sandbox.exchange import EXCHANGE, WORLD, Dropped, Exchange
 from orchestrator.sandbox.ratelimit import SlidingWindow
@@ -48,6 +48,10 @@ def build_app(world: World) -> web.Application:
     app[WORLD] = world
     app.router.add_routes(oauth.routes)
     app.router.add_routes(configs.routes)
+    # Before the assistants': /assistants/agentchecklists would match /assistants/{id}.
+    app.router.add_routes(checklists.routes)
+    app.router.add_routes(copilot.routes)
+    app.router.add_routes(queues.routes)
     app.router.add_routes(assistants.routes)
     app.router.add_routes(admin.routes)
     app.router.add_route("*", "/{tail:.*}", _unknown)
@@ -76,7 +80,7 @@ async def _envelope(request: web.Request, handler: Handler) -> web.StreamRespons
         correlation_id=str(uuid.uuid4()),
     )
     info = request.match_info
-    ex.resource_id = info.get("config_id") or info.get("assistant_id")
+    ex.resource_id = info.get("config_id") or info.get("assistant_id") or info.get("checklist_id")
     request[EXCHANGE] = ex
     seq = world.log.reserve()
     try:

@@ -1,5 +1,8 @@
 """Which fields a write may carry, and what values they may hold (api.md 5, 6).
 
+The sandbox keeps its own lists (it imports nothing of the orchestrator's
+client side): they follow the official SDK's models, as the API does.
+
 Shared by the PUT and PATCH handlers and by the seed loader, so a seed cannot
 hold a body the API itself would refuse.
 """
@@ -7,7 +10,7 @@ hold a body the API itself would refuse.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from orchestrator.sandbox.api_errors import bad_request, invalid_properties, invalid_values
@@ -16,12 +19,36 @@ CONFIG_WRITABLE = frozenset(
     {"name", "description", "version", "deployed", "trafficPercent", "content"}
 )
 CONFIG_READ_ONLY = frozenset({"id", "dateCreated", "dateModified", "modifiedBy", "selfUri"})
-ASSISTANT_WRITABLE = frozenset(
-    {"name", "state", "transcriptionConfig", "knowledgeSuggestionConfig"}
-)
+_CONFIG_OBJECTS = ("transcriptionConfig", "knowledgeSuggestionConfig", "googleDialogflowConfig")
+ASSISTANT_WRITABLE = frozenset({"name", "state", *_CONFIG_OBJECTS})
 ASSISTANT_READ_ONLY = frozenset(
-    {"id", "dateCreated", "dateModified", "createdBy", "modifiedBy", "selfUri"}
+    {"id", "dateCreated", "dateModified", "createdBy", "modifiedBy", "selfUri", "variationParent"}
 )
+_COPILOT_FLAGS = ("enabled", "liveOnQueue")
+_COPILOT_OBJECTS = (
+    "knowledgeAnswerConfig",
+    "summaryGenerationConfig",
+    "wrapupCodePredictionConfig",
+    "answerGenerationConfig",
+    "nluConfig",
+    "ruleEngineConfig",
+    "autoSearchConfig",
+    "manualSearchConfig",
+)
+COPILOT_WRITABLE = frozenset(
+    {*_COPILOT_FLAGS, "defaultLanguage", "nluEngineType", *_COPILOT_OBJECTS}
+)
+COPILOT_READ_ONLY = frozenset({"selfUri"})
+NLU_ENGINES = ("NluV3",)
+AUTO_SEARCH_TYPES = ("ArticlesOnly", "ArticlesWithAnswerHighlights", "AnswerGeneration")
+MEDIA_TYPES = ("call", "callback", "chat", "email", "message")
+BINDING_READ_ONLY = frozenset({"assistant", "dateCreated", "dateModified", "selfUri"})
+CHECKLIST_WRITABLE = frozenset({"name", "language", "checklistItems"})
+CHECKLIST_READ_ONLY = frozenset(
+    {"id", "createdBy", "modifiedBy", "dateCreated", "dateModified", "selfUri"}
+)
+ITEM_FLAGS = ("automatedCheckEnabled", "exactPhraseMatch", "important")
+ITEM_WRITABLE = frozenset({"id", "name", "description", *ITEM_FLAGS})
 ASSISTANT_STATES = ("Active", "Inactive")
 MAX_CONTENT_BYTES = 256 * 1024
 MAX_NAME = 200
@@ -97,19 +124,133 @@ def _assistant_problems(fields: dict[str, Any]) -> Iterator[tuple[str, str]]:
         yield "name", why
     if "state" in fields and fields["state"] not in ASSISTANT_STATES:
         yield "state", "must be Active or Inactive"
-    for key in ("transcriptionConfig", "knowledgeSuggestionConfig"):
-        if key in fields and not isinstance(fields[key], dict):
+    for key in _CONFIG_OBJECTS:  # null removes one
+        if key in fields and not isinstance(fields[key], dict | None):
             yield key, "must be a JSON object"
 
 
-def assistant_fields(body: object) -> dict[str, Any]:
-    """The writable fields of an assistant PATCH body, checked.
+def _checked(problems: Iterator[tuple[str, str]], fields: dict[str, Any]) -> dict[str, Any]:
+    found = list(problems)
+    if found:
+        raise invalid_values(found)
+    return fields
+
+
+def assistant_fields(body: object, extra: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The writable fields of an assistant PATCH body, checked (``copilot`` has its own PUT).
 
     Raises:
         ApiFailure: 400 bad.request, invalid.property or invalid.value.
     """
-    fields = _writable(body, ASSISTANT_WRITABLE, ASSISTANT_READ_ONLY)
-    problems = list(_assistant_problems(fields))
+    fields = _writable(body, ASSISTANT_WRITABLE | extra, ASSISTANT_READ_ONLY)
+    return _checked(_assistant_problems(fields), fields)
+
+
+def _copilot_problems(
+    fields: dict[str, Any], current: Mapping[str, Any] | None
+) -> Iterator[tuple[str, str]]:
+    for key in _COPILOT_FLAGS:
+        if key in fields and not isinstance(fields[key], bool):
+            yield key, "must be true or false"
+    for key in _COPILOT_OBJECTS:
+        if key in fields and not isinstance(fields[key], dict):
+            yield key, "must be a JSON object"
+    if "nluEngineType" in fields and fields["nluEngineType"] not in NLU_ENGINES:
+        yield "nluEngineType", "must be one of " + ", ".join(NLU_ENGINES)
+    auto = fields.get("autoSearchConfig")
+    if isinstance(auto, dict) and auto.get("type", AUTO_SEARCH_TYPES[0]) not in AUTO_SEARCH_TYPES:
+        yield "autoSearchConfig.type", "must be one of " + ", ".join(AUTO_SEARCH_TYPES)
+    language = fields.get("defaultLanguage")
+    if language is not None and not isinstance(language, str):
+        yield "defaultLanguage", "must be a string"
+    was = (current or {}).get("defaultLanguage")
+    if was is not None and language != was:
+        yield "defaultLanguage", f"cannot be modified once set (it is {was})"
+
+
+def copilot_fields(
+    body: object, current: Mapping[str, Any] | None, extra: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """A copilot PUT body (a full replace), checked against the copilot it replaces.
+
+    Raises:
+        ApiFailure: 400 bad.request, invalid.property or invalid.value.
+    """
+    fields = _writable(body, COPILOT_WRITABLE | extra, COPILOT_READ_ONLY)
+    return _checked(_copilot_problems(fields, current), fields)
+
+
+def _media_problem(media: object) -> str | None:
+    if not isinstance(media, list) or not media:
+        return "must be a non-empty list"
+    if len(set(map(str, media))) != len(media):
+        return "must not repeat a media type"
+    if any(m not in MEDIA_TYPES for m in media):
+        return "must be among " + ", ".join(MEDIA_TYPES)
+    return None
+
+
+def bindings(body: object, queues: Mapping[str, str]) -> dict[str, list[str]]:
+    """Queue id -> media types from a PATCH body (a list of ``AssistantQueue``), checked.
+
+    Raises:
+        ApiFailure: 400 bad.request, invalid.property or invalid.value.
+    """
+    if not isinstance(body, list) or not body:
+        raise bad_request("The request body must be a non-empty JSON array of AssistantQueue")
+    out: dict[str, list[str]] = {}
+    problems: list[tuple[str, str]] = []
+    for index, entry in enumerate(body):
+        fields = _writable(entry, frozenset({"id", "mediaTypes"}), BINDING_READ_ONLY)
+        queue = fields.get("id")
+        if not isinstance(queue, str) or queue not in queues:
+            problems.append((f"[{index}].id", "must be the id of a queue of this org"))
+        elif queue in out:
+            problems.append((f"[{index}].id", "appears twice"))
+        elif (why := _media_problem(fields.get("mediaTypes"))) is not None:
+            problems.append((f"[{index}].mediaTypes", why))
+        else:
+            out[queue] = list(fields["mediaTypes"])
     if problems:
         raise invalid_values(problems)
-    return fields
+    return out
+
+
+def _checklist_problems(fields: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    for key in ("name", "language"):
+        if (why := _name_problem(fields.get(key))) is not None:
+            yield key, why
+    items = fields.get("checklistItems")
+    if not isinstance(items, list):
+        yield "checklistItems", "must be a list"
+        return
+    for index, item in enumerate(items):
+        where = f"checklistItems[{index}]"
+        unknown = sorted(set(item) - ITEM_WRITABLE - {"selfUri"}) if isinstance(item, dict) else []
+        if not isinstance(item, dict) or unknown:
+            yield where, "must be an object of " + ", ".join(sorted(ITEM_WRITABLE))
+        elif (why := _name_problem(item.get("name"))) is not None:
+            yield f"{where}.name", why
+        elif any(k in item and not isinstance(item[k], bool) for k in ITEM_FLAGS):
+            yield where, ", ".join(ITEM_FLAGS) + " must be true or false"
+
+
+def checklist_fields(
+    body: object, checklist_id: str, extra: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """An agent checklist PUT body (name, language, items; all required), checked.
+
+    Raises:
+        ApiFailure: 400 bad.request (an ``id`` other than the path's),
+            invalid.property or invalid.value.
+    """
+    if isinstance(body, dict) and body.get("id", checklist_id) != checklist_id:
+        raise bad_request(f"The body's id does not match the path's ({checklist_id})")
+    fields = _writable(body, CHECKLIST_WRITABLE | extra, CHECKLIST_READ_ONLY)
+    items = fields.get("checklistItems")
+    if isinstance(items, list):  # an item's selfUri is derived by the server: ignored
+        fields["checklistItems"] = [
+            {k: v for k, v in i.items() if k != "selfUri"} if isinstance(i, dict) else i
+            for i in items
+        ]
+    return _checked(_checklist_problems(fields), fields)

@@ -52,7 +52,7 @@ class Faults:
     concurrent_writer_mode: str = "bump"  # "bump": same content; "edit": content changes
     token_ttl: float | None = None  # tokens die after N s, whatever expires_in said
     propagation_delay: float = 0.0  # s before analytics activeVersion shows a write
-    assistant_read_lag: float = 0.0  # s an assistant GET keeps showing older content
+    assistant_read_lag: float = 0.0  # s GETs of assistants (copilot, queues), checklists lag
     version_retention: int | None = 25  # newest versions kept; None keeps all
     page_size_cap: int | None = None  # largest pageSize the listings honour
     conflict_status: int = 409  # 409 general.resource.conflict or 412 precondition.failed

@@ -7,7 +7,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from orchestrator.sandbox.seed import PERMISSIONS, ConfigSeed, OrgSeed, Seed, VersionSeed
+from orchestrator.sandbox.seed import ConfigSeed, OrgSeed, Seed, VersionSeed
+from orchestrator.sandbox.seed_unversioned import PERMISSIONS, QueueSeed
 
 _NAMESPACE = uuid.UUID("0b8f3c8e-2a57-5d0f-9c1e-6f3a1d2b4c5e")
 _DOMAINS = ("Billing", "Claims", "Sales", "Support", "Retention", "Collections", "Onboarding")
@@ -106,11 +107,54 @@ def _assistant(org: str, index: int) -> dict[str, Any]:
             "knowledgeBases": [{"id": kb, "selfUri": f"/api/v2/knowledge/knowledgebases/{kb}"}],
             "receiveSegmentedArticles": False,
         },
+        "copilot": {
+            "enabled": True,
+            "liveOnQueue": True,
+            "defaultLanguage": "en-US",
+            "summaryGenerationConfig": {"enabled": False},
+            "answerGenerationConfig": {"enabled": True},
+            "autoSearchConfig": {"type": "ArticlesWithAnswerHighlights"},
+        },
         "dateCreated": _stamp(_NEWEST - timedelta(days=60)),
         "dateModified": _stamp(_NEWEST - timedelta(days=2, minutes=index)),
         "createdBy": user,
         "modifiedBy": user,
         "selfUri": f"/api/v2/assistants/{assistant_id}",
+    }
+
+
+def _queues(org: str, assistants: int) -> tuple[QueueSeed, ...]:
+    """Two queues bound to each assistant, and as many left free."""
+    out = []
+    for index in range(assistants):
+        domain = _DOMAINS[index % len(_DOMAINS)]
+        owner = _uid(org, "assistant", index)
+        for n, media in enumerate((("call", "message"), ("email",))):
+            queue = _uid(org, "queue", index, n)
+            out.append(
+                QueueSeed(id=queue, name=f"{domain} {n + 1}", assistant=owner, media_types=media)
+            )
+        out.append(QueueSeed(id=_uid(org, "free-queue", index), name=f"{domain} spare"))
+    return tuple(out)
+
+
+def _checklist(org: str, index: int) -> dict[str, Any]:
+    domain = _DOMAINS[index % len(_DOMAINS)]
+    checklist_id = _uid(org, "checklist", index)
+    user = {"id": _uid(org, "user")}
+    return {
+        "id": checklist_id,
+        "name": f"{domain} checklist {index + 1}",
+        "language": "en-US",
+        "checklistItems": [
+            {"id": _uid(org, "checklist-item", index, n), "name": text, "important": n == 0}
+            for n, text in enumerate(("Verify the caller", "Summarise the next steps"))
+        ],
+        "dateCreated": _stamp(_NEWEST - timedelta(days=30)),
+        "dateModified": _stamp(_NEWEST - timedelta(days=1, minutes=index)),
+        "createdBy": user,
+        "modifiedBy": user,
+        "selfUri": f"/api/v2/assistants/agentchecklists/{checklist_id}",
     }
 
 
@@ -120,12 +164,15 @@ def generate_seed(
     versions: int = 6,
     assistants: int = 0,
     requests_per_minute: int | None = None,
+    checklists: int = 0,
 ) -> Seed:
     """A deterministic seed of ``orgs`` orgs named ``org-000``, ``org-001``, ...
 
     Each org's client id is its name and its secret ``f"{name}-secret"``; it
     has every permission, ``configs`` configs of ``versions`` versions each,
-    and ``assistants`` assistants. ``requests_per_minute=None`` means no limit.
+    ``assistants`` assistants (each with a copilot and two bound queues; as
+    many queues are free) and ``checklists`` agent checklists.
+    ``requests_per_minute=None`` means no limit.
     """
     rng = random.Random(0)
     width = max(3, len(str(orgs - 1)))
@@ -143,6 +190,8 @@ def generate_seed(
                 requests_per_minute=requests_per_minute,
                 configs=tuple(_config(rng, name, c, versions) for c in range(configs)),
                 assistants=tuple(_assistant(name, a) for a in range(assistants)),
+                queues=_queues(name, assistants),
+                checklists=tuple(_checklist(name, c) for c in range(checklists)),
             )
         )
     return Seed(orgs=tuple(out))

@@ -1,4 +1,4 @@
-"""The sandbox's mutable world: orgs, their configs and assistants, tokens.
+"""The sandbox's mutable world: orgs, their configs, tokens (assistants: ``unversioned``).
 
 Nothing here awaits. A handler that compares an ETag and then calls
 ``ConfigState.append`` does so in one uninterrupted step of the event loop,
@@ -10,21 +10,21 @@ Served bodies are never mutated in place: a write builds a new dict, so a
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.sandbox.faults import FaultDice, Faults
 from orchestrator.sandbox.ratelimit import SlidingWindow
 
+if TYPE_CHECKING:
+    from orchestrator.sandbox.unversioned import AssistantState, ChecklistState
+
 CONFIGS_PATH = "/api/v2/agentassist/configs"
 ASSISTANTS_PATH = "/api/v2/assistants"
-# How many past assistant bodies the read-lag fault can serve from.
-ASSISTANT_HISTORY = 16
 
 
 def iso_after(previous: str | None = None) -> str:
@@ -41,6 +41,23 @@ def iso_after(previous: str | None = None) -> str:
         if now <= before:
             now = before + timedelta(milliseconds=1)
     return now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def api_stamp(value: object) -> str | None:
+    """``value`` (a datetime or ISO 8601 text) as an API timestamp, or None if it is neither."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def user_ref(user_id: str) -> dict[str, str]:
@@ -157,45 +174,13 @@ class ConfigState:
         return active
 
 
-class AssistantState:
-    """One assistant, with the recent bodies its read-lag fault serves from."""
-
-    __slots__ = ("_history", "body", "id")
-
-    def __init__(self, body: dict[str, Any]) -> None:
-        self.id: str = body["id"]
-        self.body: dict[str, Any] = body
-        self._history: list[tuple[float, dict[str, Any]]] = [(-math.inf, body)]
-
-    def visible(self, now: float, lag: float) -> dict[str, Any]:
-        """The body a GET sees: the one that was current ``lag`` seconds ago."""
-        if lag <= 0:
-            return self.body
-        horizon = now - lag
-        for at, seen in self._history[::-1]:
-            if at <= horizon:
-                return seen
-        _, oldest = self._history[0]
-        return oldest
-
-    def patch(self, fields: dict[str, Any], *, by: str, now: float) -> dict[str, Any]:
-        """Merge top-level ``fields``; returns the new body."""
-        # Copied: the request body that carried `fields` lives on in the log.
-        body = self.body | copy.deepcopy(fields)
-        body["dateModified"] = iso_after(self.body["dateModified"])
-        body["modifiedBy"] = user_ref(by)
-        self.body = body
-        self._history.append((now, body))
-        del self._history[:-ASSISTANT_HISTORY]
-        return body
-
-
 class OrgState:
     """One org: identity, credentials, limits, faults and resources."""
 
     __slots__ = (
         "api_requests",
         "assistants",
+        "checklists",
         "client_id",
         "client_secret",
         "client_user",
@@ -206,6 +191,8 @@ class OrgState:
         "name",
         "org_id",
         "permissions",
+        "queue_owner",
+        "queues",
         "requests_per_minute",
         "throttle_left",
         "token_expires_in",
@@ -228,6 +215,8 @@ class OrgState:
         dice: FaultDice,
         configs: dict[str, ConfigState],
         assistants: dict[str, AssistantState],
+        checklists: dict[str, ChecklistState],
+        queues: dict[str, str],
         client_user: str,
         writer_user: str,
     ) -> None:
@@ -243,6 +232,11 @@ class OrgState:
         self.dice = dice
         self.configs = configs
         self.assistants = assistants
+        self.checklists = checklists
+        self.queues = queues  # routing queue id -> name
+        self.queue_owner: dict[str, str] = {  # queue id -> the assistant it is bound to
+            q: a.id for a in assistants.values() for q in a.bindings
+        }
         self.client_user = client_user  # modifiedBy of writes made through the API
         self.writer_user = writer_user  # modifiedBy of "another writer"
         self.throttle_left = 0  # requests left in the current 429 burst

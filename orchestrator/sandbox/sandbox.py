@@ -27,10 +27,17 @@ from aiohttp import web
 
 from orchestrator.sandbox.api_errors import ApiFailure
 from orchestrator.sandbox.app import build_app
-from orchestrator.sandbox.bodies import assistant_fields, config_fields
+from orchestrator.sandbox.bodies import (
+    assistant_fields,
+    bindings,
+    checklist_fields,
+    config_fields,
+    copilot_fields,
+)
 from orchestrator.sandbox.faults import Faults
 from orchestrator.sandbox.records import ForeignWrite, RequestRecord
-from orchestrator.sandbox.seed import PERMISSIONS, Seed
+from orchestrator.sandbox.seed import Seed
+from orchestrator.sandbox.seed_unversioned import PERMISSIONS
 from orchestrator.sandbox.world import World
 
 
@@ -181,9 +188,32 @@ class Sandbox:
             active_version=config.active_version(self._world.clock()),
         )
 
-    def assistant(self, org: str, assistant_id: str) -> dict[str, Any]:
-        """The current assistant body (no read lag), as a copy."""
-        return copy.deepcopy(self._world.assistant(org, assistant_id).body)
+    def assistant(self, org: str, assistant_id: str, *, expand: bool = False) -> dict[str, Any]:
+        """The current assistant body (no read lag; ``expand``: with its copilot), as a copy."""
+        state = self._world.assistant(org, assistant_id)
+        body = {**state.body, "copilot": state.copilot} if expand else state.body
+        return copy.deepcopy(body)
+
+    def copilot(self, org: str, assistant_id: str) -> dict[str, Any]:
+        """An assistant's current copilot, as a copy."""
+        return copy.deepcopy(self._world.assistant(org, assistant_id).copilot)
+
+    def bindings(self, org: str, assistant_id: str) -> list[dict[str, Any]]:
+        """An assistant's current queue bindings as the listing serves them, as a copy."""
+        state = self._world.assistant(org, assistant_id)
+        return copy.deepcopy([state.bindings[q] for q in sorted(state.bindings)])
+
+    def queue_owner(self, org: str, queue_id: str) -> str | None:
+        """The assistant a queue is bound to now, or None."""
+        return self._world.org(org).queue_owner.get(queue_id)
+
+    def queues(self, org: str) -> dict[str, str]:
+        """The org's routing queues: id -> name."""
+        return dict(self._world.org(org).queues)
+
+    def checklist(self, org: str, checklist_id: str) -> dict[str, Any]:
+        """An agent checklist now, as a copy."""
+        return copy.deepcopy(self._world.checklist(org, checklist_id).body)
 
     def edit_config(
         self, org: str, config_id: str, *, content: dict[str, Any] | None = None, **fields: Any
@@ -214,12 +244,80 @@ class Sandbox:
         """
         state = self._world.org(org)
         assistant = self._world.assistant(org, assistant_id)
-        checked = _check(assistant_fields, copy.deepcopy(fields))
+        checked = _check(assistant_fields, copy.deepcopy(fields), assistant.extra["assistant"])
         self._world.foreign_assistant_patch(state, assistant, checked, source="patch_assistant")
 
+    def edit_copilot(self, org: str, assistant_id: str, **changes: Any) -> None:
+        """Another writer PUTs the copilot with ``changes`` laid over its top-level fields.
 
-def _check(validate: Callable[[object], dict[str, Any]], body: dict[str, Any]) -> dict[str, Any]:
+        Raises:
+            KeyError: unknown org or assistant.
+            ValueError: a copilot the API would refuse (``defaultLanguage`` changed...).
+        """
+        state = self._world.org(org)
+        assistant = self._world.assistant(org, assistant_id)
+        wanted = copy.deepcopy({**assistant.copilot, **changes})
+        checked = _check(copilot_fields, wanted, assistant.copilot, assistant.extra["copilot"])
+        self._world.put_copilot(state, assistant, checked, by=state.writer_user)
+        self._world.note_foreign(state, assistant_id, "edit_copilot")
+
+    def bind_queues(self, org: str, assistant_id: str, wanted: Mapping[str, list[str]]) -> None:
+        """Another writer binds queues (queue id -> media types) to an assistant.
+
+        Raises:
+            KeyError: unknown org or assistant.
+            ValueError: an unknown queue, bad media types, or a queue bound elsewhere.
+        """
+        state = self._world.org(org)
+        assistant = self._world.assistant(org, assistant_id)
+        body = [{"id": q, "mediaTypes": list(m)} for q, m in wanted.items()]
+        checked = _check(bindings, body, state.queues)
+        try:
+            self._world.bind(state, assistant, checked, by=state.writer_user)
+        except ApiFailure as failure:
+            raise ValueError(failure.message) from None
+        self._world.note_foreign(state, assistant_id, "bind_queues")
+
+    def unbind_queues(self, org: str, assistant_id: str, queue_ids: Iterable[str]) -> None:
+        """Another writer removes bindings of an assistant."""
+        state = self._world.org(org)
+        self._world.unbind(state, self._world.assistant(org, assistant_id), list(queue_ids))
+        self._world.note_foreign(state, assistant_id, "unbind_queues")
+
+    def edit_checklist(self, org: str, checklist_id: str, **changes: Any) -> None:
+        """Another writer PUTs a checklist with ``changes`` laid over its fields.
+
+        Raises:
+            KeyError: unknown org or checklist.
+            ValueError: a checklist the API would refuse.
+        """
+        state = self._world.org(org)
+        checklist = self._world.checklist(org, checklist_id)
+        wanted = copy.deepcopy({**checklist.body, **changes})
+        checked = _check(checklist_fields, wanted, checklist_id, checklist.extra)
+        self._world.put_checklist(state, checklist, checked, by=state.writer_user)
+        self._world.note_foreign(state, checklist_id, "edit_checklist")
+
+    def extend(self, org: str, resource_id: str, field: str, value: Any, *, on: str) -> None:
+        """A newer API grows ``field`` (that the orchestrator does not know) and serves ``value``.
+
+        ``on`` is ``"assistant"``, ``"copilot"`` or ``"agent-checklist"``. The
+        field is writable from then on, as a real new field would be. Not a
+        write: no dateModified moves, nothing is logged.
+        """
+        if on == "agent-checklist":
+            checklist = self._world.checklist(org, resource_id)
+            checklist.extra |= {field}
+            checklist.body[field] = copy.deepcopy(value)
+            return
+        assistant = self._world.assistant(org, resource_id)
+        assistant.extra[on] = assistant.extra[on] | {field}
+        part = assistant.copilot if on == "copilot" else assistant.body
+        part[field] = copy.deepcopy(value)
+
+
+def _check(validate: Callable[..., Any], *args: Any) -> Any:
     try:
-        return validate(body)
+        return validate(*args)
     except ApiFailure as failure:
         raise ValueError(failure.message) from None

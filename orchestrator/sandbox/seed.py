@@ -12,7 +12,6 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +19,11 @@ import yaml
 
 from orchestrator.errors import PlanError, Problem
 from orchestrator.sandbox.api_errors import ApiFailure
-from orchestrator.sandbox.bodies import assistant_fields, config_fields
+from orchestrator.sandbox.bodies import config_fields
 from orchestrator.sandbox.faults import Faults, parse_faults
+from orchestrator.sandbox.resources import api_stamp
+from orchestrator.sandbox.seed_unversioned import PERMISSIONS, QueueSeed, UnversionedReader
 
-PERMISSIONS = (
-    "agentassist:config:read",
-    "agentassist:config:write",
-    "assistants:assistant:view",
-    "assistants:assistant:edit",
-)
 ORG_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
 _ORG_KEYS = frozenset(
     {
@@ -42,6 +37,8 @@ _ORG_KEYS = frozenset(
         "faults",
         "configs",
         "assistants",
+        "queues",
+        "agent_checklists",
     }
 )
 _VERSION_META = frozenset({"version", "date", "by"})
@@ -91,7 +88,9 @@ class OrgSeed:
     token_expires_in: int = 86400
     faults: Faults = field(default_factory=Faults)
     configs: tuple[ConfigSeed, ...] = ()
-    assistants: tuple[Mapping[str, Any], ...] = ()  # complete bodies
+    assistants: tuple[Mapping[str, Any], ...] = ()  # complete bodies, copilot included
+    queues: tuple[QueueSeed, ...] = ()  # routing queues, some bound to an assistant
+    checklists: tuple[Mapping[str, Any], ...] = ()  # complete agent checklist bodies
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -152,23 +151,6 @@ def _read_yaml(path: Path) -> Any:
         raise SeedError([Problem(file=str(path), path="", message=f"cannot read: {exc}")]) from exc
 
 
-def _timestamp(value: object) -> str | None:
-    """``value`` as an API timestamp, or None if it is not a date-time."""
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    else:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def _is_uuid(value: object) -> bool:
     try:
         uuid.UUID(str(value))
@@ -190,15 +172,8 @@ def merge_changes(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[s
     return out
 
 
-class _Reader:
+class _Reader(UnversionedReader):
     """Walks the seed's YAML, collecting every problem instead of stopping."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-        self.problems: list[Problem] = []
-
-    def problem(self, path: str, message: str, hint: str | None = None) -> None:
-        self.problems.append(Problem(file=self.file, path=path, message=message, hint=hint))
 
     def seed(self, data: Any) -> Seed:
         if not isinstance(data, Mapping) or not isinstance(data.get("orgs"), Mapping):
@@ -242,6 +217,7 @@ class _Reader:
                 self.problem(f"{where}.{key}", "must be a non-empty string")
         faults, found = parse_faults(body.get("faults"), file=self.file, path=f"{where}.faults")
         self.problems += found
+        assistants = self._list(where, "assistants", body, self.assistant)
         return OrgSeed(
             name=name,
             org_id=str(org_id),
@@ -253,7 +229,9 @@ class _Reader:
             token_expires_in=self._lifetime(where, body.get("token_expires_in", 86400)),
             faults=faults,
             configs=self._list(where, "configs", body, self.config),
-            assistants=self._list(where, "assistants", body, self.assistant),
+            assistants=assistants,
+            queues=self.queues(where, body.get("queues", []), assistants),
+            checklists=self._list(where, "agent_checklists", body, self.checklist),
         )
 
     def _permissions(self, where: str, value: Any) -> tuple[str, ...]:
@@ -324,7 +302,7 @@ class _Reader:
         if not isinstance(number, int) or number < 1 or (expected and number != expected):
             self.problem(f"{where}.version", f"must be {expected or 'a positive integer'}")
             return None
-        date = _timestamp(entry.get("date"))
+        date = api_stamp(entry.get("date"))
         if date is None:
             self.problem(f"{where}.date", "must be an ISO 8601 date-time")
             return None
@@ -357,23 +335,3 @@ class _Reader:
         if "content" not in fields:
             self.problem(f"{where}.content", "the first version must state the content")
         return fields
-
-    def assistant(self, where: str, body: Any) -> dict[str, Any] | None:
-        if not isinstance(body, Mapping) or not isinstance(body.get("id"), str):
-            self.problem(where, "an assistant needs an `id`")
-            return None
-        out = dict(body)
-        try:
-            assistant_fields(out)
-        except ApiFailure as failure:
-            self.problem(where, failure.message)
-        for key in ("name", "state"):
-            if key not in out:
-                self.problem(f"{where}.{key}", "is required")
-        for key in ("dateCreated", "dateModified"):
-            stamp = _timestamp(out.get(key))
-            if stamp is None:
-                self.problem(f"{where}.{key}", "must be an ISO 8601 date-time")
-            out[key] = stamp
-        out["selfUri"] = f"/api/v2/assistants/{out['id']}"
-        return out

@@ -14,7 +14,9 @@ MAX_REQUESTS = 100_000
 
 
 def _table(seed: Seed) -> str:
-    rows = [("org", "client_id", "org_id", "req/min", "configs", "assistants")]
+    rows = [
+        ("org", "client_id", "org_id", "req/min", "configs", "assistants", "queues", "checklists")
+    ]
     for org in seed.orgs:
         rpm = str(org.requests_per_minute) if org.requests_per_minute else "unlimited"
         rows.append(
@@ -25,6 +27,8 @@ def _table(seed: Seed) -> str:
                 rpm,
                 str(len(org.configs)),
                 str(len(org.assistants)),
+                f"{sum(1 for q in org.queues if q.assistant)}/{len(org.queues)} bound",
+                str(len(org.checklists)),
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

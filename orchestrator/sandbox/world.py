@@ -13,16 +13,12 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from orchestrator.sandbox.api_errors import ApiFailure
 from orchestrator.sandbox.faults import FaultDice, Faults
 from orchestrator.sandbox.records import ForeignWrite, RequestLog
-from orchestrator.sandbox.resources import (
-    AssistantState,
-    ConfigState,
-    OrgState,
-    TokenState,
-    Version,
-)
+from orchestrator.sandbox.resources import ConfigState, OrgState, TokenState, Version, iso_after
 from orchestrator.sandbox.seed import OrgSeed, Seed
+from orchestrator.sandbox.unversioned import AssistantState, ChecklistState, binding
 
 Clock = Callable[[], float]
 
@@ -49,7 +45,6 @@ def _org_state(seed: OrgSeed, faults: Faults, rng_seed: int) -> OrgState:
         state = ConfigState(config.id, versions)
         state.prune(faults.version_retention)
         configs[config.id] = state
-    assistants = {a["id"]: AssistantState(copy.deepcopy(dict(a))) for a in seed.assistants}
     return OrgState(
         name=seed.name,
         org_id=seed.org_id,
@@ -62,10 +57,27 @@ def _org_state(seed: OrgSeed, faults: Faults, rng_seed: int) -> OrgState:
         faults=faults,
         dice=FaultDice(rng_seed, seed.name),
         configs=configs,
-        assistants=assistants,
+        assistants=_assistants(seed),
+        checklists={c["id"]: ChecklistState(copy.deepcopy(dict(c))) for c in seed.checklists},
+        queues={q.id: q.name for q in seed.queues},
         client_user=_derived_user(seed.org_id, "oauth-client"),
         writer_user=_derived_user(seed.org_id, "another-writer"),
     )
+
+
+def _assistants(seed: OrgSeed) -> dict[str, AssistantState]:
+    out: dict[str, AssistantState] = {}
+    for body in seed.assistants:
+        own = copy.deepcopy(dict(body))
+        copilot = own.pop("copilot", None) or {"enabled": False, "liveOnQueue": False}
+        copilot["selfUri"] = f"{own['selfUri']}/copilot"
+        bound = {
+            q.id: binding(own, q.id, list(q.media_types), q.date or own["dateCreated"])
+            for q in seed.queues
+            if q.assistant == own["id"]
+        }
+        out[own["id"]] = AssistantState(own, copilot, bound)
+    return out
 
 
 class World:
@@ -113,6 +125,13 @@ class World:
             return self.org(org).assistants[assistant_id]
         except KeyError:
             raise KeyError(f"no assistant {assistant_id!r} in org {org!r}") from None
+
+    def checklist(self, org: str, checklist_id: str) -> ChecklistState:
+        """An agent checklist of an org; ``KeyError`` otherwise."""
+        try:
+            return self.org(org).checklists[checklist_id]
+        except KeyError:
+            raise KeyError(f"no agent checklist {checklist_id!r} in org {org!r}") from None
 
     def issue_token(self, org: OrgState) -> str:
         """A new opaque access token for ``org``."""
@@ -186,3 +205,91 @@ class World:
         if faults.concurrent_writer_mode == "edit":
             fields["state"] = "Inactive" if assistant.body.get("state") == "Active" else "Active"
         self.foreign_assistant_patch(org, assistant, fields, source="concurrent_writer")
+
+    # -- assistants' copilots, queue bindings, agent checklists ------------
+
+    def put_copilot(
+        self, org: OrgState, assistant: AssistantState, copilot: dict[str, Any], *, by: str
+    ) -> dict[str, Any]:
+        """Replace an assistant's copilot whole."""
+        return assistant.put_copilot(copilot, by=by, now=self.clock())
+
+    def bind(
+        self, org: OrgState, assistant: AssistantState, wanted: dict[str, list[str]], *, by: str
+    ) -> list[dict[str, Any]]:
+        """Upsert bindings of ``assistant``; all or nothing.
+
+        Raises:
+            ApiFailure: 409 general.resource.conflict if a queue is another assistant's.
+        """
+        for queue in wanted:
+            owner = org.queue_owner.get(queue)
+            if owner is not None and owner != assistant.id:
+                raise ApiFailure(
+                    409,
+                    "general.resource.conflict",
+                    f"Queue {queue} is already bound to assistant {owner}",
+                )
+        stamp = iso_after()
+        bindings = dict(assistant.bindings)
+        for queue, media in wanted.items():
+            entity = binding(assistant.body, queue, media, stamp)
+            if queue in bindings:
+                entity["dateCreated"] = bindings[queue]["dateCreated"]
+            bindings[queue] = entity
+            org.queue_owner[queue] = assistant.id
+        assistant.set_bindings(bindings, self.clock())
+        return [bindings[q] for q in wanted]
+
+    def unbind(self, org: OrgState, assistant: AssistantState, queues: list[str]) -> None:
+        """Remove bindings of ``assistant``; queues not bound to it are left alone."""
+        bindings = {q: b for q, b in assistant.bindings.items() if q not in queues}
+        if len(bindings) == len(assistant.bindings):
+            return
+        for queue in queues:
+            if org.queue_owner.get(queue) == assistant.id:
+                del org.queue_owner[queue]
+        assistant.set_bindings(bindings, self.clock())
+
+    def put_checklist(
+        self, org: OrgState, checklist: ChecklistState, fields: dict[str, Any], *, by: str
+    ) -> dict[str, Any]:
+        """Replace a checklist's name, language and items; new items get an id."""
+        items = [
+            {**item, "id": item.get("id") or str(uuid.uuid4())}
+            for item in fields.get("checklistItems") or []
+        ]
+        return checklist.put({**fields, "checklistItems": items}, by=by, now=self.clock())
+
+    def note_foreign(self, org: OrgState, resource_id: str, source: str) -> None:
+        """Log a write by "another writer" (made through the methods above)."""
+        self.foreign.append(
+            ForeignWrite(time=self.clock(), org=org.name, resource_id=resource_id, source=source)
+        )
+
+    def race_queues(self, org: OrgState, assistant: AssistantState) -> None:
+        """The concurrent-writer fault for bindings: maybe touch the first one first."""
+        if not org.dice.chance(org.faults.concurrent_writer_rate, "writer", assistant.id):
+            return
+        first = next(iter(sorted(assistant.bindings)), None)
+        if first is not None:
+            media = list(assistant.bindings[first]["mediaTypes"])
+            if org.faults.concurrent_writer_mode == "edit":
+                media = [m for m in media if m != "email"] or ["call"]
+                if media == assistant.bindings[first]["mediaTypes"]:
+                    media.append("email")
+            self.bind(org, assistant, {first: media}, by=org.writer_user)
+        self.note_foreign(org, assistant.id, "concurrent_writer")
+
+    def race_checklist(self, org: OrgState, checklist: ChecklistState) -> None:
+        """The concurrent-writer fault for checklists: maybe rewrite it first."""
+        if not org.dice.chance(org.faults.concurrent_writer_rate, "writer", checklist.id):
+            return
+        body = checklist.body
+        fields: dict[str, Any] = {
+            k: body[k] for k in ("name", "language", "checklistItems") if k in body
+        }
+        if org.faults.concurrent_writer_mode == "edit":
+            fields["name"] = f"{body['name']} (edited by another writer)"[:200]
+        self.put_checklist(org, checklist, fields, by=org.writer_user)
+        self.note_foreign(org, checklist.id, "concurrent_writer")

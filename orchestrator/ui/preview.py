@@ -10,7 +10,7 @@ from orchestrator.engine.job import Job
 from orchestrator.engine.run import Preview
 from orchestrator.genesys.content import render as render_change
 from orchestrator.logs import printable, redact
-from orchestrator.models import Plan
+from orchestrator.models import Kind, Plan
 from orchestrator.statuses import Status
 
 MAX_CHANGES_SHOWN = 12
@@ -42,7 +42,7 @@ def as_dict(plan: Plan, preview: Preview) -> dict[str, Any]:
                 "target_version": job.target.version if job.target else None,
                 "target": job.target.label if job.target else str(job.item.to),
                 "action": action(job),
-                "changes": [c.as_dict() for c in job.changes] if action(job) == "write" else [],
+                "changes": [c.as_dict() for c in job.changes],
                 "error": job.error.as_dict() if job.error else None,
             }
         )
@@ -106,7 +106,8 @@ def _item_lines(job: Job) -> list[str]:
     target = job.target.label if job.target else str(job.item.to)
     what = action(job)
     name = f"{job.name} " if job.name else ""
-    head = f"  {job.org:<12} {name}({job.rid}) {current} -> {target}: "
+    kind = "" if job.kind.kind is Kind.AGENTASSIST_CONFIG else f"[{job.kind.kind}] "
+    head = f"  {job.org:<12} {kind}{name}({job.rid}) {current} -> {target}: "
     if what == "write":
         head += f"write, {len(job.changes)} field(s) change"
     elif what == "already_at_target":
@@ -114,7 +115,7 @@ def _item_lines(job: Job) -> list[str]:
     else:
         head += f"{what}: {job.error.message if job.error else ''}"
     lines = [head]
-    if what == "write":
+    if job.changes:  # a refused item shows what it would have changed, too
         shown = job.changes[:MAX_CHANGES_SHOWN]
         lines += [f"      {render_change(c)}" for c in shown]
         if len(job.changes) > len(shown):

@@ -51,6 +51,13 @@ NEXT_STEPS = {
     "run.halted": "`orchestrator resume RUN_ID` continues once the cause is understood",
     "window.closed": "outside the change window: schedule a new window and resume",
     "preflight.failed": "fix the failing org's credentials or org_id, then run again",
+    "queue.taken": "the queue now serves another assistant: the orchestrator never moves it"
+    " (not even with on_drift: overwrite); unbind it there deliberately, then run again",
+    "field.unknown": "a field this orchestrator does not know differs from the target: restore"
+    " it by hand or upgrade the orchestrator; nothing was written",
+    "field.immutable": "the server forbids this change (copilot.defaultLanguage once set):"
+    " choose a target that keeps it",
+    "target.incomplete": "the snapshot lacks a part the live resource has: take a new snapshot",
 }
 
 
@@ -244,7 +251,7 @@ def _table(rows: list[dict[str, Any]]) -> list[str]:
     body = [
         (
             r["org"],
-            (r["name"] + " " if r["name"] else "") + f"({r['id'][:8]})",
+            (r["name"] + " " if r["name"] else "") + f"({r['id'][:8]})" + _kind_tag(r["kind"]),
             _version(r["from_version"]),
             r["target"] or _version(r["target_version"]),
             _version(r["new_version"]),
@@ -256,6 +263,11 @@ def _table(rows: list[dict[str, Any]]) -> list[str]:
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body, strict=False)]
     fmt = "  " + "  ".join(f"{{:<{w}}}" for w in widths)
     return [fmt.format(*head).rstrip()] + [fmt.format(*row).rstrip() for row in body]
+
+
+def _kind_tag(kind: str) -> str:
+    # One assistant id can be two items (the assistant, its queues): say which.
+    return "" if kind == "agentassist-config" else f" [{kind}]"
 
 
 def _markdown(report: dict[str, Any]) -> str:

@@ -1,4 +1,8 @@
-"""Crash safety: a run killed at any instant resumes and never writes a config twice.
+"""Crash safety: a run killed at any instant resumes and never writes anything twice.
+
+Configs, and the Agent Assist kinds whose write takes more than one request
+(an assistant and its copilot; bindings added and removed) or has no server
+guard at all (checklists).
 
 The orchestrator runs as a real subprocess (``python -m orchestrator``)
 against a sandbox served by this test's event loop, is killed at seeded
@@ -28,13 +32,32 @@ from orchestrator.journal import is_url, opened
 from orchestrator.models import Kind
 from orchestrator.sandbox import Faults, Sandbox, generate_seed
 from tests.conftest import parametrize_backends
-from tests.support import SandboxFactory
+from tests.support import SandboxFactory, snapshot
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow, parametrize_backends()]
 
-ORGS, CONFIGS = 8, 25  # 200 items
-SEED = generate_seed(orgs=ORGS, configs=CONFIGS, versions=6, requests_per_minute=None)
+ORGS, CONFIGS, ASSISTANTS, CHECKLISTS = 8, 25, 2, 1  # 200 configs, 40 Agent Assist items
+TOTAL = ORGS * (CONFIGS + 2 * ASSISTANTS + CHECKLISTS)
+SEED = generate_seed(
+    orgs=ORGS,
+    configs=CONFIGS,
+    versions=6,
+    assistants=ASSISTANTS,
+    checklists=CHECKLISTS,
+    requests_per_minute=None,
+)
 CONFIG_IDS = {org.name: tuple(c.id for c in org.configs) for org in SEED.orgs}
+ASSIST_ITEMS = {
+    org.name: [
+        *(
+            {"id": a["id"], "kind": kind}
+            for a in org.assistants
+            for kind in (Kind.ASSISTANT, Kind.ASSISTANT_QUEUES)
+        ),
+        *({"id": c["id"], "kind": Kind.AGENT_CHECKLIST} for c in org.checklists),
+    ]
+    for org in SEED.orgs
+}
 FAULTS = Faults(
     latency=0.2,
     server_error_rate=0.03,
@@ -47,8 +70,8 @@ FAULTS = Faults(
 )
 
 
-def write_plan(directory: Path, url: str, sb: Sandbox) -> Path:
-    """Every config of every generated org back to its previous version."""
+def write_plan(directory: Path, url: str, sb: Sandbox, taken: str, name: str = "kill-test") -> Path:
+    """Every config back to its previous version, every Agent Assist item to its snapshot."""
     orgs = {
         name: {
             "base_url": url,
@@ -58,12 +81,19 @@ def write_plan(directory: Path, url: str, sb: Sandbox) -> Path:
         }
         for name in sb.orgs
     }
+
+    def assist(org: str) -> list[dict[str, str]]:
+        to = {"snapshot": taken}
+        return [{"id": i["id"], "kind": str(i["kind"]), "to": to} for i in ASSIST_ITEMS[org]]
+
     document = {
         "plan": 1,
-        "name": "kill-test",
+        "name": name,
         "orgs": orgs,
         "defaults": {"to": "previous"},
-        "targets": [{"org": name, "configs": config_ids(sb, name)} for name in sb.orgs],
+        "targets": [
+            {"org": org, "configs": [*config_ids(sb, org), *assist(org)]} for org in sb.orgs
+        ],
         "limits": {
             "concurrency": 16,
             "attempts": 30,
@@ -81,9 +111,54 @@ def config_ids(sb: Sandbox, org: str) -> list[str]:
     return list(CONFIG_IDS[org])
 
 
-async def expected_contents(sb: Sandbox) -> dict[tuple[str, str], dict[str, Any]]:
-    """What each config must hold in the end: its previous version's content, read now."""
-    expected = {}
+def agent_assist(sb: Sandbox, org: str, kind: Kind, rid: str) -> dict[str, Any]:
+    """An Agent Assist item's content as the sandbox holds it now."""
+    if kind is Kind.ASSISTANT:
+        return comparable(kind, sb.assistant(org, rid, expand=True))
+    if kind is Kind.ASSISTANT_QUEUES:
+        return comparable(kind, {"entities": sb.bindings(org, rid)})
+    return comparable(kind, sb.checklist(org, rid))
+
+
+def a_day_of_changes(sb: Sandbox, org: str) -> None:
+    """What the run must undo: assistant fields, copilot, deployment, a checklist."""
+    for assistant in (a for a in SEED.org(org).assistants):
+        rid = assistant["id"]
+        sb.patch_assistant(org, rid, state="Inactive", name=f"{assistant['name']} (moved)")
+        sb.edit_copilot(org, rid, summaryGenerationConfig={"enabled": True})
+        bound = {b["id"]: b["mediaTypes"] for b in sb.bindings(org, rid)}
+        spare = next(
+            q
+            for q, name in sb.queues(org).items()
+            if name.endswith(" spare") and sb.queue_owner(org, q) is None
+        )  # not a queue another assistant gave up: that one it would want back
+        sb.bind_queues(org, rid, {spare: ["call"], next(iter(bound)): ["call"]})
+        sb.unbind_queues(org, rid, [sorted(bound)[-1]])
+    for checklist in SEED.org(org).checklists:
+        items = checklist["checklistItems"]
+        sb.edit_checklist(org, checklist["id"], name="Renamed", checklistItems=items[:1])
+
+
+async def expected_contents(
+    sb: Sandbox, tmp_path: Path
+) -> tuple[dict[tuple[str, str, str], dict[str, Any]], str]:
+    """What each item must hold in the end, and the snapshot time of the Agent Assist items.
+
+    Configs: their previous version's content, read now. Agent Assist items:
+    what they hold now, snapshotted with `orchestrator snapshot PLAN`; then a
+    day of changes happens to them.
+    """
+    expected: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for org in sb.orgs:
+        for item in ASSIST_ITEMS[org]:
+            kind = Kind(item["kind"])
+            expected[(org, str(kind), item["id"])] = agent_assist(sb, org, kind, item["id"])
+    lister = write_plan(tmp_path, sb.url, sb, "2000-01-01T00:00:00Z", name="snapshot-all")
+    out = await snapshot(str(lister), journal=tmp_path / "journal.sqlite3")
+    assert f"stored {TOTAL} snapshot(s)" in out
+    taken = out.split("to: {snapshot: ", 1)[1].split("}", 1)[0]
+    for org in sb.orgs:
+        a_day_of_changes(sb, org)
     async with aiohttp.ClientSession() as http:
         for org in sb.orgs:
             token = await _token(http, sb, org)
@@ -92,11 +167,12 @@ async def expected_contents(sb: Sandbox) -> dict[tuple[str, str], dict[str, Any]
                 url = f"{sb.url}/api/v2/agentassist/configs/{config_id}/versions/{version}"
                 async with http.get(url, headers={"Authorization": f"Bearer {token}"}) as r:
                     assert r.status == 200
-                    expected[(org, config_id)] = comparable(Kind.AGENTASSIST_CONFIG, await r.json())
+                    content = comparable(Kind.AGENTASSIST_CONFIG, await r.json())
+                    expected[(org, str(Kind.AGENTASSIST_CONFIG), config_id)] = content
     sb.clear_requests()
     for org in sb.orgs:  # trouble starts now
         sb.set_faults(org, FAULTS)
-    return expected
+    return expected, taken
 
 
 async def _token(http: aiohttp.ClientSession, sb: Sandbox, org: str) -> str:
@@ -178,7 +254,7 @@ async def interrupt_until_done(
         if code == 130:
             report = json.loads(out)  # the partial report, as the contract says
             assert report["status"] == "interrupted"
-            assert report["summary"]["total"] == ORGS * CONFIGS
+            assert report["summary"]["total"] == TOTAL
 
 
 async def _finish(process: Process) -> tuple[int, bytes]:
@@ -199,7 +275,7 @@ async def _finish(process: Process) -> tuple[int, bytes]:
 
 
 def _puts(sb: Sandbox) -> int:
-    return sum(1 for r in sb.requests if r.method == "PUT")
+    return sum(1 for r in sb.requests if r.method != "GET" and r.path.startswith("/api/"))
 
 
 async def _wait_for(condition: Any, process: Process, *, limit: float) -> None:
@@ -228,12 +304,17 @@ async def crossings(journal: str, run_id: str) -> int:
 
 
 async def assert_finished_exactly_once(
-    sb: Sandbox, expected: dict[tuple[str, str], dict[str, Any]], journal: str, run_id: str
+    sb: Sandbox, expected: dict[tuple[str, str, str], dict[str, Any]], journal: str, run_id: str
 ) -> None:
-    """Every config at its target, written at most once; report and journal agree."""
-    for (org, config_id), content in expected.items():
-        assert comparable(Kind.AGENTASSIST_CONFIG, sb.config(org, config_id).body) == content
-        assert len(sb.writes(org, config_id)) <= 1, f"{org}/{config_id} written twice"
+    """Every item at its target, no request written twice; report and journal agree."""
+    for (org, kind, rid), content in expected.items():
+        if kind == Kind.AGENTASSIST_CONFIG:
+            assert comparable(Kind.AGENTASSIST_CONFIG, sb.config(org, rid).body) == content
+            assert len(sb.writes(org, rid)) <= 1, f"{org}/{rid} written twice"
+        else:
+            assert agent_assist(sb, org, Kind(kind), rid) == content, f"{org} {kind} {rid}"
+    sent = [(w.org, w.method, w.path, w.query) for w in sb.writes()]
+    assert len(sent) == len(set(sent)), "a write was sent twice"
     process = await anyio.run_process(
         [
             sys.executable,
@@ -263,8 +344,8 @@ async def test_sigkill_at_twenty_moments_loses_and_repeats_nothing(
 ) -> None:
     """SIGKILL at 20 seeded moments, resume each time: every config once, at its target."""
     async with make_sandbox(seed=SEED, rng_seed=42) as sb:
-        expected = await expected_contents(sb)
-        plan = write_plan(tmp_path, sb.url, sb)
+        expected, taken = await expected_contents(sb, tmp_path)
+        plan = write_plan(tmp_path, sb.url, sb, taken)
         journal = journal_at
         run_id, codes = await interrupt_until_done(
             sb, plan, journal, sig=signal.SIGKILL, times=20, seed=1
@@ -272,6 +353,17 @@ async def test_sigkill_at_twenty_moments_loses_and_repeats_nothing(
         assert codes.count(-signal.SIGKILL) >= 20
         assert await crossings(journal, run_id) > 0  # kills did land between intent and answer
         await assert_finished_exactly_once(sb, expected, journal, run_id)
+        async with opened(journal) as j:  # kills landed inside Agent Assist writes too
+            events = await j.events(run_id)
+        assist_seqs = {
+            i.seq for i in await _items(journal, run_id) if i.kind != "agentassist-config"
+        }
+        assert any(e.event == "write.intended" and e.seq in assist_seqs for e in events)
+
+
+async def _items(journal: str, run_id: str) -> list[Any]:
+    async with opened(journal) as j:
+        return await j.items(run_id)
 
 
 async def test_sigint_exits_130_each_time_and_resume_finishes(
@@ -279,8 +371,8 @@ async def test_sigint_exits_130_each_time_and_resume_finishes(
 ) -> None:
     """SIGINT: in-flight requests finish, the partial report prints, exit 130; resume ends it."""
     async with make_sandbox(seed=SEED, rng_seed=43) as sb:
-        expected = await expected_contents(sb)
-        plan = write_plan(tmp_path, sb.url, sb)
+        expected, taken = await expected_contents(sb, tmp_path)
+        plan = write_plan(tmp_path, sb.url, sb, taken)
         journal = journal_at
         run_id, codes = await interrupt_until_done(
             sb, plan, journal, sig=signal.SIGINT, times=8, seed=2

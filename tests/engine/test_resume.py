@@ -10,11 +10,13 @@ import pytest
 
 from orchestrator.engine.events import Observer
 from orchestrator.engine.job import UNKNOWN
+from orchestrator.engine.recorder import snapshot_of
 from orchestrator.engine.run import Options, Result, resumable, resume_run, run_plan
 from orchestrator.errors import JournalError
+from orchestrator.genesys.kinds import live_from
 from orchestrator.journal import Journal
 from orchestrator.journal.rows import ItemRow
-from orchestrator.models import Plan
+from orchestrator.models import Kind, Plan
 from orchestrator.planfile.loader import load_plan
 from orchestrator.sandbox import Faults, Sandbox
 from orchestrator.statuses import RunStatus
@@ -22,6 +24,7 @@ from orchestrator.ui import report
 from tests.conftest import parametrize_backends
 from tests.support import (
     ACTOR,
+    ASSISTANTS,
     CONFIGS,
     QUIET,
     SandboxFactory,
@@ -29,6 +32,7 @@ from tests.support import (
     execute,
     nobody_to_ask,
     planned_run,
+    snapshot_org,
     write_plan,
 )
 
@@ -215,3 +219,106 @@ async def test_writes_in_doubt_end_unverified_and_resume_settles_them(
             assert len(sb.writes(item["org"], item["id"])) <= 1
             if item["status"] == "succeeded":
                 assert len(sb.writes(item["org"], item["id"])) == 1
+
+
+BILLING = ASSISTANTS["canary"][0]
+
+
+async def half_written_assistant(
+    sb: Sandbox, tmp_path: Path, journal: Journal, *, pre_write_snapshot: bool
+) -> Plan:
+    """A run killed between an assistant's PATCH (landed) and its copilot PUT (never sent)."""
+    taken = await snapshot_org(sb, tmp_path, journal)
+    sb.patch_assistant("canary", BILLING, state="Inactive")
+    sb.edit_copilot("canary", BILLING, enabled=False)
+    planned_content = live_from(Kind.ASSISTANT, sb.assistant("canary", BILLING, expand=True))
+    path = write_plan(
+        tmp_path,
+        sb.url,
+        {"canary": [BILLING]},
+        name="half",
+        defaults={"kind": "assistant", "to": {"snapshot": taken}},
+        waves=[{"name": "w", "orgs": ["*"], "approve": True}],
+    )
+    plan = load_plan(path)
+    result = await run_plan(
+        plan, journal, observer=Observer(), approver=nobody_to_ask, options=QUIET
+    )
+    assert result.exit_code == 3 and result.run_id
+    if pre_write_snapshot:  # as the recorder stores it, committed with the intent
+        journal.add_snapshot(
+            snapshot_of("canary", "assistant", BILLING, planned_content, "", run_id=result.run_id)
+        )
+    await journal.record_intent(
+        result.run_id, 0, expected_version=None, etag=None, attempts=1, conflicts=0, requests=2
+    )
+    async with aiohttp.ClientSession() as http:  # the killed process's PATCH
+        token_response = await http.post(
+            f"{sb.url}/oauth/token",
+            headers={"Authorization": aiohttp.encode_basic_auth("canary", "canary-secret")},
+            data={"grant_type": "client_credentials"},
+        )
+        token = (await token_response.json())["access_token"]
+        response = await http.patch(
+            f"{sb.url}/api/v2/assistants/{BILLING}",
+            json={"state": "Active"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert response.status == 200
+    sb.clear_requests()
+    return plan
+
+
+async def test_resume_finishes_a_write_killed_between_its_two_requests(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """The pre-write snapshot gives back the baseline's parts: our half is not drift; PUT only."""
+    plan = await half_written_assistant(sandbox, tmp_path, journal, pre_write_snapshot=True)
+    result, data = await resume(plan, journal)
+    assert data["items"][0]["status"] == "succeeded"
+    assert [(w.method, w.path) for w in sandbox.writes("canary")] == [
+        ("PUT", f"/api/v2/assistants/{BILLING}/copilot")
+    ]
+    assert sandbox.copilot("canary", BILLING)["enabled"] is True
+    assert "write.partial" in [e.event for e in await journal.events(result.run_id or "")]
+
+
+async def test_without_the_baseline_parts_a_half_written_item_is_drift(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """No pre-write snapshot to compare parts with: only the hash is known, so it fails safe."""
+    plan = await half_written_assistant(sandbox, tmp_path, journal, pre_write_snapshot=False)
+    _, data = await resume(plan, journal)
+    assert data["items"][0]["status"] == "drifted"
+    assert sandbox.writes("canary") == []
+
+
+async def test_an_item_planned_by_an_earlier_process_finishes_a_cut_write(
+    make_sandbox: SandboxFactory, tmp_path: Path, journal: Journal
+) -> None:
+    """Planned before a restart, written after it, every answer lost: our half is not drift."""
+    async with make_sandbox() as sb:
+        taken = await snapshot_org(sb, tmp_path, journal)
+        sb.patch_assistant("canary", BILLING, state="Inactive")
+        sb.edit_copilot("canary", BILLING, enabled=False)
+        path = write_plan(
+            tmp_path,
+            sb.url,
+            {"canary": [BILLING]},
+            name="planned",
+            defaults={"kind": "assistant", "to": {"snapshot": taken}},
+            waves=[{"name": "w", "orgs": ["*"], "approve": True}],
+        )
+        plan = load_plan(path)
+        result = await run_plan(
+            plan, journal, observer=Observer(), approver=nobody_to_ask, options=QUIET
+        )
+        assert result.exit_code == 3  # planned, then stopped at the gate: a new process resumes
+        sb.set_faults("canary", Faults(drop_after_write_rate=1.0))
+        sb.clear_requests()
+        result, data = await resume(plan, journal)
+        assert data["items"][0]["status"] == "succeeded"
+        assert [(w.method, w.path) for w in sb.writes("canary")] == [
+            ("PATCH", f"/api/v2/assistants/{BILLING}"),
+            ("PUT", f"/api/v2/assistants/{BILLING}/copilot"),
+        ]

@@ -341,6 +341,32 @@ def test_assistant_before_and_snapshot(tmp_path: Path) -> None:
     assert a.to.instant.tzinfo is UTC
 
 
+def test_queue_bindings_and_checklists_are_items_of_their_own_kinds(tmp_path: Path) -> None:
+    """One assistant id may be listed as assistant and as assistant-queues; set is per kind."""
+    path = inline_plan(
+        tmp_path,
+        """\
+        defaults: {to: {snapshot: "2026-11-27T22:00:00Z"}}
+        targets:
+          - org: eu
+            configs:
+              - {id: a, kind: assistant, set: {copilot: {enabled: false}}}
+              - {id: a, kind: assistant-queues, to: {before: "2026-11-28T00:00:00Z"}}
+              - {id: c, kind: agent-checklist, set: {language: en-GB}}
+        """,
+    )
+    assistant, queues, checklist = load_plan(path, environ=ENVIRON).items
+    assert [i.kind for i in (assistant, queues, checklist)] == [
+        Kind.ASSISTANT,
+        Kind.ASSISTANT_QUEUES,
+        Kind.AGENT_CHECKLIST,
+    ]
+    assert assistant.set == {"copilot": {"enabled": False}}
+    assert queues.to == ToBefore(datetime(2026, 11, 28, tzinfo=UTC))
+    assert checklist.set == {"language": "en-GB"}
+    assert len({i.key for i in (assistant, queues, checklist)}) == 3
+
+
 def test_default_wave_holds_every_target_org_in_order(tmp_path: Path) -> None:
     """Without waves: one wave `all`, orgs in order of first appearance, no gates."""
     path = inline_plan(

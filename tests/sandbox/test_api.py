@@ -17,6 +17,10 @@ ORG_ID = "37104616-be01-5864-95e3-a7a637fffc9d"
 BILLING = "19cc7f17-becc-5e23-8534-27fd328a4d65"
 CLAIMS = "d3e27a42-edd9-5fa3-9019-1b77e651243d"
 BILLING_ASSISTANT = "d5d30071-3a20-5442-b022-d4416f64cc99"
+ASSISTANT = f"/api/v2/assistants/{BILLING_ASSISTANT}"
+BILLING_QUEUE = "8bc940d3-8d87-5b40-9c5b-7925c1fd81f0"
+CHECKLISTS = "/api/v2/assistants/agentchecklists"
+BILLING_CHECKLIST = "c80cb074-429c-5cb0-af32-6c95685db7f2"
 CONFIGS = "/api/v2/agentassist/configs"
 ANALYTICS = "/api/v2/analytics/agentassist/conversations/query"
 FORM = {"grant_type": "client_credentials"}
@@ -199,6 +203,20 @@ async def test_401_expired(
             f"/api/v2/assistants/{BILLING_ASSISTANT}",
             {"name": "x"},
         ),
+        ("assistants:copilot:view", "GET", f"{ASSISTANT}/copilot", None),
+        ("assistants:copilot:view", "GET", f"{ASSISTANT}?expand=copilot", None),
+        ("assistants:copilot:view", "GET", "/api/v2/assistants?expand=copilot", None),
+        ("assistants:copilot:edit", "PUT", f"{ASSISTANT}/copilot", {"enabled": True}),
+        ("assistants:queue:view", "GET", f"{ASSISTANT}/queues", None),
+        ("assistants:queue:view", "GET", f"{ASSISTANT}/queues/{BILLING_QUEUE}", None),
+        ("assistants:queue:view", "GET", f"/api/v2/routing/queues/{BILLING_QUEUE}/assistant", None),
+        ("assistants:queue:edit", "PATCH", f"{ASSISTANT}/queues", [{"id": BILLING_QUEUE}]),
+        ("assistants:queue:edit", "PUT", f"{ASSISTANT}/queues/{BILLING_QUEUE}", {}),
+        ("assistants:queue:delete", "DELETE", f"{ASSISTANT}/queues?queueIds={BILLING_QUEUE}", None),
+        ("assistants:queue:delete", "DELETE", f"{ASSISTANT}/queues/{BILLING_QUEUE}", None),
+        ("assistants:agentchecklist:view", "GET", CHECKLISTS, None),
+        ("assistants:agentchecklist:view", "GET", f"{CHECKLISTS}/{BILLING_CHECKLIST}", None),
+        ("assistants:agentchecklist:edit", "PUT", f"{CHECKLISTS}/{BILLING_CHECKLIST}", {}),
     ],
 )
 async def test_403_names_the_permission(
@@ -227,6 +245,11 @@ async def test_403_names_the_permission(
         f"{CONFIGS}/{CLAIMS}/versions/99",
         f"{CONFIGS}/{CLAIMS}/versions/latest",
         "/api/v2/assistants/00000000-0000-0000-0000-000000000000",
+        "/api/v2/assistants/00000000-0000-0000-0000-000000000000/copilot",
+        "/api/v2/assistants/00000000-0000-0000-0000-000000000000/queues",
+        f"{ASSISTANT}/queues/00000000-0000-0000-0000-000000000000",
+        f"{CHECKLISTS}/00000000-0000-0000-0000-000000000000",
+        "/api/v2/routing/queues/00000000-0000-0000-0000-000000000000/assistant",
         "/api/v2/no/such/thing",
         "/nothing-here",
     ],
@@ -688,14 +711,14 @@ async def test_patch_assistant_twice_in_a_row_moves_date_modified(
 async def test_patch_assistant_unknown_fields(
     sandbox: Sandbox, http: aiohttp.ClientSession, login: Any
 ) -> None:
-    """Unknown fields in a PATCH: 400 invalid.property naming each."""
+    """Unknown fields in a PATCH (the copilot has its own PUT): 400 invalid.property naming each."""
     response = await http.patch(
         f"{sandbox.url}/api/v2/assistants/{BILLING_ASSISTANT}",
         headers=await login(sandbox),
-        json={"copilot": {}, "googleDialogflowConfig": {}, "name": "x"},
+        json={"copilot": {}, "queues": [], "name": "x"},
     )
     details = (await error(response, 400, "invalid.property"))["details"]
-    assert [d["fieldName"] for d in details] == ["copilot", "googleDialogflowConfig"]
+    assert [d["fieldName"] for d in details] == ["copilot", "queues"]
     assert sandbox.assistant("canary", BILLING_ASSISTANT)["name"] == "Billing assistant"
 
 

@@ -149,3 +149,117 @@ async def test_sdk_sees_errors(sandbox: Sandbox) -> None:
     """Refusals reach the SDK as ApiExceptions with the sandbox's statuses."""
     assert sandbox.url is not None
     assert await anyio.to_thread.run_sync(refused, sandbox.url) == [401, 404]
+
+
+CLAIMS_ASSISTANT = "9bd9322c-c4dd-5650-b462-ec0b56c8a5dc"
+BILLING_CHECKLIST = "c80cb074-429c-5cb0-af32-6c95685db7f2"
+
+
+def agent_assist_session(url: str, queues: dict[str, str]) -> dict[str, Any]:
+    """Every new operation through the SDK's own methods, its models deserialising each answer."""
+    client = sdk_client(url)
+    api = genesys.AgentAssistantsApi(client)
+    copilots = genesys.AgentCopilotApi(client)
+    seen: dict[str, Any] = {}
+    seen["whole"] = api.get_assistant(BILLING_ASSISTANT, expand="copilot")
+    seen["plain"] = api.get_assistant(BILLING_ASSISTANT)
+    seen["listed"] = api.get_assistants(page_size=25, expand="copilot")
+    copilot = copilots.get_assistant_copilot(BILLING_ASSISTANT)
+    copilot.summary_generation_config.enabled = True
+    seen["copilot"] = copilots.put_assistant_copilot(BILLING_ASSISTANT, copilot)
+    copilot.default_language = "fr-FR"
+    seen["language"] = _refusal(copilots.put_assistant_copilot, BILLING_ASSISTANT, copilot)
+
+    first = api.get_assistant_queues(CLAIMS_ASSISTANT, page_size=1)
+    cursor = parse_qs(urlsplit(first.next_uri).query)["after"][0]
+    seen["queue_pages"] = [
+        first,
+        api.get_assistant_queues(CLAIMS_ASSISTANT, page_size=1, after=cursor),
+    ]
+    vip = genesys.AssistantQueue()
+    vip.id, vip.media_types = queues["Billing VIP"], ["call", "email"]
+    seen["patched"] = api.patch_assistant_queues(BILLING_ASSISTANT, [vip])
+    retention = genesys.AssistantQueue()
+    retention.id, retention.media_types = queues["Retention"], ["message"]
+    seen["put_one"] = api.put_assistant_queue(BILLING_ASSISTANT, queues["Retention"], retention)
+    seen["one"] = api.get_assistant_queue(BILLING_ASSISTANT, queues["Retention"])
+    seen["owner"] = genesys.RoutingApi(client).get_routing_queue_assistant(queues["Claims"])
+    taken = genesys.AssistantQueue()
+    taken.id, taken.media_types = queues["Claims"], ["call"]
+    seen["taken"] = _refusal(api.patch_assistant_queues, BILLING_ASSISTANT, [taken])
+    api.delete_assistant_queue(BILLING_ASSISTANT, queues["Retention"])
+    api.delete_assistant_queues(BILLING_ASSISTANT, queue_ids=queues["Billing VIP"])
+    seen["free"] = _refusal(
+        genesys.RoutingApi(client).get_routing_queue_assistant, queues["Retention"]
+    )
+    seen["after"] = api.get_assistant_queues(BILLING_ASSISTANT)
+
+    seen["checklists"] = api.get_assistants_agentchecklists(page_size=1)
+    checklist = api.get_assistants_agentchecklist(BILLING_CHECKLIST)
+    checklist.name = "Billing call checklist (SDK)"
+    checklist.checklist_items[1].important = False
+    seen["checklist"] = api.put_assistants_agentchecklist(BILLING_CHECKLIST, checklist)
+    return seen
+
+
+def _refusal(call: Any, *args: Any) -> int:
+    try:
+        call(*args)
+    except ApiException as exc:
+        return int(exc.status)
+    raise AssertionError("the sandbox accepted it")
+
+
+async def test_sdk_drives_copilots_queues_and_checklists(sandbox: Sandbox) -> None:
+    """get/put copilot, the queue bindings' six operations, routing's owner, checklists."""
+    queues = {name: queue for queue, name in sandbox.queues("canary").items()}
+    seen = await anyio.to_thread.run_sync(agent_assist_session, sandbox.url, queues)
+
+    whole = seen["whole"]
+    assert whole.copilot.default_language == "en-US" and whole.copilot.nlu_engine_type == "NluV3"
+    rules = whole.copilot.rule_engine_config.rules
+    assert rules[0].rule.actions[0].action_type == "KnowledgeArticle"
+    assert rules[0].rule.conditions[0].condition_type == "Intent"
+    assert whole.copilot.summary_generation_config.model_config.use_latest_model is True
+    assert seen["plain"].copilot is None
+    assert all(a.copilot is not None for a in seen["listed"].entities)
+    assert seen["copilot"].summary_generation_config.enabled is True
+    assert sandbox.copilot("canary", BILLING_ASSISTANT)["summaryGenerationConfig"]["enabled"]
+    assert seen["language"] == 400
+
+    first, second = seen["queue_pages"]
+    assert [len(first.entities), len(second.entities)] == [1, 1] and second.next_uri is None
+    assert {e.id for e in first.entities + second.entities} == {
+        queues["Claims"],
+        queues["Claims Escalations"],
+    }
+    assert first.entities[0].assistant.id == CLAIMS_ASSISTANT
+    assert isinstance(first.entities[0].date_created, datetime)
+    (patched,) = seen["patched"].entities
+    assert (patched.id, patched.media_types) == (queues["Billing VIP"], ["call", "email"])
+    assert seen["put_one"].media_types == ["message"] == seen["one"].media_types
+    assert seen["owner"].assistant.id == CLAIMS_ASSISTANT
+    assert seen["owner"].assistant.name == "Claims assistant"
+    assert seen["taken"] == 409 and seen["free"] == 404
+    assert [e.id for e in seen["after"].entities] == [queues["Billing"]]
+    assert sandbox.queue_owner("canary", queues["Claims"]) == CLAIMS_ASSISTANT
+
+    assert len(seen["checklists"].entities) == 1 and seen["checklists"].next_uri
+    checklist = seen["checklist"]
+    assert checklist.name == "Billing call checklist (SDK)"
+    assert checklist.checklist_items[1].important is False
+    assert isinstance(checklist.date_modified, datetime)
+    assert sandbox.checklist("canary", BILLING_CHECKLIST)["name"] == "Billing call checklist (SDK)"
+
+    methods = [(r.method, r.status) for r in sandbox.requests if r.method != "GET"]
+    assert methods == [
+        ("POST", 200),
+        ("PUT", 200),
+        ("PUT", 400),
+        ("PATCH", 200),
+        ("PUT", 200),
+        ("PATCH", 409),
+        ("DELETE", 204),
+        ("DELETE", 204),
+        ("PUT", 200),
+    ]

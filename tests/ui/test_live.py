@@ -168,12 +168,17 @@ def screen_lines(screen: pyte.HistoryScreen) -> list[str]:
 
 
 def test_live_demo_leaves_a_summary_and_keeps_stdout_clean(tmp_path: Path) -> None:
-    """The real demo on a pty: the final screen sums up waves and orgs; stdout is the report."""
+    """The real demo on a pty: the summary of waves and orgs stays on screen; stdout is the report.
+
+    The Agent Assist step prints after it, so the summary is looked for in the
+    scrollback too; the step's own lines are on the last screen.
+    """
     report = tmp_path / "report.json"
     argv = [sys.executable, "-m", "orchestrator", "demo", "--format", "json"]
     screen, raw = run_in_pty(argv, cwd=tmp_path, stdout=report)
     assert b"req/min" in raw  # the live area was drawn...
     visible = [line.rstrip() for line in screen.display]
+    everything = screen_lines(screen)
     data = json.loads(report.read_text())
     summary = data["summary"]
     failed = sum(summary[s] for s in ("failed", "drifted", "unverified", "rate_limited"))
@@ -183,8 +188,8 @@ def test_live_demo_leaves_a_summary_and_keeps_stdout_clean(tmp_path: Path) -> No
         f"{total}/{total} done: {summary['succeeded'] + summary['already_at_target']} ok, "
         f"{failed} failed, {summary['skipped']} skipped"
     )
-    assert any(re.match(rf"run {data['run_id']}  {headline}", line) for line in visible)
-    rows = table_rows(visible)
+    assert any(re.match(rf"run {data['run_id']}  {headline}", line) for line in everything)
+    rows = table_rows(everything)
     for wave in data["waves"]:
         done = f"{wave['items']}/{wave['items']}"
         assert [wave["name"], done, str(wave["failed"]), wave["status"]] in rows
@@ -193,14 +198,20 @@ def test_live_demo_leaves_a_summary_and_keeps_stdout_clean(tmp_path: Path) -> No
         failures = [i for i in items if Status(i["status"]).is_failure]
         row = next(r for r in rows if r[0] == org and r[-1] != "succeeded")
         assert row[:3] == [org, f"{len(items)}/{len(items)}", str(len(failures))]
-    assert "  (meanwhile a colleague edits emea-prod config d144ec01)" in visible
+    assert "  (meanwhile a colleague edits emea-prod config d144ec01)" in everything
     assert any(
-        line.startswith("  latam-prod Claims Assist Config: rate_limited: ") for line in visible
+        line.startswith("  latam-prod Claims Assist Config: rate_limited: ") for line in everything
     )
+    assert "        ~ copilot.summaryGenerationConfig.enabled: true → false" in visible
+    for kind, name in (
+        ("assistant", "Billing assistant"),
+        ("assistant-queues", "Billing assistant"),
+        ("agent-checklist", "Billing call checklist (v2)"),
+    ):
+        assert f"    {kind:<17} {name}: succeeded" in visible
     assert (
         "This run's own exit status would be 1 (partial); the demo exits 0. Explore it:" in visible
     )
-    everything = screen_lines(screen)
     assert not [line for line in everything if "req/min" in line]  # ...and left nothing behind
 
 

@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from orchestrator.errors import Unrestorable
 from orchestrator.genesys.answers import Checked
 from orchestrator.genesys.client import HttpStats, OrgClient
-from orchestrator.genesys.content import comparable, content_hash
+from orchestrator.genesys.content import comparable, content_hash, unrestorable
 from orchestrator.models import Kind, To
 
 PAGE_SIZE = 25
@@ -77,10 +78,25 @@ class ResourceKind(Protocol):
         """
         ...
 
+    def problem(self, live: Mapping[str, Any], target: Mapping[str, Any]) -> Unrestorable | None:
+        """Why writing ``target`` over ``live`` would not restore it safely, or None.
+
+        Checked at planning and again right before each write: a field the
+        kind does not know that differs, or a change the server forbids.
+        """
+        ...
+
     async def write(
         self, client: OrgClient, rid: str, live: Live, target: Target, stats: HttpStats
     ) -> Live:
-        """Send the guarded write; the new live state as the server answered it."""
+        """Send the guarded write (one request or several); the new live state as answered.
+
+        A write of several requests may fail halfway; the worker re-reads and
+        calls it again with what is left to do (see ``content.between``).
+
+        Raises:
+            QueueTaken: the target would take a queue from another assistant.
+        """
         ...
 
     async def is_live(
@@ -100,6 +116,50 @@ def live_of(checked: Checked, correlation_id: str | None = None) -> Live:
         hash=checked.hash,
         correlation_id=correlation_id,
     )
+
+
+def unknown_fields(
+    kind: Kind, live: Mapping[str, Any], target: Mapping[str, Any]
+) -> Unrestorable | None:
+    """The refusal for fields ``kind`` does not know that differ, or None."""
+    paths = unrestorable(kind, live, target)
+    if not paths:
+        return None
+    shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+    return Unrestorable(
+        f"{shown}: not a field the orchestrator knows for {kind}, and it differs from the "
+        "target; a write could not promise to put it back, so nothing is written (a field "
+        "is never silently ignored)",
+        code="field.unknown",
+    )
+
+
+async def read_back(
+    kind: ResourceKind, client: OrgClient, rid: str, target: Target, stats: HttpStats
+) -> bool:
+    """One read-back probe: does the live content equal the target yet?
+
+    Reads may lag behind a write for a while (caches), so the verifier calls
+    this again until it matches or ``verify_timeout`` runs out.
+    """
+    return (await kind.read(client, rid, stats)).hash == target.hash
+
+
+async def cursor_pages(
+    client: OrgClient, first: str, stats: HttpStats, rid: str | None = None
+) -> list[dict[str, Any]]:
+    """Every entity of a cursor-paged listing, following ``nextUri`` (each page once)."""
+    found: list[dict[str, Any]] = []
+    path: str | None = first
+    seen: set[str] = set()
+    while path and path not in seen:
+        seen.add(path)
+        resp = await client.request("GET", path, resource_id=rid, stats=stats)
+        body = resp.body if isinstance(resp.body, dict) else {}
+        found.extend(e for e in body.get("entities") or [] if isinstance(e, dict))
+        next_uri = body.get("nextUri")
+        path = next_uri if isinstance(next_uri, str) and next_uri.startswith("/api/v2/") else None
+    return found
 
 
 def live_from(

@@ -7,10 +7,16 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from orchestrator.errors import MalformedAnswer, NotFound, TargetUnavailable
+from orchestrator.errors import MalformedAnswer, NotFound, TargetUnavailable, Unrestorable
 from orchestrator.genesys import answers
 from orchestrator.genesys.client import HttpStats, OrgClient
-from orchestrator.genesys.kinds.base import PAGE_SIZE, Live, Target, live_of
+from orchestrator.genesys.kinds.base import (
+    PAGE_SIZE,
+    Live,
+    Target,
+    live_of,
+    unknown_fields,
+)
 from orchestrator.models import Kind, To, ToBefore, ToPrevious, ToVersion
 from orchestrator.timestamps import parse_stamp, zulu
 
@@ -91,6 +97,9 @@ class AgentAssistConfig:
             "older versions may have been pruned",
             code="target.pruned",
         )
+
+    def problem(self, live: Mapping[str, Any], target: Mapping[str, Any]) -> Unrestorable | None:
+        return unknown_fields(self.kind, live, target)
 
     async def write(
         self, client: OrgClient, rid: str, live: Live, target: Target, stats: HttpStats

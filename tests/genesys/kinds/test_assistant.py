@@ -1,74 +1,68 @@
-"""The assistant kind and the snapshot store, end to end against the sandbox."""
+"""The whole assistant (its own fields and its copilot) and the snapshot store, end to end."""
 
 from __future__ import annotations
 
-import sys
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import anyio
+import PureCloudPlatformClientV2 as genesys
 import pytest
-import yaml
 
+from orchestrator.engine.run import preview
 from orchestrator.genesys.content import comparable
 from orchestrator.journal import Journal, opened
 from orchestrator.models import Kind
-from orchestrator.sandbox import Faults, Sandbox
+from orchestrator.planfile.loader import load_plan
+from orchestrator.sandbox import Faults, Sandbox, Seed
+from orchestrator.ui.preview import render_preview
 from tests.conftest import parametrize_backends
 from tests.support import (
     ASSISTANTS,
+    CHECKLISTS,
     CONFIGS,
     AtWave,
     SandboxFactory,
+    env_file,
     execute,
-    org_entry,
+    sdk_client,
+    sdk_json,
+    snapshot,
     write_plan,
 )
+from tests.support import snapshot_org as snapshot_canary
 
 pytestmark = [pytest.mark.anyio, parametrize_backends()]
 
 CANARY_ASSISTANTS = ASSISTANTS["canary"]
+BILLING, CLAIMS, SALES = CANARY_ASSISTANTS
+COPILOT_PATH = f"/api/v2/assistants/{BILLING}/copilot"
 
 
-async def snapshot(*args: str, journal: Path | str) -> str:
-    """Run `orchestrator snapshot ...`; returns what it printed."""
-    done = await anyio.run_process(
-        [sys.executable, "-m", "orchestrator", "snapshot", *args, "--journal", str(journal)]
-    )
-    return done.stdout.decode()
-
-
-async def snapshot_canary(sb: Sandbox, tmp_path: Path, journal: Journal) -> str:
-    """Snapshot every canary assistant; the instant it printed for `to: {snapshot: T}`."""
-    out = await snapshot(
-        "--env",
-        str(env_file(tmp_path, sb.url)),
-        "--org",
-        "canary",
-        "--all",
-        journal=journal.location,
-    )
-    return out.split("to: {snapshot: ", 1)[1].split("}", 1)[0]
-
-
-def env_file(tmp_path: Path, url: str) -> Path:
-    path = tmp_path / "orgs.yaml"
-    path.write_text(yaml.safe_dump({"orgs": {"canary": org_entry(url, "canary")}}))
-    return path
-
-
-def assistant_plan(tmp_path: Path, url: str, to: dict[str, str], name: str = "assistants") -> Path:
+def assistant_plan(
+    tmp_path: Path,
+    url: str,
+    to: dict[str, str],
+    name: str = "assistants",
+    ids: list[str] | None = None,
+    **defaults: Any,
+) -> Path:
     return write_plan(
         tmp_path,
         url,
-        {"canary": CANARY_ASSISTANTS},
+        {"canary": ids or CANARY_ASSISTANTS},
         name=name,
-        defaults={"kind": "assistant", "to": to},
+        defaults={"kind": "assistant", "to": to, **defaults},
     )
 
 
 def content(sb: Sandbox, assistant_id: str) -> dict[str, Any]:
-    return comparable(Kind.ASSISTANT, sb.assistant("canary", assistant_id))
+    return comparable(Kind.ASSISTANT, sb.assistant("canary", assistant_id, expand=True))
+
+
+def writes(sb: Sandbox, assistant_id: str) -> list[tuple[str, str]]:
+    return [(r.method, r.path) for r in sb.writes("canary", assistant_id)]
 
 
 async def test_snapshot_all_follows_the_listing_cursor(
@@ -84,14 +78,27 @@ async def test_snapshot_all_follows_the_listing_cursor(
             "--all",
             journal=journal_at,
         )
-        assert "stored 3 snapshot(s)" in out
+        assert "stored 8 snapshot(s)" in out  # 3 assistants, their 3 binding sets, 2 checklists
         pages = [r for r in sb.requests if r.path == "/api/v2/assistants"]
         assert len(pages) == 3
-        assert [r for r in sb.requests if r.path.startswith("/api/v2/assistants/")] == []
+        assert all("expand=copilot" in r.query for r in pages)  # every page with copilots
+        per_assistant = [r.path for r in sb.requests if r.path.startswith("/api/v2/assistants/")]
+        assert {p.rsplit("/", 1)[-1] for p in per_assistant} == {"queues", "agentchecklists"}
     async with opened(journal_at) as j:
         for assistant_id in CANARY_ASSISTANTS:
             (snap,) = await j.snapshots("assistant", assistant_id)
             assert snap.fields["name"] and snap.source == "snapshot"
+            assert snap.fields == content(sb, assistant_id)
+            assert "copilot" in snap.fields
+            (bound,) = await j.snapshots("assistant-queues", assistant_id)
+            assert bound.fields == comparable(
+                Kind.ASSISTANT_QUEUES, {"entities": sb.bindings("canary", assistant_id)}
+            )
+        for checklist_id in CHECKLISTS["canary"]:
+            (kept,) = await j.snapshots("agent-checklist", checklist_id)
+            assert kept.fields == comparable(
+                Kind.AGENT_CHECKLIST, sb.checklist("canary", checklist_id)
+            )
 
 
 async def test_an_assistant_is_rolled_back_to_its_snapshot(
@@ -113,13 +120,9 @@ async def test_an_assistant_is_rolled_back_to_its_snapshot(
             (write,) = sb.writes("canary", a)
             readbacks = [r for r in sb.requests if r.resource_id == a and r.time > write.time]
             assert len(readbacks) >= 2  # the first read-back still showed the old content
-        patch = next(r for r in sb.requests if r.method == "PATCH")
-        assert set(patch.body) <= {
-            "name",
-            "state",
-            "transcriptionConfig",
-            "knowledgeSuggestionConfig",
-        }
+            assert {r.query for r in readbacks} == {"expand=copilot"}
+        patches = [r for r in sb.requests if r.method == "PATCH"]
+        assert [set(p.body) for p in patches] == [{"name", "state"}] * 3  # only what differs
 
 
 async def test_an_assistant_patched_after_planning_is_drift(
@@ -127,7 +130,7 @@ async def test_an_assistant_patched_after_planning_is_drift(
 ) -> None:
     """dateModified moved between plan and write: drifted, no PATCH sent."""
     taken = await snapshot_canary(sandbox, tmp_path, journal)
-    target = CANARY_ASSISTANTS[0]
+    target = BILLING
     sandbox.patch_assistant("canary", target, state="Inactive")
     path = write_plan(
         tmp_path,
@@ -187,15 +190,231 @@ async def test_any_run_can_be_undone_from_its_pre_write_snapshots(
 async def test_snapshot_of_a_plan_stores_each_item(
     sandbox: Sandbox, tmp_path: Path, journal: Journal
 ) -> None:
-    """`orchestrator snapshot PLAN` keeps the current content of the plan's configs."""
+    """`orchestrator snapshot PLAN` keeps the current content of the plan's items, every kind."""
     ids = CONFIGS["canary"][:2]
+    assist = [
+        {"id": BILLING, "kind": "assistant", "to": {"snapshot": "2026-01-01T00:00:00Z"}},
+        {"id": BILLING, "kind": "assistant-queues", "to": {"snapshot": "2026-01-01T00:00:00Z"}},
+        {
+            "id": CHECKLISTS["canary"][0],
+            "kind": "agent-checklist",
+            "to": {"before": "2027-01-01T00:00:00Z"},
+        },
+    ]
     out = await snapshot(
-        str(write_plan(tmp_path, sandbox.url, {"canary": ids})),
+        str(write_plan(tmp_path, sandbox.url, {"canary": [*ids, *assist]})),
         journal=journal.location,
     )
-    assert "stored 2 snapshot(s)" in out
+    assert "stored 5 snapshot(s)" in out
+    (kept,) = await journal.snapshots("assistant", BILLING)
+    assert kept.fields == content(sandbox, BILLING)
+    (bound,) = await journal.snapshots("assistant-queues", BILLING)
+    assert set(bound.fields) == {b["id"] for b in sandbox.bindings("canary", BILLING)}
+    (listed,) = await journal.snapshots("agent-checklist", CHECKLISTS["canary"][0])
+    assert listed.fields["name"] == "Billing call checklist"
     for c in ids:
         (snap,) = await journal.snapshots("agentassist-config", c)
         assert snap.version == sandbox.config("canary", c).version
         assert snap.fields == comparable(Kind.AGENTASSIST_CONFIG, sandbox.config("canary", c).body)
     assert [r for r in sandbox.requests if r.method not in ("GET", "POST")] == []
+
+
+def sdk_changes_billing(url: str) -> None:
+    """A colleague, through the official SDK: summaries on, a rule off, a new name, Dialogflow."""
+    client = sdk_client(url)
+    assistants = genesys.AgentAssistantsApi(client)
+    copilot = assistants.get_assistant(BILLING, expand="copilot").copilot
+    copilot.summary_generation_config.enabled = True
+    copilot.rule_engine_config.rules[1].enabled = False
+    genesys.AgentCopilotApi(client).put_assistant_copilot(BILLING, copilot)
+    patch = genesys.Assistant()
+    patch.name = "Billing assistant (summaries on)"
+    profile = genesys.ConversationProfile()
+    profile.language_code, profile.name = "en-US", "billing-profile"
+    dialogflow = genesys.GoogleDialogflowConfig()
+    dialogflow.integration_id, dialogflow.conversation_profiles = "df-1", [profile]
+    patch.google_dialogflow_config = dialogflow
+    assistants.patch_assistant(BILLING, patch)
+
+
+def sdk_reads_billing(url: str) -> Any:
+    client = sdk_client(url)
+    return sdk_json(
+        client, genesys.AgentAssistantsApi(client).get_assistant(BILLING, expand="copilot")
+    )
+
+
+async def test_the_whole_assistant_is_put_back_as_the_sdk_sees_it(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """Snapshot; SDK edits copilot and fields; plan shows each; run restores; SDK reads it back."""
+    taken = await snapshot_canary(sandbox, tmp_path, journal)
+    (kept,) = await journal.snapshots("assistant", BILLING)
+    await anyio.to_thread.run_sync(sdk_changes_billing, sandbox.url)
+    plan = load_plan(assistant_plan(tmp_path, sandbox.url, {"snapshot": taken}, ids=[BILLING]))
+    shown = render_preview(plan, await preview(plan, journal=journal), "text")
+    assert "write, 4 field(s) change" in shown
+    assert "~ copilot.summaryGenerationConfig.enabled: true → false" in shown
+    assert "~ copilot.ruleEngineConfig.rules[1].enabled: false → true" in shown
+    assert '- googleDialogflowConfig: {"conversationProfiles": [{"languageCode": "en-US"' in shown
+    assert '~ name: "Billing assistant (summaries on)" → "Billing assistant"' in shown
+
+    sandbox.clear_requests()
+    _, data = await execute(plan, journal)
+    assert data["items"][0]["status"] == "succeeded"
+    assert writes(sandbox, BILLING) == [
+        ("PATCH", f"/api/v2/assistants/{BILLING}"),
+        ("PUT", COPILOT_PATH),
+    ]
+    patch, put = sandbox.writes("canary", BILLING)
+    assert patch.body == {"name": "Billing assistant", "googleDialogflowConfig": None}
+    assert put.body == kept.fields["copilot"]
+    assert (
+        comparable(Kind.ASSISTANT, await anyio.to_thread.run_sync(sdk_reads_billing, sandbox.url))
+        == kept.fields
+    )
+
+
+async def test_a_field_the_orchestrator_does_not_know_goes_back_untouched(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """An unknown copilot field, equal in live and target, rides along in the full-replace PUT."""
+    sandbox.extend("canary", BILLING, "voiceHints", {"boost": 2}, on="copilot")
+    taken = await snapshot_canary(sandbox, tmp_path, journal)
+    sandbox.edit_copilot("canary", BILLING, liveOnQueue=False)
+    path = assistant_plan(tmp_path, sandbox.url, {"snapshot": taken}, ids=[BILLING])
+    _, data = await execute(path, journal)
+    assert data["items"][0]["status"] == "succeeded"
+    (put,) = sandbox.writes("canary", BILLING)
+    assert put.path == COPILOT_PATH and put.body["voiceHints"] == {"boost": 2}
+    assert put.body["liveOnQueue"] is True
+    assert sandbox.copilot("canary", BILLING)["voiceHints"] == {"boost": 2}
+
+
+async def test_an_unknown_field_that_differs_is_refused_never_already_at_target(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """Only an unknown field changed: a whitelist said already_at_target; now it fails safe."""
+    sandbox.extend("canary", BILLING, "agentNotes", "as it was", on="assistant")
+    sandbox.extend("canary", CLAIMS, "voiceHints", {"boost": 1}, on="copilot")
+    taken = await snapshot_canary(sandbox, tmp_path, journal)
+    sandbox.patch_assistant("canary", BILLING, agentNotes="changed by a colleague")
+    sandbox.edit_copilot("canary", CLAIMS, voiceHints={"boost": 3}, liveOnQueue=False)
+    plan = load_plan(
+        assistant_plan(tmp_path, sandbox.url, {"snapshot": taken}, ids=[BILLING, CLAIMS])
+    )
+    shown = render_preview(plan, await preview(plan, journal=journal), "text")
+    assert "failed: agentNotes: not a field the orchestrator knows for assistant" in shown
+    assert "failed: copilot.voiceHints: not a field the orchestrator knows" in shown
+    assert '~ agentNotes: "changed by a colleague" → "as it was"' in shown  # the plan shows it
+    sandbox.clear_requests()
+    _, data = await execute(plan, journal)
+    assert [(i["status"], i["error"]["code"]) for i in data["items"]] == [
+        ("failed", "field.unknown"),
+        ("failed", "field.unknown"),
+    ]
+    assert sandbox.writes("canary") == []
+
+
+def _without_default_language(seed: Seed, org: str, assistant_id: str) -> Seed:
+    orgs = []
+    for org_seed in seed.orgs:
+        if org_seed.name == org:
+            assistants = tuple(
+                {**a, "copilot": {k: v for k, v in a["copilot"].items() if k != "defaultLanguage"}}
+                if a["id"] == assistant_id
+                else a
+                for a in org_seed.assistants
+            )
+            org_seed = dataclasses.replace(org_seed, assistants=assistants)
+        orgs.append(org_seed)
+    return Seed(orgs=tuple(orgs))
+
+
+def sdk_sets_language(url: str) -> None:
+    client = sdk_client(url)
+    copilot = genesys.AgentCopilotApi(client).get_assistant_copilot(SALES)
+    copilot.default_language = "es-US"  # allowed once: it was not set
+    genesys.AgentCopilotApi(client).put_assistant_copilot(SALES, copilot)
+
+
+async def test_a_rollback_that_would_change_default_language_is_refused_at_planning(
+    make_sandbox: SandboxFactory, sandbox_seed: Seed, tmp_path: Path, journal: Journal
+) -> None:
+    """The server forbids changing copilot.defaultLanguage once set: refused at planning."""
+    async with make_sandbox(seed=_without_default_language(sandbox_seed, "canary", SALES)) as sb:
+        taken = await snapshot_canary(sb, tmp_path, journal)
+        await anyio.to_thread.run_sync(sdk_sets_language, sb.url)
+        plan = load_plan(assistant_plan(tmp_path, sb.url, {"snapshot": taken}, ids=[SALES]))
+        shown = render_preview(plan, await preview(plan, journal=journal), "text")
+        assert 'copilot.defaultLanguage is "es-US" and the target says null' in shown
+        assert "the server forbids changing it once set" in shown
+        sb.clear_requests()
+        _, data = await execute(plan, journal)
+        assert data["items"][0]["status"] == "failed"
+        assert data["items"][0]["error"]["code"] == "field.immutable"
+        assert sb.writes("canary") == []
+
+
+async def test_a_write_cut_between_patch_and_copilot_is_finished_not_taken_for_drift(
+    make_sandbox: SandboxFactory, tmp_path: Path, journal: Journal
+) -> None:
+    """Every answer is lost: the PATCH lands, the re-read sees our half, only the PUT follows."""
+    async with make_sandbox(faults={"canary": Faults(drop_after_write_rate=1.0)}) as sb:
+        taken = await snapshot_canary(sb, tmp_path, journal)
+        sb.patch_assistant("canary", BILLING, state="Inactive")
+        sb.edit_copilot("canary", BILLING, enabled=False)
+        path = assistant_plan(tmp_path, sb.url, {"snapshot": taken}, ids=[BILLING])
+        sb.clear_requests()
+        result, data = await execute(path, journal)
+        assert data["items"][0]["status"] == "succeeded"
+        assert writes(sb, BILLING) == [
+            ("PATCH", f"/api/v2/assistants/{BILLING}"),
+            ("PUT", COPILOT_PATH),
+        ]
+        assert all(w.dropped for w in sb.writes("canary", BILLING))
+        events = [e.event for e in await journal.events(result.run_id or "") if e.seq == 0]
+        assert events.count("write.intended") == 2 and "write.partial" in events
+        pre = [s for s in await journal.snapshots("assistant", BILLING) if s.source == "pre-write"]
+        assert len(pre) == 1  # what the run replaced, not its own half-written state
+        assert content(sb, BILLING) == (await journal.snapshots("assistant", BILLING))[0].fields
+
+
+async def test_a_copilot_changed_after_planning_is_drift(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """Another writer flips a copilot setting between plan and write: drifted, nothing sent."""
+    taken = await snapshot_canary(sandbox, tmp_path, journal)
+    sandbox.patch_assistant("canary", BILLING, state="Inactive")
+    path = assistant_plan(tmp_path, sandbox.url, {"snapshot": taken}, ids=[BILLING])
+
+    def colleague() -> None:
+        sandbox.edit_copilot("canary", BILLING, answerGenerationConfig={"enabled": False})
+
+    _, data = await execute(path, journal, at_wave=colleague)
+    assert data["items"][0]["status"] == "drifted"
+    assert sandbox.writes("canary", BILLING) == []
+    assert sandbox.copilot("canary", BILLING)["answerGenerationConfig"] == {"enabled": False}
+
+
+async def test_an_unknown_field_changed_after_planning_is_refused_even_on_overwrite(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """Checked again before the write: overwrite may replace drift, never an unknown field."""
+    sandbox.extend("canary", BILLING, "voiceHints", {"boost": 1}, on="copilot")
+    taken = await snapshot_canary(sandbox, tmp_path, journal)
+    sandbox.patch_assistant("canary", BILLING, state="Inactive")
+    path = assistant_plan(
+        tmp_path, sandbox.url, {"snapshot": taken}, ids=[BILLING], on_drift="overwrite"
+    )
+
+    def colleague() -> None:
+        sandbox.edit_copilot("canary", BILLING, voiceHints={"boost": 9})
+
+    _, data = await execute(path, journal, at_wave=colleague)
+    assert (data["items"][0]["status"], data["items"][0]["error"]["code"]) == (
+        "failed",
+        "field.unknown",
+    )
+    assert "copilot.voiceHints" in data["items"][0]["error"]["message"]
+    assert sandbox.writes("canary", BILLING) == []

@@ -36,23 +36,39 @@ def test_writable_and_read_only_fields_follow_the_api() -> None:
         "state",
         "transcriptionConfig",
         "knowledgeSuggestionConfig",
+        "googleDialogflowConfig",
+        "copilot",
     )
+    assert WRITABLE[Kind.ASSISTANT_QUEUES] == ()
+    assert WRITABLE[Kind.AGENT_CHECKLIST] == ("name", "language", "checklistItems")
     assert READ_ONLY[CONFIG] == {"id", "dateCreated", "dateModified", "modifiedBy", "selfUri"}
-    assert READ_ONLY[ASSISTANT] == READ_ONLY[CONFIG] | {"createdBy"}
+    assert READ_ONLY[ASSISTANT] == READ_ONLY[CONFIG] | {"createdBy", "variationParent"}
+    assert READ_ONLY[Kind.AGENT_CHECKLIST] == READ_ONLY[CONFIG] | {"createdBy"}
     assert {"version"} == fields.ENGINE_MANAGED
 
 
-def test_the_module_depends_only_on_plan_kind() -> None:
-    """The engine imports fields.py: it must stay free of loader and third-party imports."""
-    tree = ast.parse(Path(fields.__file__).read_text(encoding="utf-8"))
-    imported = {
-        node.module if isinstance(node, ast.ImportFrom) else alias.name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import | ast.ImportFrom)
-        for alias in node.names
+def test_the_package_depends_only_on_plan_kind() -> None:
+    """The engine imports the fields package: it stays free of loader and third-party imports."""
+    imported: set[str] = set()
+    for module in Path(fields.__file__).parent.glob("*.py"):
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+        imported |= {
+            (node.module or "") if isinstance(node, ast.ImportFrom) else alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import | ast.ImportFrom)
+            for alias in node.names
+        }
+    ours = {name for name in imported if name.startswith("orchestrator")}
+    assert ours - {"orchestrator.genesys.fields"} == {
+        "orchestrator.models",
+        "orchestrator.genesys.fields.assistant",
+        "orchestrator.genesys.fields.checklist",
+        "orchestrator.genesys.fields.checks",
+        "orchestrator.genesys.fields.config",
+        "orchestrator.genesys.fields.queues",
+        "orchestrator.genesys.fields.shape",
+        "orchestrator.genesys.fields.table",
     }
-    ours = {name for name in imported if name and name.startswith("orchestrator")}
-    assert ours == {"orchestrator.models"}
     assert "yaml" not in imported
 
 
@@ -71,6 +87,10 @@ def test_the_module_depends_only_on_plan_kind() -> None:
         (ASSISTANT, "state", "Inactive"),
         (ASSISTANT, "transcriptionConfig", {"vendorName": "Genesys"}),
         (ASSISTANT, "knowledgeSuggestionConfig", {}),
+        (ASSISTANT, "copilot", {"enabled": True, "defaultLanguage": "en-US"}),
+        (ASSISTANT, "googleDialogflowConfig", {"integrationId": "i"}),
+        (Kind.AGENT_CHECKLIST, "language", "en-US"),
+        (Kind.AGENT_CHECKLIST, "checklistItems", [{"name": "Greet"}]),
     ],
 )
 def test_acceptable_values(kind: Kind, field: str, value: object) -> None:
@@ -102,6 +122,10 @@ def test_acceptable_values(kind: Kind, field: str, value: object) -> None:
         (ASSISTANT, "state", "active", '"Active" or "Inactive"'),
         (ASSISTANT, "transcriptionConfig", "Genesys", "JSON object"),
         (ASSISTANT, "deployed", True, "unknown field of assistant"),
+        (ASSISTANT, "copilot", [], "JSON object"),
+        (Kind.AGENT_CHECKLIST, "checklistItems", [{"description": "x"}], "string `name`"),
+        (Kind.AGENT_CHECKLIST, "checklistItems", {"name": "x"}, "list of mappings"),
+        (Kind.ASSISTANT_QUEUES, "mediaTypes", ["call"], "unknown field of assistant-queues"),
     ],
 )
 def test_values_out_of_range(kind: Kind, field: str, value: object, why: str) -> None:
@@ -154,6 +178,28 @@ def test_suggest_field(kind: Kind, name: str, suggestion: str | None) -> None:
         (CONFIG, "versionRevert", ("not a field: a rollback target is given with `to:`", None)),
         (ASSISTANT, "rollback", ("not a field: a rollback target is given with `to:`", None)),
         (ASSISTANT, "status", ("unknown field of assistant", "did you mean state?")),
+        (
+            ASSISTANT,
+            "queues",
+            (
+                "unknown field of assistant",
+                "an assistant's queue bindings are their own kind: kind: assistant-queues",
+            ),
+        ),
+        (ASSISTANT, "variationParent", ("read-only field of assistant", "the server sets it")),
+        (
+            Kind.ASSISTANT_QUEUES,
+            "mediaTypes",
+            (
+                "assistant-queues has no field a plan may set",
+                "its content (the queue bindings) comes from the target alone",
+            ),
+        ),
+        (
+            Kind.AGENT_CHECKLIST,
+            "items",
+            ("unknown field of agent-checklist", "did you mean checklistItems?"),
+        ),
         (CONFIG, "selfUri", ("read-only field of agentassist-config", "the server sets it")),
     ],
 )

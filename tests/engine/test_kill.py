@@ -140,7 +140,7 @@ def a_day_of_changes(sb: Sandbox, org: str) -> None:
 
 
 async def expected_contents(
-    sb: Sandbox, tmp_path: Path
+    sb: Sandbox, tmp_path: Path, journal: str
 ) -> tuple[dict[tuple[str, str, str], dict[str, Any]], str]:
     """What each item must hold in the end, and the snapshot time of the Agent Assist items.
 
@@ -154,7 +154,7 @@ async def expected_contents(
             kind = Kind(item["kind"])
             expected[(org, str(kind), item["id"])] = agent_assist(sb, org, kind, item["id"])
     lister = write_plan(tmp_path, sb.url, sb, "2000-01-01T00:00:00Z", name="snapshot-all")
-    out = await snapshot(str(lister), journal=tmp_path / "journal.sqlite3")
+    out = await snapshot(str(lister), journal=journal)
     assert f"stored {TOTAL} snapshot(s)" in out
     taken = out.split("to: {snapshot: ", 1)[1].split("}", 1)[0]
     for org in sb.orgs:
@@ -344,7 +344,7 @@ async def test_sigkill_at_twenty_moments_loses_and_repeats_nothing(
 ) -> None:
     """SIGKILL at 20 seeded moments, resume each time: every config once, at its target."""
     async with make_sandbox(seed=SEED, rng_seed=42) as sb:
-        expected, taken = await expected_contents(sb, tmp_path)
+        expected, taken = await expected_contents(sb, tmp_path, journal_at)
         plan = write_plan(tmp_path, sb.url, sb, taken)
         journal = journal_at
         run_id, codes = await interrupt_until_done(
@@ -371,7 +371,7 @@ async def test_sigint_exits_130_each_time_and_resume_finishes(
 ) -> None:
     """SIGINT: in-flight requests finish, the partial report prints, exit 130; resume ends it."""
     async with make_sandbox(seed=SEED, rng_seed=43) as sb:
-        expected, taken = await expected_contents(sb, tmp_path)
+        expected, taken = await expected_contents(sb, tmp_path, journal_at)
         plan = write_plan(tmp_path, sb.url, sb, taken)
         journal = journal_at
         run_id, codes = await interrupt_until_done(

@@ -21,6 +21,7 @@ redacted and bounded in length before it goes anywhere.
 from __future__ import annotations
 
 import json
+import urllib.request
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -64,6 +65,15 @@ class HttpStats:
     answers: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
+def proxy_for(base: str) -> str | None:
+    """The proxy the environment names for ``base`` (``NO_PROXY`` honoured), or None."""
+    host = URL(base).host or ""
+    if urllib.request.proxy_bypass(host):
+        return None
+    proxies = urllib.request.getproxies()
+    return proxies.get(URL(base).scheme) or None
+
+
 def new_session(limits: Limits) -> aiohttp.ClientSession:
     """The run's session; created inside the running loop, closed by the caller."""
     connector = aiohttp.TCPConnector(limit=limits.concurrency + 8, limit_per_host=0)
@@ -74,8 +84,8 @@ def new_session(limits: Limits) -> aiohttp.ClientSession:
         timeout=aiohttp.ClientTimeout(total=limits.request_timeout),
         # Nothing here uses cookies; filtering them costs per request.
         cookie_jar=aiohttp.DummyCookieJar(),
-        # HTTPS_PROXY / HTTP_PROXY / NO_PROXY, as every other tool on the host.
-        trust_env=True,
+        # HTTPS_PROXY / HTTP_PROXY / NO_PROXY are read once per org (proxy_for),
+        # not by aiohttp per request: its trust_env costs two thread hops each.
         headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
     )
     # aiohttp silently re-sends an idempotent request (PUT included) once when
@@ -136,6 +146,9 @@ class OrgClient:
         self.gate = gate
         self._parent = parent
         self._tokens = TokenSource(org, parent.limits, self._post_form)
+        # HTTPS_PROXY / HTTP_PROXY / NO_PROXY, as every other tool on the host.
+        self._api_proxy = proxy_for(org.api_base)
+        self._login_proxy = proxy_for(org.login_base)
         self._last_429: str | None = None
         self.stats = parent.stats  # the run's counters
 
@@ -218,7 +231,7 @@ class OrgClient:
             raise self._paused_error(paused, where) from None
         try:
             async with self._parent.session.post(
-                url, data=form, headers=headers, allow_redirects=False
+                url, data=form, headers=headers, allow_redirects=False, proxy=self._login_proxy
             ) as resp:
                 raw = await _read_body(resp, where)
                 status, location = resp.status, resp.headers.get("Location")
@@ -266,6 +279,7 @@ class OrgClient:
                 async with self._parent.session.request(
                     method,
                     self.org.api_base + path,
+                    proxy=self._api_proxy,
                     data=data,
                     headers=headers,
                     allow_redirects=False,  # see request(): followed only within the origin

@@ -82,19 +82,28 @@ def private_folder(folder: Path) -> None:
 
 
 class ResourceLocks:
-    """Per resource: at most one writer among every process that shares this journal file."""
+    """Per resource: at most one writer among every journal handle on this file.
+
+    A resource's key hashes to one of :data:`BUCKETS` lock files, opened once
+    per handle: creating a lock file per resource cost more than the rest of
+    a rollback's journal work. Across handles (other runs, other processes)
+    an exclusive ``flock`` on the bucket excludes; inside one handle (one
+    run, whose items are distinct resources) a bucket is shared by count.
+    Two resources in one bucket only make a run wait a moment, then re-read.
+    """
 
     def __init__(self, folder: Path) -> None:
         self._folder = folder
+        self._fds: dict[int, int] = {}
+        self._holders: dict[int, int] = {}
 
     @asynccontextmanager
     async def hold(self, key: str) -> AsyncIterator[bool]:
-        """Hold ``key`` (polling while another process holds it); yields whether it waited."""
-        private_folder(self._folder)
-        name = hashlib.sha256(key.encode()).hexdigest()[:32]
-        fd = os.open(self._folder / f"resource-{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        """Hold ``key`` (polling while another handle holds it); yields whether it waited."""
+        bucket = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % BUCKETS
         waited = False
-        try:
+        if not self._holders.get(bucket):
+            fd = self._fd(bucket)
             while True:
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -102,11 +111,31 @@ class ResourceLocks:
                 except BlockingIOError:
                     waited = True
                     await anyio.sleep(POLL_SECONDS)
+        self._holders[bucket] = self._holders.get(bucket, 0) + 1
+        try:
             yield waited
         finally:
-            os.close(fd)  # closing the descriptor drops the flock
+            self._holders[bucket] -= 1
+            if not self._holders[bucket]:
+                fcntl.flock(self._fds[bucket], fcntl.LOCK_UN)
+
+    def _fd(self, bucket: int) -> int:
+        fd = self._fds.get(bucket)
+        if fd is None:
+            private_folder(self._folder)
+            path = self._folder / f"resources-{bucket:03}.lock"
+            fd = self._fds[bucket] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        return fd
+
+    def close(self) -> None:
+        """Close every lock file (which drops any lock still held)."""
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
+        self._holders.clear()
 
 
+BUCKETS = 256
 POLL_SECONDS = 0.05
 
 

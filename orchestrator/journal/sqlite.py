@@ -199,6 +199,7 @@ class SqliteJournal(SqlJournal):
     async def _disconnect(self) -> None:
         for run_id in self._locks.held():
             await self.unlock(run_id)
+        self._resources.close()
         self._db.close()
 
 

@@ -155,8 +155,12 @@ async def cursor_pages(
     while path and path not in seen:
         seen.add(path)
         resp = await client.request("GET", path, resource_id=rid, stats=stats)
-        body = resp.body if isinstance(resp.body, dict) else {}
-        found.extend(e for e in body.get("entities") or [] if isinstance(e, dict))
+        body = resp.body
+        entities = body.get("entities") if isinstance(body, dict) else None
+        if not isinstance(entities, list) or not all(isinstance(e, dict) for e in entities):
+            # A page that is not a listing is not "nothing there": never read it as empty.
+            raise resp.malformed(f"is not a page of entities (got {resp.shape()})", rid or path)
+        found.extend(entities)
         next_uri = body.get("nextUri")
         path = next_uri if isinstance(next_uri, str) and next_uri.startswith("/api/v2/") else None
     return found

@@ -12,13 +12,14 @@ from typing import Any
 from urllib.parse import quote
 
 from orchestrator.errors import TargetUnavailable, Unrestorable
+from orchestrator.genesys import answers
 from orchestrator.genesys.client import HttpStats, OrgClient
 from orchestrator.genesys.kinds.base import (
     PAGE_SIZE,
     Live,
     Target,
     cursor_pages,
-    live_from,
+    live_of,
     read_back,
     unknown_fields,
 )
@@ -41,7 +42,7 @@ class AgentChecklist:
 
     async def read(self, client: OrgClient, rid: str, stats: HttpStats) -> Live:
         resp = await client.request("GET", self.path(rid), resource_id=rid, stats=stats)
-        return live_from(self.kind, resp.body, None)
+        return live_of(answers.resource(self.kind, resp, rid, versioned=False), resp.correlation_id)
 
     async def resolve(
         self, client: OrgClient, rid: str, to: To, live: Live, stats: HttpStats
@@ -60,7 +61,8 @@ class AgentChecklist:
         resp = await client.request(
             "PUT", self.path(rid), body=dict(target.fields), resource_id=rid, stats=stats
         )
-        return live_from(self.kind, resp.body, None)
+        confirmed = answers.confirms(self.kind, resp, rid, target.hash, version=None)
+        return live_of(confirmed, resp.correlation_id)
 
     async def is_live(
         self, client: OrgClient, rid: str, written: Live, target: Target, stats: HttpStats

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from orchestrator.errors import Unrestorable
+from orchestrator.errors import TargetUnavailable, Unrestorable
 from orchestrator.genesys.answers import Checked
 from orchestrator.genesys.client import HttpStats, OrgClient
 from orchestrator.genesys.content import comparable, content_hash, unrestorable
@@ -183,3 +183,24 @@ def live_from(
         hash=content_hash(fields),
         correlation_id=correlation_id,
     )
+
+
+class SnapshotOnly:
+    """What the kinds whose server keeps no history share: targets come from snapshots only,
+    the guard is a re-read before the write, and unknown fields that differ are refused."""
+
+    kind: Kind
+    noun: str  # "agent checklists": for the message a history target gets
+    has_server_history = False
+    rereads_before_write = True
+
+    async def resolve(
+        self, client: OrgClient, rid: str, to: To, live: Live, stats: HttpStats
+    ) -> tuple[int, Mapping[str, Any]]:
+        raise TargetUnavailable(
+            f"{self.noun} have no server-side history: use a snapshot target",
+            code="target.missing",
+        )
+
+    def problem(self, live: Mapping[str, Any], target: Mapping[str, Any]) -> Unrestorable | None:
+        return unknown_fields(self.kind, live, target)

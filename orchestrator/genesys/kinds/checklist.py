@@ -7,33 +7,30 @@ content, so a field the orchestrator does not know goes back as it was read.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from orchestrator.errors import TargetUnavailable, Unrestorable
 from orchestrator.genesys import answers
 from orchestrator.genesys.client import HttpStats, OrgClient
 from orchestrator.genesys.kinds.base import (
     PAGE_SIZE,
     Live,
+    SnapshotOnly,
     Target,
     cursor_pages,
     live_of,
     read_back,
-    unknown_fields,
 )
-from orchestrator.models import Kind, To
+from orchestrator.models import Kind
 
 LISTING = "/api/v2/assistants/agentchecklists"
 
 
-class AgentChecklist:
+class AgentChecklist(SnapshotOnly):
     """``agent-checklist``: a full-replace PUT; re-read before, read back after."""
 
     kind = Kind.AGENT_CHECKLIST
-    has_server_history = False
-    rereads_before_write = True
+    noun = "agent checklists"
 
     @staticmethod
     def path(rid: str) -> str:
@@ -43,17 +40,6 @@ class AgentChecklist:
     async def read(self, client: OrgClient, rid: str, stats: HttpStats) -> Live:
         resp = await client.request("GET", self.path(rid), resource_id=rid, stats=stats)
         return live_of(answers.resource(self.kind, resp, rid, versioned=False), resp.correlation_id)
-
-    async def resolve(
-        self, client: OrgClient, rid: str, to: To, live: Live, stats: HttpStats
-    ) -> tuple[int, Mapping[str, Any]]:
-        raise TargetUnavailable(
-            "agent checklists have no server-side history: use a snapshot target",
-            code="target.missing",
-        )
-
-    def problem(self, live: Mapping[str, Any], target: Mapping[str, Any]) -> Unrestorable | None:
-        return unknown_fields(self.kind, live, target)
 
     async def write(
         self, client: OrgClient, rid: str, live: Live, target: Target, stats: HttpStats

@@ -10,32 +10,29 @@ never moved: the item ends ``drifted``, naming both.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
 from urllib.parse import quote
 
-from orchestrator.errors import Conflict, NotFound, QueueTaken, TargetUnavailable, Unrestorable
+from orchestrator.errors import Conflict, NotFound, QueueTaken
 from orchestrator.genesys.client import HttpStats, OrgClient
 from orchestrator.genesys.content import canonical, comparable, content_hash
 from orchestrator.genesys.kinds.base import (
     PAGE_SIZE,
     Live,
+    SnapshotOnly,
     Target,
     cursor_pages,
     read_back,
-    unknown_fields,
 )
-from orchestrator.models import Kind, To
+from orchestrator.models import Kind
 
 DELETE_BATCH = 50  # queue ids per DELETE: keeps the URL far below any server's limit
 
 
-class AssistantQueues:
+class AssistantQueues(SnapshotOnly):
     """``assistant-queues``: upsert and remove bindings; re-read before, read back after."""
 
     kind = Kind.ASSISTANT_QUEUES
-    has_server_history = False
-    rereads_before_write = True
+    noun = "queue bindings"
 
     @staticmethod
     def path(rid: str) -> str:
@@ -54,17 +51,6 @@ class AssistantQueues:
             fields=fields,
             hash=content_hash(fields),
         )
-
-    async def resolve(
-        self, client: OrgClient, rid: str, to: To, live: Live, stats: HttpStats
-    ) -> tuple[int, Mapping[str, Any]]:
-        raise TargetUnavailable(
-            "queue bindings have no server-side history: use a snapshot target",
-            code="target.missing",
-        )
-
-    def problem(self, live: Mapping[str, Any], target: Mapping[str, Any]) -> Unrestorable | None:
-        return unknown_fields(self.kind, live, target)
 
     async def write(
         self, client: OrgClient, rid: str, live: Live, target: Target, stats: HttpStats

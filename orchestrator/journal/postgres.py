@@ -37,6 +37,7 @@ from orchestrator.timestamps import stamp
 _MIGRATION_LOCK = 0x6F7263686573  # "orches": one migrator at a time
 POOL_SIZE = 4
 RESOURCE_POLL_SECONDS = 0.05
+HOLDER_POLLS = 40  # 2 s: the time a holder takes to write its name after its lock
 
 
 def masked(url: str) -> str:
@@ -157,8 +158,7 @@ class PostgresJournal(SqlJournal):
         row = await cur.fetchone()
         if not row or not row[0]:
             await conn.close()
-            holder = await self._select("SELECT holder FROM runs WHERE id = ?", (run_id,))
-            who = holder[0]["holder"] if holder and holder[0]["holder"] else "another process"
+            who = await self._holder(run_id)
             raise JournalError(
                 f"run {run_id} is being driven by {who}; wait for it to finish, or stop it"
                 " (its lock is released the moment that process's connection ends)"
@@ -166,6 +166,15 @@ class PostgresJournal(SqlJournal):
         self._locks[run_id] = conn
         holder_text = f"pid {os.getpid()} on {socket.gethostname()} since {stamp()}"
         await self._commit([("UPDATE runs SET holder = ? WHERE id = ?", (holder_text, run_id))])
+
+    async def _holder(self, run_id: str) -> str:
+        # The holder names itself just after its lock is taken: give it a moment.
+        for _ in range(HOLDER_POLLS):
+            rows = await self._select("SELECT holder FROM runs WHERE id = ?", (run_id,))
+            if rows and rows[0]["holder"]:
+                return str(rows[0]["holder"])
+            await anyio.sleep(RESOURCE_POLL_SECONDS)
+        return "another process"
 
     async def unlock(self, run_id: str) -> None:
         """Release ``run_id``."""

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from orchestrator.errors import OrchestratorError, PlanError
 from orchestrator.logs import printable, redact
+
+RUN_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")
 
 DEFAULT_JOURNAL = ".orchestrator/journal.sqlite3"
 DISTRIBUTION = "genesys-rollback-orchestrator"  # on PyPI; the command is `orchestrator`
@@ -112,6 +115,14 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _run_id(text: str) -> str:
+    if not RUN_ID.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"{printable(text)!r}: a run id is 1 to 100 letters, digits, '-', '_' or '.'"
+        )
+    return text
+
+
 def _lazy(module: str, name: str) -> Handler:
     def handler(args: argparse.Namespace) -> int:
         command: Handler = getattr(importlib.import_module(module), name)
@@ -179,6 +190,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-wait",
         action="store_true",
         help="refuse (exit 3) instead of waiting for schedule.not_before",
+    )
+    p.add_argument(
+        "--run-id",
+        type=_run_id,
+        help="name the run (letters, digits, - _ .); the same id and plan again joins or"
+        " resumes it, with another plan it is refused",
     )
     _add_run_options(p)
     _add_common(p, journal=True)

@@ -19,12 +19,13 @@ import anyio
 from orchestrator import logs
 from orchestrator.engine.events import Observer
 from orchestrator.engine.gates import Approver
+from orchestrator.engine.resume import ended, named_run
 from orchestrator.engine.run import Options, Result, preview, resumable, resume_run, run_plan
 from orchestrator.errors import UsageError
 from orchestrator.journal import Journal, opened
 from orchestrator.logs import printable, redact
 from orchestrator.planfile.loader import load_plan
-from orchestrator.statuses import ExitCode
+from orchestrator.statuses import EXIT_CODES, ExitCode
 from orchestrator.ui import report
 from orchestrator.ui.preview import render_preview
 
@@ -87,10 +88,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     setup_logging(args)
     check_output(args.report)
     plan = load_plan(args.plan)
-    options = Options(no_wait=args.no_wait)
+    options = Options(no_wait=args.no_wait, run_id=args.run_id)
 
     async def start(journal: Journal, observer: Observer, approver: Approver) -> Result:
-        return await run_plan(plan, journal, observer=observer, approver=approver, options=options)
+        row = await named_run(journal, args.run_id, plan)
+        if row is None:
+            return await run_plan(
+                plan, journal, observer=observer, approver=approver, options=options
+            )
+        if not await ended(journal, row):
+            again = Options(no_wait=args.no_wait)
+            return await resume_run(
+                plan, journal, row, observer=observer, approver=approver, options=again
+            )
+        why = f"run {row.id} had already ended {row.status}"
+        return Result(
+            run_id=row.id, status=row.status, reason=why, exit_code=EXIT_CODES[row.status]
+        )
 
     return _drive(args, start)
 

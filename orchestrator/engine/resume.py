@@ -18,6 +18,7 @@ from orchestrator.errors import JournalError
 from orchestrator.genesys.kinds import Live, Target
 from orchestrator.journal.rows import ItemRow, RunRow
 from orchestrator.journal.store import Journal
+from orchestrator.models import Plan
 from orchestrator.statuses import RunStatus, State, Status
 
 _UNFINISHED = (RunStatus.RUNNING, RunStatus.HALTED, RunStatus.INTERRUPTED)
@@ -46,6 +47,32 @@ async def resumable(journal: Journal, run_id: str | None) -> RunRow:
     if row.status not in _UNFINISHED and not await _unknown_writes(journal, run_id):
         raise JournalError(f"run {run_id} is {row.status}: there is nothing to resume")
     return row
+
+
+async def named_run(journal: Journal, run_id: str | None, plan: Plan) -> RunRow | None:
+    """The run ``run --run-id`` names, if the journal has it; None for a new one.
+
+    Raises:
+        JournalError: that run was started from another plan.
+    """
+    if run_id is None:
+        return None
+    try:
+        row = await journal.run(run_id)
+    except JournalError:
+        return None
+    if row.plan_sha256 != plan.sha256:
+        raise JournalError(
+            f"run {run_id} was started from another plan ({row.plan_path}, sha256"
+            f" {row.plan_sha256[:12]}…); this plan's sha256 is {plan.sha256[:12]}…:"
+            " choose another --run-id"
+        )
+    return row
+
+
+async def ended(journal: Journal, row: RunRow) -> bool:
+    """True when ``row`` has nothing left to resume."""
+    return row.status not in _UNFINISHED and not await _unknown_writes(journal, row.id)
 
 
 async def _unknown_writes(journal: Journal, run_id: str) -> int:

@@ -47,6 +47,7 @@ class Options:
     no_wait: bool = False  # refuse (exit 3) instead of waiting for schedule.not_before
     approve_once: bool = False  # `resume --approve`: pass the first pending gate
     handle_signals: bool = True  # SIGINT/SIGTERM stop new writes (off inside tests)
+    run_id: str | None = None  # `run --run-id`: the operator's name for the run
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,6 +108,7 @@ async def run_plan(
         )
     with _interrupts(options) as signals:
         run_id, started = new_run_id(plan.name)
+        run_id = options.run_id or run_id
         recorder = Recorder(journal, run_id, started, observer)
         await recorder.create_run(plan, current_actor())
         await journal.lock(run_id)

@@ -106,6 +106,39 @@ async def test_a_pending_approval_without_a_terminal_exits_3(
     assert len(puts(sandbox)) == 1
 
 
+async def test_a_named_run_is_joined_by_the_same_command_and_refused_to_another_plan(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """`run --run-id`: the same id and plan resumes, then reports the ended run; never twice."""
+    plan = write_plan(
+        tmp_path,
+        sandbox.url,
+        {"canary": CANARY[:1]},
+        waves=[{"name": "only", "orgs": ["*"], "approve": True}],
+    )
+    journal = tmp_path / "j.sqlite3"
+    code, _, err = await orchestrator("run", str(plan), "--run-id", "nightly-1", journal=journal)
+    assert code == 3, err
+    assert "orchestrator resume nightly-1 --approve" in err
+    assert puts(sandbox) == []
+    for _ in range(2):  # resumes and passes the gate, then only reports the ended run
+        code, out, err = await orchestrator(
+            "run", str(plan), "--run-id", "nightly-1", "--yes", "--format", "json", journal=journal
+        )
+        assert code == 0, err
+        assert json.loads(out)["run_id"] == "nightly-1"
+        assert len(puts(sandbox)) == 1
+    (tmp_path / "other").mkdir()
+    other = write_plan(tmp_path / "other", sandbox.url, {"canary": CANARY[1:2]})
+    code, _, err = await orchestrator("run", str(other), "--run-id", "nightly-1", journal=journal)
+    assert code == 2
+    assert "run nightly-1 was started from another plan" in err
+    code, _, err = await orchestrator("run", str(plan), "--run-id", "no good", journal=journal)
+    assert code == 2
+    assert "a run id is 1 to 100 letters" in err
+    assert len(puts(sandbox)) == 1
+
+
 async def test_yes_passes_approval_gates(sandbox: Sandbox, tmp_path: Path) -> None:
     """--yes: the gate passes without a question and the journal says who approved."""
     plan = write_plan(

@@ -212,6 +212,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p, journal=True)
 
     p = command(
+        "approve",
+        "pass a run's pending approval gate from any machine (drives nothing)",
+        "orchestrator approve 20261129T220000Z-revert-nov28-3f9a --wave emea",
+        _lazy("orchestrator.cli.approval", "cmd_approve"),
+    )
+    p.add_argument("run_id")
+    p.add_argument("--wave", help="the wave to approve (default: the first one pending)")
+    _add_common(p, journal=True)
+
+    p = command(
         "status",
         "list the journal's runs, or one run's items and their states",
         "orchestrator status 20261129T220000Z-revert-nov28-3f9a",

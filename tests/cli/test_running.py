@@ -139,6 +139,43 @@ async def test_a_named_run_is_joined_by_the_same_command_and_refused_to_another_
     assert len(puts(sandbox)) == 1
 
 
+async def test_approve_from_another_process_passes_the_pending_gate(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """`approve RUN_ID` writes the approval, sends nothing; a plain `resume` then goes on."""
+    plan = write_plan(
+        tmp_path,
+        sandbox.url,
+        {"canary": CANARY[:1], "emea-prod": EMEA[:1]},
+        waves=[
+            {"name": "first", "orgs": ["canary"]},
+            {"name": "second", "orgs": ["*"], "approve": True},
+        ],
+    )
+    journal = tmp_path / "j.sqlite3"
+    code, _, err = await orchestrator("run", str(plan), "--run-id", "r1", journal=journal)
+    assert code == 3, err
+    assert len(puts(sandbox)) == 1
+    code, _, err = await orchestrator("approve", "r1", "--wave", "nope", journal=journal)
+    assert code == 2
+    assert "run r1 has no wave 'nope' (its waves: first, second)" in err
+    code, _, err = await orchestrator("approve", "r1", "--wave", "first", journal=journal)
+    assert code == 2
+    assert "wave first of run r1 has no approval pending" in err
+    code, out, err = await orchestrator("approve", "r1", journal=journal)
+    assert code == 0, err
+    assert "wave second of run r1 approved by alice@platform-team" in out
+    assert len(puts(sandbox)) == 1  # approving drives nothing
+    code, out, err = await orchestrator("resume", "r1", "--format", "json", journal=journal)
+    assert code == 0, err
+    waves = json.loads(out)["waves"]
+    assert waves[1]["approved_by"] == "alice@platform-team (approve)"
+    assert len(puts(sandbox)) == 2
+    code, _, err = await orchestrator("approve", "r1", journal=journal)
+    assert code == 2
+    assert "run r1 is succeeded: there is nothing to approve" in err
+
+
 async def test_yes_passes_approval_gates(sandbox: Sandbox, tmp_path: Path) -> None:
     """--yes: the gate passes without a question and the journal says who approved."""
     plan = write_plan(

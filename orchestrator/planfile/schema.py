@@ -294,8 +294,19 @@ def _wave() -> Schema:
         {
             "name": _described("Unique wave name.", {"type": "string", "pattern": _NAME}),
             "orgs": _described(
-                'Org names or shell globs; "*" = every org no other wave names.',
-                {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}},
+                'Org names or shell globs ("*" = every org no other wave names); or a count'
+                ' (1) or a percentage ("25%") of the orgs not yet placed, in plan order.',
+                {
+                    "oneOf": [
+                        {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": {"type": "string", "minLength": 1},
+                        },
+                        {"type": "integer", "minimum": 1},
+                        {"type": "string", "pattern": r"^\d+(\.\d+)?%$"},
+                    ]
+                },
             ),
             "max_failed": _described(
                 'Halt if more items than this fail: a count or "N%" of the wave\'s items.',

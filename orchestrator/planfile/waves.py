@@ -2,14 +2,17 @@
 
 Entries of a wave's ``orgs`` are org names, shell-style globs matched against
 the orgs that have targets, or ``"*"``: every org with targets that no other
-wave names or matches, whatever the order of the waves. Each org with targets
-ends up in exactly one wave; inside a wave, orgs keep the order in which the
-targets first mention them.
+wave names or matches, whatever the order of the waves. A wave's ``orgs`` may
+instead be a count (``1``) or a percentage (``"25%"``, rounded up) of the orgs
+not yet placed: in wave order, each takes the next orgs in plan order that no
+name or glob claims. Each org with targets ends up in exactly one wave; inside
+a wave, orgs keep the order in which the targets first mention them.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import math
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -85,10 +88,17 @@ class _Resolver:
         self.names: dict[str, int] = {}
         self.claims: dict[str, tuple[str, int]] = {}  # org -> (wave, line of the entry)
         self.star: tuple[str, int] | None = None
+        self.counted: list[tuple[str, int | float, Node, str]] = []  # int: a count; float: a share
 
     def owners(self) -> dict[str, str]:
-        """org -> its wave, with ``"*"`` taking every org no wave claims."""
+        """org -> its wave: names and globs, then the counted waves, then ``"*"``."""
         owner = {org: wave for org, (wave, _) in self.claims.items()}
+        for wave, size, node, path in self.counted:
+            left = [org for org in self.target_orgs if org not in owner]
+            take = size if isinstance(size, int) else math.ceil(size * len(left) - 1e-9)
+            if not left or take == 0:
+                self.problems.add(node, path, f"wave {wave!r} finds no org left to place")
+            owner.update((org, wave) for org in left[:take])
         if self.star is not None:
             for org in self.target_orgs:
                 owner.setdefault(org, self.star[0])
@@ -118,6 +128,11 @@ class _Resolver:
         return name
 
     def _orgs(self, wave: str, node: Node, path: str) -> None:
+        if isinstance(node, Scalar):
+            size = _size(node, path, self.problems)
+            if size is not None:
+                self.counted.append((wave, size, node, path))
+            return
         orgs = self.problems.sequence(node, path)
         if orgs is None:
             return
@@ -189,6 +204,23 @@ class _Resolver:
             if approve is not None:
                 gates.approve = approve
         return gates
+
+
+def _size(node: Scalar, path: str, problems: Problems) -> int | float | None:
+    """A counted wave's size: a count >= 1 (int) or a share in (0, 1] (float)."""
+    value = node.value
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    if isinstance(value, str):
+        match = _PERCENT.fullmatch(value.strip())
+        if match and 0 < float(match[1]) <= 100:
+            return float(match[1]) / 100
+    problems.add(
+        node,
+        path,
+        f'expected a list of orgs, a count >= 1 or a percentage like "25%", got {describe(node)}',
+    )
+    return None
 
 
 def _threshold(node: Node, path: str, problems: Problems) -> Threshold | None:

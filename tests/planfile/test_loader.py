@@ -420,6 +420,60 @@ def test_waves_globs_and_star(tmp_path: Path) -> None:
     assert plan.wave_of("local-b") is locals_
 
 
+def test_waves_by_count_take_the_next_unplaced_orgs_in_plan_order(tmp_path: Path) -> None:
+    """`orgs: 1` then `"50%"` (rounded up) of what is left, skipping named orgs, then "*"."""
+    path = inline_plan(
+        tmp_path,
+        """\
+        defaults: {to: previous}
+        targets:
+          - {org: local-a, configs: [a]}
+          - {org: eu, configs: [a]}
+          - {org: local-b, configs: [a]}
+          - {org: us, configs: [a]}
+        waves:
+          - {name: canary, orgs: 1}
+          - {name: half, orgs: "50%"}
+          - {name: rest, orgs: ["*"]}
+          - {name: named, orgs: [eu]}
+        """,
+    )
+    plan = load_plan(path, environ=ENVIRON)
+    assert [(w.name, w.orgs) for w in plan.waves] == [
+        ("canary", ("local-a",)),
+        ("half", ("local-b",)),  # 50% of the 2 left unnamed (local-b, us)
+        ("rest", ("us",)),
+        ("named", ("eu",)),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("orgs", "message"),
+    [
+        ("0", "expected a list of orgs, a count >= 1"),
+        ('"0%"', "expected a list of orgs, a count >= 1"),
+        ("true", "expected a list of orgs, a count >= 1"),
+        ("5", "wave 'more' finds no org left to place"),
+    ],
+)
+def test_a_wave_by_count_must_find_orgs(tmp_path: Path, orgs: str, message: str) -> None:
+    """A count of nothing, or a count with no org left, is a problem with its line."""
+    path = inline_plan(
+        tmp_path,
+        f"""\
+        defaults: {{to: previous}}
+        targets: [{{org: eu, configs: [a]}}]
+        waves:
+          - {{name: first, orgs: [eu]}}
+          - {{name: more, orgs: {orgs}}}
+        """,
+    )
+    with pytest.raises(PlanError) as caught:
+        load_plan(path, environ=ENVIRON)
+    assert message in str(caught.value)
+    assert "waves[1].orgs" in str(caught.value)
+
+
 def test_a_wave_may_name_an_org_without_targets(tmp_path: Path) -> None:
     """An environment org without targets in a wave is fine: it has nothing to run."""
     path = inline_plan(

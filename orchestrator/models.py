@@ -8,9 +8,10 @@ regions resolved to base URLs, waves resolved to concrete org lists.
 from __future__ import annotations
 
 import enum
+import fnmatch
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -214,6 +215,36 @@ class Plan:
     waves: tuple[Wave, ...]
     limits: Limits = field(default_factory=Limits)
     schedule: Schedule = field(default_factory=Schedule)
+    limit: tuple[str, ...] = ()  # `--limit`: the org names or globs kept
+    left_out: tuple[str, ...] = ()  # the plan's orgs `--limit` left out
+
+    @property
+    def orgs(self) -> tuple[str, ...]:
+        """The orgs with items, in the order the targets first name them."""
+        return tuple(dict.fromkeys(item.org for item in self.items))
+
+    def limited(self, patterns: tuple[str, ...]) -> Plan:
+        """This plan restricted to the orgs ``patterns`` (names or globs) match.
+
+        Raises:
+            ValueError: a pattern matches none of the plan's orgs.
+        """
+        orgs = self.orgs
+        for pattern in patterns:
+            if not any(fnmatch.fnmatchcase(org, pattern) for org in orgs):
+                raise ValueError(
+                    f"--limit {pattern!r} matches no org of plan {self.name!r}"
+                    f" (its orgs: {', '.join(orgs)})"
+                )
+        kept = {o for o in orgs if any(fnmatch.fnmatchcase(o, p) for p in patterns)}
+        waves = (replace(w, orgs=tuple(o for o in w.orgs if o in kept)) for w in self.waves)
+        return replace(
+            self,
+            items=tuple(item for item in self.items if item.org in kept),
+            waves=tuple(wave for wave in waves if wave.orgs),
+            limit=patterns,
+            left_out=tuple(org for org in orgs if org not in kept),
+        )
 
     def wave_of(self, org: str) -> Wave:
         """The wave an org belongs to."""

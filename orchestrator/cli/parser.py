@@ -115,6 +115,23 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_limit(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--limit",
+        type=_patterns,
+        default=(),
+        metavar="PATTERN",
+        help="only these orgs: names or globs, comma separated (the report lists the rest)",
+    )
+
+
+def _patterns(text: str) -> tuple[str, ...]:
+    patterns = tuple(dict.fromkeys(p.strip() for p in text.split(",") if p.strip()))
+    if not patterns:
+        raise argparse.ArgumentTypeError("name at least one org or glob")
+    return patterns
+
+
 def _run_id(text: str) -> str:
     if not RUN_ID.fullmatch(text):
         raise argparse.ArgumentTypeError(
@@ -176,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("plan", type=Path)
     p.add_argument("--format", choices=("text", "json"), default="text")
+    _add_limit(p)
     _add_common(p, journal=True)
 
     p = command(
@@ -197,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="name the run (letters, digits, - _ .); the same id and plan again joins or"
         " resumes it, with another plan it is refused",
     )
+    _add_limit(p)
     _add_run_options(p)
     _add_common(p, journal=True)
 

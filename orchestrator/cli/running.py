@@ -22,8 +22,9 @@ from orchestrator.engine.gates import Approver
 from orchestrator.engine.resume import ended, named_run
 from orchestrator.engine.run import Options, Result, preview, resumable, resume_run, run_plan
 from orchestrator.errors import UsageError
-from orchestrator.journal import Journal, opened
+from orchestrator.journal import Journal, is_url, opened
 from orchestrator.logs import printable, redact
+from orchestrator.models import Plan
 from orchestrator.planfile.loader import load_plan
 from orchestrator.statuses import EXIT_CODES, ExitCode
 from orchestrator.ui import report
@@ -56,10 +57,8 @@ def terminal_approver(*, yes: bool, observer: Observer) -> Approver:
 def cmd_plan(args: argparse.Namespace) -> int:
     """``orchestrator plan PLAN`` (and ``run --dry-run``)."""
     setup_logging(args)
-    plan = load_plan(args.plan)
-
-    journal_path = Path(args.journal)
-    store = journal_path if journal_path.exists() else None
+    plan = limited(load_plan(args.plan), args.limit)
+    store = args.journal if is_url(args.journal) or Path(args.journal).exists() else None
 
     async def look() -> int:
         async with _snapshot_store(store) as journal:
@@ -71,7 +70,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 @contextlib.asynccontextmanager
-async def _snapshot_store(path: Path | None) -> AsyncIterator[Journal | None]:
+async def _snapshot_store(path: str | Path | None) -> AsyncIterator[Journal | None]:
     """``plan`` only reads snapshots: the journal opened read-only, or none if there is none."""
     if path is None:
         yield None
@@ -87,7 +86,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return cmd_plan(args)
     setup_logging(args)
     check_output(args.report)
-    plan = load_plan(args.plan)
+    whole = load_plan(args.plan)
+    plan = limited(whole, args.limit)
     options = Options(no_wait=args.no_wait, run_id=args.run_id)
 
     async def start(journal: Journal, observer: Observer, approver: Approver) -> Result:
@@ -98,8 +98,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
         if not await ended(journal, row):
             again = Options(no_wait=args.no_wait)
-            return await resume_run(
-                plan, journal, row, observer=observer, approver=approver, options=again
+            return await resume_run(  # with the run's own --limit, from its journal
+                whole, journal, row, observer=observer, approver=approver, options=again
             )
         why = f"run {row.id} had already ended {row.status}"
         return Result(
@@ -184,6 +184,20 @@ def in_doubt(data: dict[str, Any]) -> bool:
 
 def _shown(text: str) -> str:
     return printable(redact(text))
+
+
+def limited(plan: Plan, patterns: tuple[str, ...]) -> Plan:
+    """``plan`` restricted by ``--limit`` (unchanged without one).
+
+    Raises:
+        UsageError: a pattern matches none of the plan's orgs.
+    """
+    if not patterns:
+        return plan
+    try:
+        return plan.limited(patterns)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def check_output(path: Path | None) -> None:

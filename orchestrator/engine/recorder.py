@@ -18,7 +18,7 @@ from orchestrator import logs
 from orchestrator.engine.events import Observer, Pace, RunStarted, WaveFinished, WaveStarted
 from orchestrator.engine.job import Job, failure
 from orchestrator.genesys.kinds import Live
-from orchestrator.journal.rows import Finished, NewItem, Planned, Snapshot
+from orchestrator.journal.rows import LIMITED, Finished, NewItem, Planned, Snapshot
 from orchestrator.journal.store import Journal
 from orchestrator.logs import get_logger
 from orchestrator.models import Plan, Wave
@@ -80,6 +80,10 @@ class Recorder:
                 for seq, item in enumerate(plan.items)
             ],
         )
+        if plan.limit:  # durable now: resume rebuilds the run's items from it
+            detail = {"limit": list(plan.limit), "left_out": list(plan.left_out)}
+            self.journal.record_event(self.run_id, None, LIMITED, detail)
+            await self.journal.flush()
 
     def run_started(self, jobs: Sequence[Job], pace: Pace) -> None:
         """The run is under way in this process."""

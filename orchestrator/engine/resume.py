@@ -16,7 +16,7 @@ from orchestrator.engine.recorder import Recorder
 from orchestrator.engine.scheduler import RESUMABLE_SKIPS
 from orchestrator.errors import JournalError
 from orchestrator.genesys.kinds import Live, Target
-from orchestrator.journal.rows import ItemRow, RunRow
+from orchestrator.journal.rows import LIMITED, ItemRow, RunRow
 from orchestrator.journal.store import Journal
 from orchestrator.models import Plan
 from orchestrator.statuses import RunStatus, State, Status
@@ -68,6 +68,14 @@ async def named_run(journal: Journal, run_id: str | None, plan: Plan) -> RunRow 
             " choose another --run-id"
         )
     return row
+
+
+async def rescoped(journal: Journal, run_id: str, plan: Plan) -> Plan:
+    """``plan`` as the run was started: restricted again by its ``--limit``, if it had one."""
+    for event in await journal.events(run_id):
+        if event.event == LIMITED and isinstance(event.detail, dict):
+            return plan.limited(tuple(event.detail["limit"]))
+    return plan
 
 
 async def ended(journal: Journal, row: RunRow) -> bool:

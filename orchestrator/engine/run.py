@@ -26,7 +26,7 @@ from orchestrator.engine.planner import OrgCheck, Planner, preflight
 from orchestrator.engine.pool import drain
 from orchestrator.engine.recorder import Recorder
 from orchestrator.engine.remembered import honour_pauses, relearn
-from orchestrator.engine.resume import recall_baselines, reopen, restore
+from orchestrator.engine.resume import recall_baselines, reopen, rescoped, restore
 from orchestrator.engine.resume import resumable as resumable  # part of this module's API
 from orchestrator.engine.scheduler import Scheduler
 from orchestrator.errors import JournalError
@@ -181,6 +181,7 @@ async def resume_run(
             f"plan {row.plan_path} changed since run {row.id} started (sha256 "
             f"{row.plan_sha256[:12]}… then, {plan.sha256[:12]}… now); start a new run instead"
         )
+    plan = await rescoped(journal, row.id, plan)
     with _interrupts(options) as signals:
         await journal.lock(row.id)
         try:

@@ -136,6 +136,9 @@ class Snapshot:
     id: int | None = None
 
 
+LIMITED = "run.limited"  # the event recording a run's `--limit` (read back by resume)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Event:
     """One entry of a run's audit trail."""

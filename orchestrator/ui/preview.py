@@ -63,6 +63,9 @@ def as_dict(plan: Plan, preview: Preview) -> dict[str, Any]:
         ],
         "summary": {"total": len(items), **dict(sorted(counts.items()))},
         "items": items,
+        "limit": {"patterns": list(plan.limit), "left_out": list(plan.left_out)}
+        if plan.limit
+        else None,
     }
 
 
@@ -74,9 +77,11 @@ def render_preview(plan: Plan, preview: Preview, fmt: str) -> str:
     lines = [
         f"plan {plan.name} ({plan.path}): {len(preview.jobs)} items in "
         f"{len({j.org for j in preview.jobs})} orgs, {len(plan.waves)} wave(s)",
-        "",
-        "preflight:",
     ]
+    if plan.limit:
+        left = ", ".join(plan.left_out) or "nothing"
+        lines.append(f"--limit {','.join(plan.limit)}: left out {printable(left)}")
+    lines += ["", "preflight:"]
     for check in preview.checks:
         verdict = (
             f"ok, token is for org {check.org_id} ({check.org_name})"

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from orchestrator.journal.rows import Event, ItemRow
+from orchestrator.journal.rows import LIMITED, Event, ItemRow
 from orchestrator.journal.store import Journal
 from orchestrator.logs import printable, redact
 from orchestrator.statuses import Status
@@ -66,7 +66,8 @@ async def build(journal: Journal, run_id: str) -> dict[str, Any]:
     run = await journal.run(run_id)
     items = await journal.items(run_id)
     waves = await journal.waves(run_id)
-    writes = _write_correlation_ids(await journal.events(run_id))
+    events = await journal.events(run_id)
+    writes = _write_correlation_ids(events)
     summary = summarize(Counter(i.status for i in items))
     http = {k: int(run.http.get(k, 0)) for k in _HTTP_KEYS}
     return {
@@ -95,7 +96,25 @@ async def build(journal: Journal, run_id: str) -> dict[str, Any]:
         "items": [_item(i, writes.get(i.seq, [])) for i in items],
         "http": http,
         "pacing": await _pacing(journal, run_id),
+        "limit": _limit(events),
     }
+
+
+def _limit(events: list[Event]) -> dict[str, list[str]] | None:
+    """``--limit``: the patterns the run kept and the plan's orgs it left out."""
+    for event in events:
+        if event.event == LIMITED and isinstance(event.detail, dict):
+            detail = event.detail
+            return {"patterns": list(detail["limit"]), "left_out": list(detail["left_out"])}
+    return None
+
+
+def _limit_line(report: dict[str, Any]) -> str | None:
+    limit = report.get("limit")
+    if not limit:
+        return None
+    left = ", ".join(limit["left_out"]) or "nothing"
+    return f"--limit {','.join(limit['patterns'])}: left out {left}"
 
 
 async def _pacing(journal: Journal, run_id: str) -> list[dict[str, Any]]:
@@ -238,6 +257,8 @@ def _text(report: dict[str, Any]) -> str:
     pacing = _pacing_lines(report)
     if pacing:
         lines += ["pacing:", *(f"  {line}" for line in pacing), ""]
+    if limit := _limit_line(report):
+        lines += [limit, ""]
     h = report["http"]
     lines.append(
         f"http: {h['requests']} requests, {h['retries']} retries, {h['conflicts']} conflicts, "
@@ -324,6 +345,8 @@ def _markdown(report: dict[str, Any]) -> str:
     pacing = _pacing_lines(report)
     if pacing:
         lines += ["", "**Pacing**", "", *(f"- {_md(line)}" for line in pacing)]
+    if limit := _limit_line(report):
+        lines += ["", _md(limit)]
     if report["summary"].get(PENDING):
         lines += ["", f"Unfinished items: `orchestrator resume {report['run_id']}` finishes them."]
     return "\n".join(lines) + "\n"

@@ -18,7 +18,7 @@ from tests.support import CONFIGS, SandboxFactory, puts, write_plan
 
 pytestmark = pytest.mark.anyio
 
-CANARY, EMEA = CONFIGS["canary"], CONFIGS["emea-prod"]
+CANARY, EMEA, APAC = CONFIGS["canary"], CONFIGS["emea-prod"], CONFIGS["apac-prod"]
 SECRETS = ("canary-secret", "emea-prod-secret")
 
 
@@ -174,6 +174,49 @@ async def test_approve_from_another_process_passes_the_pending_gate(
     code, _, err = await orchestrator("approve", "r1", journal=journal)
     assert code == 2
     assert "run r1 is succeeded: there is nothing to approve" in err
+
+
+async def test_limit_runs_only_the_orgs_named_and_resume_keeps_to_them(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """`--limit`: plan and run touch only matching orgs; resume keeps the run's limit."""
+    plan = write_plan(
+        tmp_path,
+        sandbox.url,
+        {"canary": CANARY[:1], "emea-prod": EMEA[:1], "apac-prod": APAC[:1]},
+        waves=[
+            {"name": "first", "orgs": ["canary"]},
+            {"name": "rest", "orgs": ["*"], "approve": True},
+        ],
+    )
+    journal = tmp_path / "j.sqlite3"
+    code, out, err = await orchestrator(
+        "plan", str(plan), "--limit", "canary,emea-*", "--format", "json", journal=journal
+    )
+    assert code == 0, err
+    shown = json.loads(out)
+    assert {i["org"] for i in shown["items"]} == {"canary", "emea-prod"}
+    assert shown["limit"] == {"patterns": ["canary", "emea-*"], "left_out": ["apac-prod"]}
+    assert not any(r.org == "apac-prod" for r in sandbox.requests)
+    code, _, err = await orchestrator(
+        "run", str(plan), "--limit", "canary,emea-*", "--run-id", "lim", journal=journal
+    )
+    assert code == 3, err
+    code, out, err = await orchestrator(
+        "resume", "lim", "--approve", "--format", "json", journal=journal
+    )
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["summary"]["total"] == 2
+    assert report["limit"] == {"patterns": ["canary", "emea-*"], "left_out": ["apac-prod"]}
+    assert {r.org for r in puts(sandbox)} == {"canary", "emea-prod"}
+    assert not any(r.org == "apac-prod" for r in sandbox.requests)
+    code, out, _ = await orchestrator("report", "lim", "--format", "text", journal=journal)
+    assert "--limit canary,emea-*: left out apac-prod" in out
+    code, _, err = await orchestrator("run", str(plan), "--limit", "nope*", journal=journal)
+    assert code == 2
+    assert "--limit 'nope*' matches no org of plan 'test-plan'" in err
+    assert not any(r.org == "apac-prod" for r in sandbox.requests)
 
 
 async def test_yes_passes_approval_gates(sandbox: Sandbox, tmp_path: Path) -> None:

@@ -211,10 +211,9 @@ def _size(node: Scalar, path: str, problems: Problems) -> int | float | None:
     value = node.value
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
         return value
-    if isinstance(value, str):
-        match = _PERCENT.fullmatch(value.strip())
-        if match and 0 < float(match[1]) <= 100:
-            return float(match[1]) / 100
+    share = _share(value)
+    if share:  # "0%" would place nothing
+        return share
     problems.add(
         node,
         path,
@@ -223,14 +222,22 @@ def _size(node: Scalar, path: str, problems: Problems) -> int | float | None:
     return None
 
 
+def _share(value: object) -> float | None:
+    """``"12.5%"`` as 0.125; None unless a percentage in 0..100."""
+    if isinstance(value, str):
+        match = _PERCENT.fullmatch(value.strip())
+        if match and float(match[1]) <= 100:
+            return float(match[1]) / 100
+    return None
+
+
 def _threshold(node: Node, path: str, problems: Problems) -> Threshold | None:
     value = node.value if isinstance(node, Scalar) else None
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return Threshold(count=value)
-    if isinstance(value, str):
-        match = _PERCENT.fullmatch(value.strip())
-        if match and float(match[1]) <= 100:
-            return Threshold(fraction=float(match[1]) / 100)
+    share = _share(value)
+    if share is not None:
+        return Threshold(fraction=share)
     problems.add(
         node,
         path,

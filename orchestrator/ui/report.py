@@ -95,7 +95,7 @@ async def build(journal: Journal, run_id: str) -> dict[str, Any]:
         ],
         "items": [_item(i, writes.get(i.seq, [])) for i in items],
         "http": http,
-        "pacing": await _pacing(journal, run_id),
+        "pacing": _pacing(events),
         "limit": _limit(events),
     }
 
@@ -117,10 +117,10 @@ def _limit_line(report: dict[str, Any]) -> str | None:
     return f"--limit {','.join(limit['patterns'])}: left out {left}"
 
 
-async def _pacing(journal: Journal, run_id: str) -> list[dict[str, Any]]:
+def _pacing(events: list[Event]) -> list[dict[str, Any]]:
     """Each org whose server allows less than its environment file says, as it said last."""
     said: dict[str, dict[str, Any]] = {}
-    for event in await journal.events(run_id):
+    for event in events:
         if event.event == "pacing.learned" and isinstance(event.detail, dict):
             said[str(event.detail.get("org"))] = event.detail
     return [

@@ -31,8 +31,14 @@ class QueuedJournal:
         """Where the journal is, for messages (never holds a password)."""
         raise NotImplementedError
 
-    async def _transaction(self, statements: Sequence[Statement], events: Sequence[Any]) -> None:
-        """Run ``statements``, then insert ``events``, in one committed transaction."""
+    async def _transaction(
+        self, statements: Sequence[Statement], events: Sequence[Any], guard: Statement | None = None
+    ) -> bool:
+        """Run ``statements``, then insert ``events``, in one committed transaction.
+
+        With a ``guard``, it runs first; if it changes no row, nothing is
+        written and the answer is False.
+        """
         raise NotImplementedError
 
     async def _query(self, sql: str, params: tuple[Any, ...]) -> list[Mapping[str, Any]]:

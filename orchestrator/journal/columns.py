@@ -15,7 +15,7 @@ ITEM_COLUMNS = (
     "seq, org, kind, resource_id, wave, spec, state, status, name, from_version, planned_etag,"
     " planned_modified, planned_hash, target_version, target_label, target_hash, target_fields,"
     " expected_version, new_version, attempts, conflicts, requests, started_at, finished_at,"
-    " duration_s, error"
+    " duration_s, error, shard"
 )
 SNAPSHOT_COLUMNS = (
     "id, org, kind, resource_id, taken_at, source, run_id, version, modified, content_hash, fields"
@@ -43,6 +43,7 @@ _CONVERT: dict[str, Callable[[Any], Any]] = {
     "detail": _loads,
     "error": _error,
     "state": State,
+    "gated": bool,
 }
 
 

@@ -107,7 +107,9 @@ class PostgresJournal(SqlJournal):
                 (str(SCHEMA_VERSION),),
             )
 
-    async def _transaction(self, statements: Sequence[Statement], events: Sequence[Any]) -> None:
+    async def _transaction(
+        self, statements: Sequence[Statement], events: Sequence[Any], guard: Statement | None = None
+    ) -> bool:
         assert self._pool is not None
         try:
             async with (
@@ -115,10 +117,17 @@ class PostgresJournal(SqlJournal):
                 conn.transaction(),
                 conn.cursor() as cur,
             ):
+                if guard is not None:
+                    await cur.execute(_placeholders(guard[0]), guard[1])
+                    if cur.rowcount < 1:
+                        raise _Refused
                 for sql, params in statements:
                     await cur.execute(_placeholders(sql), params)
                 if events:
                     await cur.executemany(_placeholders(EVENT_INSERT), events)
+            return True
+        except _Refused:
+            return False  # leaving the block by this exception rolled the transaction back
         except psycopg.Error as exc:
             raise JournalError(f"journal {self.location}: {_why(exc)}") from None
 
@@ -193,6 +202,10 @@ class PostgresJournal(SqlJournal):
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+
+class _Refused(Exception):
+    """A guard changed no row: the transaction is rolled back."""
 
 
 async def _schema_version(conn: psycopg.AsyncConnection[Any]) -> int:

@@ -14,7 +14,7 @@ from orchestrator.journal import sqlite_schema
 _DIALECT = (
     ("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY"),
     ("duration_s REAL", "duration_s DOUBLE PRECISION"),
-    ("ADD COLUMN actor", "ADD COLUMN IF NOT EXISTS actor"),
+    ("ADD COLUMN ", "ADD COLUMN IF NOT EXISTS "),
 )
 
 

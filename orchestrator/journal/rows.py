@@ -29,6 +29,7 @@ class RunRow:
     http: dict[str, int]
     holder: str | None
     actor: str | None = None  # who started it ($ORCHESTRATOR_ACTOR, else user@host)
+    shards: int | None = None  # how many processes drive it (`run --shard I/N`), None: one
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,6 +45,24 @@ class WaveRow:
     finished_at: str | None
     approved_by: str | None
     reason: str | None
+    gated: bool | None = None  # waits for an approval (None: a run from before schema v4)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShardRow:
+    """One shard of a sharded run: what its process last said, and its items' progress."""
+
+    idx: int
+    state: str  # what the process is doing: planning, running, waiting, held, done, ...
+    wave: int | None  # the wave it is in
+    holder: str | None  # pid … on host
+    actor: str | None
+    note: str | None  # why it waits or stopped
+    http: dict[str, int] | None  # its requests so far
+    started_at: str
+    heartbeat_at: str
+    items: int  # items it drives
+    final: int  # of which final
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,6 +75,7 @@ class NewItem:
     id: str
     wave: str
     spec: str  # the item's `to:` as the plan wrote it
+    shard: int | None = None  # the shard that drives it, in a sharded run
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,6 +108,7 @@ class ItemRow:
     finished_at: str | None
     duration_s: float | None
     error: ItemError | None
+    shard: int | None = None  # the shard that drives it, in a sharded run
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from orchestrator.errors import JournalError
-from orchestrator.journal.backend import QueuedJournal, Statement
+from orchestrator.journal.backend import Statement
 from orchestrator.journal.columns import ITEM_COLUMNS, SNAPSHOT_COLUMNS, dumps, record
 from orchestrator.journal.rows import (
     Event,
@@ -30,6 +30,7 @@ from orchestrator.journal.rows import (
     Snapshot,
     WaveRow,
 )
+from orchestrator.journal.sharding import ShardStatements
 from orchestrator.statuses import RunStatus, State, Status, WaveStatus
 from orchestrator.timestamps import stamp
 
@@ -37,7 +38,7 @@ EVENT_INSERT = "INSERT INTO events (run_id, seq, at, event, detail) VALUES (?, ?
 _UNFINISHED = (RunStatus.RUNNING, RunStatus.HALTED, RunStatus.INTERRUPTED)
 
 
-class SqlJournal(QueuedJournal):
+class SqlJournal(ShardStatements):
     """The journal's statements over any SQL database; subclasses connect and lock."""
 
     # ----- runs -------------------------------------------------------------
@@ -51,42 +52,58 @@ class SqlJournal(QueuedJournal):
         plan_sha256: str,
         started_at: str,
         actor: str,
-        waves: Sequence[tuple[str, int]],
+        waves: Sequence[tuple[str, int, bool]],
         items: Sequence[NewItem],
-    ) -> None:
-        """Record a new run with its waves and items (state ``new``) in one transaction."""
+        shards: int | None = None,
+    ) -> bool:
+        """Record a new run with its waves and items (state ``new``) in one transaction.
+
+        False, and nothing written, when the journal already has a run of that
+        id (another shard created it first).
+        """
+        guard: Statement = (
+            "INSERT INTO runs (id, plan_name, plan_path, plan_sha256, status, started_at,"
+            " actor, shards) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            (
+                run_id,
+                plan_name,
+                plan_path,
+                plan_sha256,
+                RunStatus.RUNNING.value,
+                started_at,
+                actor,
+                shards,
+            ),
+        )
         statements: list[Statement] = [
             (
-                "INSERT INTO runs (id, plan_name, plan_path, plan_sha256, status, started_at,"
-                " actor) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO waves (run_id, idx, name, status, items, gated)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (run_id, i, name, WaveStatus.PENDING.value, count, int(gated)),
+            )
+            for i, (name, count, gated) in enumerate(waves)
+        ]
+        statements += [
+            (
+                "INSERT INTO items (run_id, seq, org, kind, resource_id, wave, spec, state, shard)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
-                    plan_name,
-                    plan_path,
-                    plan_sha256,
-                    RunStatus.RUNNING.value,
-                    started_at,
-                    actor,
+                    it.seq,
+                    it.org,
+                    it.kind,
+                    it.id,
+                    it.wave,
+                    it.spec,
+                    State.NEW.value,
+                    it.shard,
                 ),
-            )
-        ]
-        statements += [
-            (
-                "INSERT INTO waves (run_id, idx, name, status, items) VALUES (?, ?, ?, ?, ?)",
-                (run_id, i, name, WaveStatus.PENDING.value, count),
-            )
-            for i, (name, count) in enumerate(waves)
-        ]
-        statements += [
-            (
-                "INSERT INTO items (run_id, seq, org, kind, resource_id, wave, spec, state)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, it.seq, it.org, it.kind, it.id, it.wave, it.spec, State.NEW.value),
             )
             for it in items
         ]
-        event = self._event_row(run_id, None, "run.created", {"plan": plan_path, "actor": actor})
-        await self._commit(statements, [event])
+        detail = {"plan": plan_path, "actor": actor, "shards": shards}
+        event = self._event_row(run_id, None, "run.created", detail)
+        return await self._guarded(guard, statements, [event])
 
     async def run(self, run_id: str) -> RunRow:
         """The run called ``run_id``.
@@ -139,7 +156,7 @@ class SqlJournal(QueuedJournal):
         """The run's waves in order."""
         rows = await self._select(
             "SELECT idx, name, status, items, failed, started_at, finished_at, approved_by,"
-            " reason FROM waves WHERE run_id = ? ORDER BY idx",
+            " reason, gated FROM waves WHERE run_id = ? ORDER BY idx",
             (run_id,),
         )
         return [record(WaveRow, r, status=WaveStatus) for r in rows]
@@ -160,9 +177,20 @@ class SqlJournal(QueuedJournal):
         sql = (
             "UPDATE waves SET status = ?, failed = COALESCE(?, failed),"
             " reason = COALESCE(?, reason), started_at = COALESCE(started_at, ?),"
-            " finished_at = ? WHERE run_id = ? AND idx = ?"
+            " finished_at = ?, approved_by = CASE WHEN ? THEN NULL ELSE approved_by END"
+            " WHERE run_id = ? AND idx = ?"
         )
-        params = (status.value, failed, reason, started, now if final else None, run_id, idx)
+        halted = status is WaveStatus.HALTED  # going on after a halt needs a new approval
+        params = (
+            status.value,
+            failed,
+            reason,
+            started,
+            now if final else None,
+            halted,
+            run_id,
+            idx,
+        )
         event = self._event_row(run_id, None, f"wave.{status}", {"wave": idx, "reason": reason})
         await self._commit([(sql, params)], [event])
 

@@ -111,8 +111,10 @@ class SqliteJournal(SqlJournal):
         self._refuse_newer(found)
         if found == SCHEMA_VERSION:
             return
-        db.execute("BEGIN IMMEDIATE")
+        db.execute("BEGIN IMMEDIATE")  # then look again: another process may have migrated it
         try:
+            found = self._schema_version(db)
+            self._refuse_newer(found)
             for script in MIGRATIONS[found:]:
                 for statement in script.split(";"):
                     if statement.strip():
@@ -145,14 +147,20 @@ class SqliteJournal(SqlJournal):
         except ValueError:
             raise JournalError(f"schema version {row[0]!r} is not a number") from None
 
-    async def _transaction(self, statements: Sequence[Statement], events: Sequence[Any]) -> None:
+    async def _transaction(
+        self, statements: Sequence[Statement], events: Sequence[Any], guard: Statement | None = None
+    ) -> bool:
         try:
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                if guard is not None and self._db.execute(*guard).rowcount < 1:
+                    self._db.execute("ROLLBACK")
+                    return False
                 for sql, params in statements:
                     self._db.execute(sql, params)
                 self._db.executemany(EVENT_INSERT, events)
                 self._db.execute("COMMIT")
+                return True
             except BaseException:
                 if self._db.in_transaction:  # SQLite rolls some failures back itself (disk full)
                     with contextlib.suppress(sqlite3.Error):

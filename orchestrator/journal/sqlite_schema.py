@@ -104,5 +104,36 @@ CREATE TABLE IF NOT EXISTS org_pauses (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+# v4: one run driven by several processes (shards). A sharded run records how
+# many shards it has and each item's shard; each shard process keeps a row with
+# its heartbeat; a decision taken once for the whole run (a gate) is a claim.
+# A wave records whether it waits for an approval, so `approve` needs only the
+# journal (not the plan file, nor its secrets).
+_V4 = """
+ALTER TABLE runs ADD COLUMN shards INTEGER;
+ALTER TABLE waves ADD COLUMN gated INTEGER;
+ALTER TABLE items ADD COLUMN shard INTEGER;
+CREATE TABLE IF NOT EXISTS shards (
+    run_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    wave INTEGER,
+    holder TEXT,
+    actor TEXT,
+    note TEXT,
+    http TEXT,
+    started_at TEXT NOT NULL,
+    heartbeat_at TEXT NOT NULL,
+    PRIMARY KEY (run_id, idx)
+);
+CREATE TABLE IF NOT EXISTS claims (
+    run_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    claimed_by TEXT,
+    at TEXT NOT NULL,
+    PRIMARY KEY (run_id, name)
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -17,7 +17,7 @@ Reads flush the queue first, so they see every step taken so far.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
@@ -28,6 +28,7 @@ from orchestrator.journal.rows import (
     NewItem,
     Planned,
     RunRow,
+    ShardRow,
     Snapshot,
     WaveRow,
 )
@@ -64,10 +65,14 @@ class Journal(Protocol):
         plan_sha256: str,
         started_at: str,
         actor: str,
-        waves: Sequence[tuple[str, int]],
+        waves: Sequence[tuple[str, int, bool]],  # name, items, whether it needs approval
         items: Sequence[NewItem],
-    ) -> None:
-        """Record a new run with its waves and items (state ``new``), all at once."""
+        shards: int | None = None,
+    ) -> bool:
+        """Record a new run with its waves and items (state ``new``), all at once.
+
+        False, and nothing written, when a run of that id exists already.
+        """
         ...
 
     async def run(self, run_id: str) -> RunRow:
@@ -193,6 +198,50 @@ class Journal(Protocol):
 
     async def events(self, run_id: str) -> list[Event]:
         """The run's audit trail, in order."""
+        ...
+
+    # ----- shards: one run, several processes ---------------------------------
+
+    async def claim(self, run_id: str, name: str, by: str) -> bool:
+        """Take the run-wide decision called ``name``; False if another process has."""
+        ...
+
+    async def beat(
+        self,
+        run_id: str,
+        idx: int,
+        *,
+        state: str,
+        wave: int | None,
+        holder: str,
+        actor: str,
+        note: str | None = None,
+        http: dict[str, int] | None = None,
+    ) -> None:
+        """Durable: a shard's heartbeat, saying what it is doing."""
+        ...
+
+    async def shards(self, run_id: str) -> list[ShardRow]:
+        """Every shard of the run that has started, with its items' progress."""
+        ...
+
+    async def wave_counts(
+        self, run_id: str, wave: str, reopened: Collection[str] = ()
+    ) -> dict[Status | None, int]:
+        """How many of a wave's items, in every shard, have each status.
+
+        None: not final, or skipped for one of the ``reopened`` codes.
+        """
+        ...
+
+    async def close_wave(
+        self, run_id: str, idx: int, status: WaveStatus, *, failed: int, reason: str | None
+    ) -> bool:
+        """Record a running wave's final status once; False if it was closed already."""
+        ...
+
+    async def settle_run(self, run_id: str, status: RunStatus, *, reason: str | None) -> bool:
+        """Record a running run's final status once; False if it was settled already."""
         ...
 
     # ----- pacing -----------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import fnmatch
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -252,3 +253,32 @@ class Plan:
             if org in wave.orgs:
                 return wave
         raise KeyError(org)
+
+
+_SHARD = re.compile(r"(\d{1,4})/(\d{1,4})")
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """``--shard I/N``: this process drives shard ``index`` of ``count``."""
+
+    index: int
+    count: int
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        """``I/N`` with 0 ≤ I < N.
+
+        Raises:
+            ValueError: anything else, in words.
+        """
+        match = _SHARD.fullmatch(text.strip())
+        if match is None:
+            raise ValueError(f"expected I/N (for example 0/3), got {text!r}")
+        index, count = int(match[1]), int(match[2])
+        if count < 1 or index >= count:
+            raise ValueError(f"needs 0 <= I < N, got {index}/{count}")
+        return cls(index, count)

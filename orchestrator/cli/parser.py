@@ -5,15 +5,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from orchestrator.cli import argtypes
 from orchestrator.errors import OrchestratorError, PlanError
 from orchestrator.logs import printable, redact
-
-RUN_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")
 
 DEFAULT_JOURNAL = ".orchestrator/journal.sqlite3"
 DISTRIBUTION = "genesys-rollback-orchestrator"  # on PyPI; the command is `orchestrator`
@@ -118,26 +116,11 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
 def _add_limit(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--limit",
-        type=_patterns,
+        type=argtypes.patterns,
         default=(),
         metavar="PATTERN",
         help="only these orgs: names or globs, comma separated (the report lists the rest)",
     )
-
-
-def _patterns(text: str) -> tuple[str, ...]:
-    patterns = tuple(dict.fromkeys(p.strip() for p in text.split(",") if p.strip()))
-    if not patterns:
-        raise argparse.ArgumentTypeError("name at least one org or glob")
-    return patterns
-
-
-def _run_id(text: str) -> str:
-    if not RUN_ID.fullmatch(text):
-        raise argparse.ArgumentTypeError(
-            f"{printable(text)!r}: a run id is 1 to 100 letters, digits, '-', '_' or '.'"
-        )
-    return text
 
 
 def _lazy(module: str, name: str) -> Handler:
@@ -193,6 +176,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("plan", type=Path)
     p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--shards",
+        type=argtypes.count,
+        metavar="N",
+        help="also show which orgs each of N shard processes (`run --shard I/N`) would drive",
+    )
     _add_limit(p)
     _add_common(p, journal=True)
 
@@ -211,9 +200,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--run-id",
-        type=_run_id,
+        type=argtypes.run_id,
         help="name the run (letters, digits, - _ .); the same id and plan again joins or"
         " resumes it, with another plan it is refused",
+    )
+    p.add_argument(
+        "--shard",
+        type=argtypes.shard,
+        metavar="I/N",
+        help="drive only shard I of N (0 <= I < N) of the run named by --run-id; every"
+        " shard uses the same --run-id and the same shared journal",
     )
     _add_limit(p)
     _add_run_options(p)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -27,7 +28,7 @@ from orchestrator.logs import printable, redact
 from orchestrator.models import Plan
 from orchestrator.planfile.loader import load_plan
 from orchestrator.statuses import EXIT_CODES, ExitCode
-from orchestrator.ui import report
+from orchestrator.ui import report, shardview
 from orchestrator.ui.preview import render_preview
 
 
@@ -54,6 +55,18 @@ def terminal_approver(*, yes: bool, observer: Observer) -> Approver:
     return ask
 
 
+def nobody_asked(*, yes: bool, observer: Observer) -> Approver:
+    """A shard never asks at a gate (N terminals would be asked the same thing): ``--yes``
+    passes it, otherwise it waits for ``orchestrator approve``."""
+
+    async def ask(question: str) -> bool | None:
+        if yes:
+            observer.note(f"approved by --yes: {question}")
+        return True if yes else None
+
+    return ask
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     """``orchestrator plan PLAN`` (and ``run --dry-run``)."""
     setup_logging(args)
@@ -63,7 +76,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
     async def look() -> int:
         async with _snapshot_store(store) as journal:
             result = await preview(plan, journal=journal)
-        print(render_preview(plan, result, args.format), end="")
+        shown = render_preview(plan, result, args.format)
+        if getattr(args, "shards", None):
+            shown = with_shards(shown, plan, args.shards, args.format)
+        print(shown, end="")
         return result.exit_code
 
     return anyio.run(look)
@@ -88,7 +104,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_output(args.report)
     whole = load_plan(args.plan)
     plan = limited(whole, args.limit)
-    options = Options(no_wait=args.no_wait, run_id=args.run_id)
+    if args.shard is not None and args.run_id is None:
+        raise UsageError("--shard needs --run-id: every shard of a run names it the same way")
+    options = Options(no_wait=args.no_wait, run_id=args.run_id, shard=args.shard)
 
     async def start(journal: Journal, observer: Observer, approver: Approver) -> Result:
         row = await named_run(journal, args.run_id, plan)
@@ -97,7 +115,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 plan, journal, observer=observer, approver=approver, options=options
             )
         if not await ended(journal, row):
-            again = Options(no_wait=args.no_wait)
+            again = Options(no_wait=args.no_wait, shard=args.shard)
             return await resume_run(  # with the run's own --limit, from its journal
                 whole, journal, row, observer=observer, approver=approver, options=again
             )
@@ -134,6 +152,8 @@ def _drive(args: argparse.Namespace, start: Start) -> int:
 
     observer = choose_observer(quiet=args.quiet, plain=getattr(args, "plain", False))
     approver = terminal_approver(yes=args.yes, observer=observer)
+    if getattr(args, "shard", None) is not None:  # decided once for all: `orchestrator approve`
+        approver = nobody_asked(yes=args.yes, observer=observer)
     metrics = None
     if args.metrics_file is not None:
         from orchestrator.ui.metrics import MetricsObserver, check_writable
@@ -172,7 +192,15 @@ def _finish(args: argparse.Namespace, result: Result, data: dict[str, Any] | Non
             code = code or ExitCode.USAGE  # the run's own failure says more, if it had one
     if result.reason and result.exit_code != ExitCode.OK:
         print(f"run {result.run_id} {result.status}: {_shown(result.reason)}", file=sys.stderr)
-    if result.exit_code in (ExitCode.HALTED, ExitCode.INTERRUPTED) or in_doubt(data):
+    if getattr(args, "shard", None) is not None and result.exit_code is ExitCode.HALTED:
+        print(
+            f"continue with: orchestrator approve {result.run_id} (from anywhere), then"
+            " start every shard again with the same command",
+            file=sys.stderr,
+        )
+    elif getattr(args, "shard", None) is not None and result.exit_code == ExitCode.INTERRUPTED:
+        print("continue with: the same command (this shard resumes its part)", file=sys.stderr)
+    elif result.exit_code in (ExitCode.HALTED, ExitCode.INTERRUPTED) or in_doubt(data):
         print(f"continue with: orchestrator resume {result.run_id}", file=sys.stderr)
     return code
 
@@ -184,6 +212,21 @@ def in_doubt(data: dict[str, Any]) -> bool:
 
 def _shown(text: str) -> str:
     return printable(redact(text))
+
+
+def with_shards(shown: str, plan: Plan, count: int, fmt: str) -> str:
+    """``plan --shards N``: the preview, and which orgs each of N shards would drive."""
+    table = shardview.assignment(plan, count)
+    if fmt == "json":
+        data = json.loads(shown)
+        data["shards"] = table
+        return json.dumps(data, indent=2) + "\n"
+    lines = shardview.assignment_lines(table)
+    return (
+        shown
+        + f"\nshards ({count}; run each with --shard I/{count}):\n"
+        + "".join(f"  {printable(line)}\n" for line in lines)
+    )
 
 
 def limited(plan: Plan, patterns: tuple[str, ...]) -> Plan:

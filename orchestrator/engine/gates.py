@@ -70,8 +70,10 @@ class Gates:
         approver: Approver,
         actor: str,
         approve_once: bool = False,
+        once: Callable[[str], Awaitable[bool]] | None = None,
     ) -> None:
         self._plan = plan
+        self._once = once  # a sharded run: claims a run-wide decision for this process
         self._run_id = run_id
         self._recorder = recorder
         self._approver = approver
@@ -89,6 +91,8 @@ class Gates:
         self, idx: int, wave: Wave, row: WaveRow, items: int, so_far: Sequence[WaveRow]
     ) -> Verdict | None:
         """Ask where the wave needs a go-ahead; a verdict when it may not start."""
+        if row.status is WaveStatus.HALTED and row.approved_by is not None:
+            return None  # its failures were accepted (`orchestrator approve`)
         if row.status is WaveStatus.HALTED:
             question = (
                 f"wave {wave.name} halted earlier: {row.reason}. Accept those failures and"
@@ -112,7 +116,12 @@ class Gates:
         if answer:
             await self._recorder.approved(idx, self._actor)
             return None
-        if answer is None:
+        if answer is None and self._once is not None:
+            reason = (
+                f"wave {wave.name} waits for approval: run `orchestrator approve"
+                f" {self._run_id} --wave {wave.name}`, then start the shards again"
+            )
+        elif answer is None:
             reason = (
                 f"wave {wave.name} waits for approval: run `orchestrator resume"
                 f" {self._run_id} --approve` to start it"
@@ -120,9 +129,10 @@ class Gates:
         else:
             reason = f"the operator declined to start wave {wave.name}"
         decision = "pending" if answer is None else "declined"
-        detail = {"wave": idx, "name": wave.name, "decision": decision, "actor": self._actor}
-        _log.warning("gate decision", **detail)
-        self._recorder.run_event("gate.pending", detail)
+        if self._once is None or await self._once(f"wave {idx} {decision}"):
+            detail = {"wave": idx, "name": wave.name, "decision": decision, "actor": self._actor}
+            _log.warning("gate decision", **detail)
+            self._recorder.run_event("gate.pending", detail)
         return Verdict(RunStatus.HALTED, reason)
 
 

@@ -9,7 +9,7 @@ item, and tells the observer. Nothing else in the engine writes to the journal.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
@@ -56,18 +56,27 @@ class Recorder:
 
     # ----- the run ----------------------------------------------------------
 
-    async def create_run(self, plan: Plan, actor: str) -> None:
-        """Record a new run of ``plan`` with its waves and items, all ``new``."""
+    async def create_run(
+        self, plan: Plan, actor: str, shards: Mapping[str, int] | None = None, count: int = 0
+    ) -> bool:
+        """Record a new run of ``plan`` with its waves and items, all ``new``.
+
+        ``shards`` (org -> shard of ``count``) makes it a sharded run. False
+        when the run exists already (another shard created it first).
+        """
         assert self.journal is not None and self.run_id is not None
         logs.bind(run_id=self.run_id)  # planning's log lines belong to the run too
-        await self.journal.create_run(
+        created = await self.journal.create_run(
             run_id=self.run_id,
             plan_name=plan.name,
             plan_path=str(plan.path),
             plan_sha256=plan.sha256,
             started_at=self.started_at or "",
             actor=actor,
-            waves=[(w.name, sum(1 for i in plan.items if i.org in w.orgs)) for w in plan.waves],
+            waves=[
+                (w.name, sum(1 for i in plan.items if i.org in w.orgs), w.approve)
+                for w in plan.waves
+            ],
             items=[
                 NewItem(
                     seq=seq,
@@ -76,14 +85,17 @@ class Recorder:
                     id=item.id,
                     wave=plan.wave_of(item.org).name,
                     spec=str(item.to),
+                    shard=None if shards is None else shards[item.org],
                 )
                 for seq, item in enumerate(plan.items)
             ],
+            shards=count or None,
         )
-        if plan.limit:  # durable now: resume rebuilds the run's items from it
+        if created and plan.limit:  # durable now: resume rebuilds the run's items from it
             detail = {"limit": list(plan.limit), "left_out": list(plan.left_out)}
             self.journal.record_event(self.run_id, None, LIMITED, detail)
             await self.journal.flush()
+        return created
 
     def run_started(self, jobs: Sequence[Job], pace: Pace) -> None:
         """The run is under way in this process."""
@@ -152,6 +164,22 @@ class Recorder:
         self.observer.wave_finished(
             WaveFinished(index=idx, name=wave.name, status=status, reason=reason)
         )
+
+    async def close_wave(
+        self, idx: int, wave: Wave, status: WaveStatus, *, failed: int, reason: str | None
+    ) -> bool:
+        """A sharded run's wave, judged whole, closes once; False if another shard closed it."""
+        won = True
+        if (where := self._journal()) is not None:
+            journal, run_id = where
+            won = await journal.close_wave(run_id, idx, status, failed=failed, reason=reason)
+        if won:
+            log = _log.warning if status is WaveStatus.HALTED else _log.info
+            log("wave finished", wave=wave.name, status=str(status), failed=failed, reason=reason)
+            self.observer.wave_finished(
+                WaveFinished(index=idx, name=wave.name, status=status, reason=reason)
+            )
+        return won
 
     async def approved(self, idx: int, by: str) -> None:
         """Someone passed wave ``idx``'s gate."""

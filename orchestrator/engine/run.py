@@ -20,22 +20,24 @@ from anyio import CancelScope
 
 from orchestrator.engine.actor import current_actor
 from orchestrator.engine.events import Observer
+from orchestrator.engine.failures import journal_failures
 from orchestrator.engine.gates import Approver, Gates, Verdict
 from orchestrator.engine.job import Job, by_org
 from orchestrator.engine.planner import OrgCheck, Planner, preflight
 from orchestrator.engine.pool import drain
 from orchestrator.engine.recorder import Recorder
 from orchestrator.engine.remembered import honour_pauses, relearn
-from orchestrator.engine.resume import recall_baselines, reopen, rescoped, restore
+from orchestrator.engine.resume import named_run, recall_baselines, reopen, rescoped, restore
 from orchestrator.engine.resume import resumable as resumable  # part of this module's API
 from orchestrator.engine.scheduler import Scheduler
+from orchestrator.engine.shards import Coordinator, assign, check_shards, lock_key
 from orchestrator.errors import JournalError
 from orchestrator.genesys.client import Client, new_session
 from orchestrator.genesys.kinds import KINDS
 from orchestrator.genesys.retry import Budget
 from orchestrator.journal.rows import ItemRow, RunRow
 from orchestrator.journal.store import FLUSH_SECONDS, Journal
-from orchestrator.models import Plan
+from orchestrator.models import Plan, Shard
 from orchestrator.statuses import EXIT_CODES, ExitCode, RunStatus, State
 from orchestrator.timestamps import stamp, utcnow, zulu
 
@@ -48,6 +50,7 @@ class Options:
     approve_once: bool = False  # `resume --approve`: pass the first pending gate
     handle_signals: bool = True  # SIGINT/SIGTERM stop new writes (off inside tests)
     run_id: str | None = None  # `run --run-id`: the operator's name for the run
+    shard: Shard | None = None  # `run --shard I/N`: drive only this share of the run
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -106,50 +109,27 @@ async def run_plan(
         return Result(
             run_id=None, status=RunStatus.HALTED, reason=reason, exit_code=ExitCode.HALTED
         )
+    shard = options.shard
     with _interrupts(options) as signals:
         run_id, started = new_run_id(plan.name)
         run_id = options.run_id or run_id
         recorder = Recorder(journal, run_id, started, observer)
-        await recorder.create_run(plan, current_actor())
-        await journal.lock(run_id)
+        shards = None if shard is None else assign(plan, shard.count)
+        count = 0 if shard is None else shard.count
+        if not await recorder.create_run(plan, current_actor(), shards, count):
+            row = await named_run(journal, run_id, plan)  # another shard was first
+            assert row is not None
+            return await resume_run(
+                plan, journal, row, observer=observer, approver=approver, options=options
+            )
+        key = lock_key(run_id, shard)
+        await journal.lock(key)
         try:
             row = await journal.run(run_id)
             with journal_failures(run_id):
-                return await _drive(plan, journal, row, None, recorder, approver, signals)
+                return await _drive(plan, journal, row, None, recorder, approver, signals, shard)
         finally:
-            await journal.unlock(run_id)
-
-
-@contextmanager
-def journal_failures(run_id: str | None) -> Iterator[None]:
-    """A journal that fails mid-run (disk full, damaged) surfaces as one :class:`JournalError`.
-
-    Inside the run's task groups it arrives wrapped in an ``ExceptionGroup``;
-    out of here it comes alone, saying how to go on. Anything else in the
-    group is a bug and propagates as it is.
-    """
-    try:
-        yield
-    except JournalError as exc:
-        raise _left_resumable(exc, run_id) from None
-    except BaseExceptionGroup as group:
-        found, rest = group.split(JournalError)
-        if found is None or rest is not None:
-            raise
-        first: BaseException = found
-        while isinstance(first, BaseExceptionGroup):
-            first = first.exceptions[0]
-        assert isinstance(first, JournalError)
-        raise _left_resumable(first, run_id) from None
-
-
-def _left_resumable(exc: JournalError, run_id: str | None) -> JournalError:
-    if run_id is None:
-        return exc
-    return JournalError(
-        f"{exc}; run {run_id} is left resumable: once the journal can be written again,"
-        f" `orchestrator resume {run_id}` finishes it (it re-reads every write in doubt)"
-    )
+            await journal.unlock(key)
 
 
 @contextmanager
@@ -181,18 +161,26 @@ async def resume_run(
             f"plan {row.plan_path} changed since run {row.id} started (sha256 "
             f"{row.plan_sha256[:12]}… then, {plan.sha256[:12]}… now); start a new run instead"
         )
+    shard = options.shard
+    check_shards(row, shard)
     plan = await rescoped(journal, row.id, plan)
     with _interrupts(options) as signals:
-        await journal.lock(row.id)
+        key = lock_key(row.id, shard)
+        await journal.lock(key)
         try:
             recorder = Recorder(journal, row.id, row.started_at, observer)
-            items = reopen(recorder, await journal.items(row.id))
+            items = await journal.items(row.id)
+            if shard is not None:
+                items = [item for item in items if item.shard == shard.index]
+            items = reopen(recorder, items)
             await recorder.run_status(RunStatus.RUNNING)
             approve = options.approve_once
             with journal_failures(row.id):
-                return await _drive(plan, journal, row, items, recorder, approver, signals, approve)
+                return await _drive(
+                    plan, journal, row, items, recorder, approver, signals, shard, approve
+                )
         finally:
-            await journal.unlock(row.id)
+            await journal.unlock(key)
 
 
 async def _drive(
@@ -203,14 +191,25 @@ async def _drive(
     recorder: Recorder,
     approver: Approver,
     signals: AsyncIterator[int] | None,
+    shard: Shard | None = None,
     approve_once: bool = False,
 ) -> Result:
     stop = anyio.Event()
     verdict = Verdict(RunStatus.INTERRUPTED, "interrupted twice: stopped at once")
+    actor = current_actor()
+    shared = None
+    if shard is not None:
+        shared = Coordinator(journal=journal, run_id=row.id, shard=shard, actor=actor)
+        await shared.say("planning")
     async with new_session(plan.limits) as session:
         client = Client(session, plan.limits, listener=recorder)
-        jobs = _new_jobs(plan, client) if items is None else _rebuilt_jobs(plan, client, items)
-        if items is not None:
+        if items is None:
+            jobs = _new_jobs(plan, client)
+            if shard is not None:
+                mine = assign(plan, shard.count)
+                jobs = [j for j in jobs if mine[j.org] == shard.index]
+        else:
+            jobs = _rebuilt_jobs(plan, client, items)
             await relearn(journal, row.id, client, plan)
             await recall_baselines(journal, jobs)
         gates = Gates(
@@ -218,11 +217,18 @@ async def _drive(
             run_id=row.id,
             recorder=recorder,
             approver=approver,
-            actor=current_actor(),
+            actor=actor,
             approve_once=approve_once,
+            once=None if shared is None else partial(journal.claim, row.id, by=actor),
         )
         scheduler = Scheduler(
-            plan=plan, journal=journal, run_id=row.id, recorder=recorder, gates=gates, stop=stop
+            plan=plan,
+            journal=journal,
+            run_id=row.id,
+            recorder=recorder,
+            gates=gates,
+            stop=stop,
+            coordinator=shared,
         )
         recorder.run_started(jobs, client)
         with anyio.CancelScope() as work:
@@ -230,11 +236,22 @@ async def _drive(
                 if signals is not None:
                     tg.start_soon(_watch_signals, signals, stop, work, recorder.observer)
                 tg.start_soon(_flush_every, journal, FLUSH_SECONDS)
+                if shared is not None:
+                    shared.http = partial(_sum_http, {}, client)
+                    tg.start_soon(shared.heartbeat)
                 try:
-                    verdict = await _phases(plan, client, jobs, recorder, journal, scheduler, stop)
+                    verdict = await _phases(
+                        plan, client, jobs, recorder, journal, scheduler, stop, shared
+                    )
                 finally:
                     http = _sum_http(row.http, client)
-                tg.cancel_scope.cancel()  # the signal watcher and the flusher
+                tg.cancel_scope.cancel()  # the signal watcher, the flusher, the heartbeat
+    if shared is not None:
+        await recorder.flush()
+        status, reason, code = await shared.settle(verdict.status, verdict.reason)
+        return Result(
+            run_id=row.id, status=status, reason=reason, exit_code=verdict.exit_code or code
+        )
     await recorder.run_status(verdict.status, verdict.reason, http)
     code = verdict.exit_code or EXIT_CODES[verdict.status]
     return Result(run_id=row.id, status=verdict.status, reason=verdict.reason, exit_code=code)
@@ -248,9 +265,12 @@ async def _phases(
     journal: Journal,
     scheduler: Scheduler,
     stop: anyio.Event,
+    shared: Coordinator | None = None,
 ) -> Verdict:
     observer = recorder.observer
     _, refused = await _prepare(plan, client, jobs, recorder, journal, stop)
+    if shared is not None:  # nothing is written before every shard has planned
+        refused = await shared.planned(refused, stop) or refused
     if stop.is_set():
         return Verdict(RunStatus.INTERRUPTED, "interrupted while planning")
     if refused:
@@ -327,11 +347,15 @@ def _new_jobs(plan: Plan, client: Client) -> list[Job]:
 
 
 def _rebuilt_jobs(plan: Plan, client: Client, rows: Sequence[ItemRow]) -> list[Job]:
-    jobs = _new_jobs(plan, client)
-    for job, row in zip(jobs, rows, strict=True):
-        if (row.org, row.kind, row.resource_id) != job.item.key:
+    """The jobs of ``rows`` (every item of the run, or one shard's), as the journal left them."""
+    everything = _new_jobs(plan, client)
+    jobs = []
+    for row in rows:
+        job = everything[row.seq] if row.seq < len(everything) else None
+        if job is None or (row.org, row.kind, row.resource_id) != job.item.key:
             raise JournalError(f"journal item {row.seq} does not match the plan's item")
         restore(job, row)
+        jobs.append(job)
     return jobs
 
 

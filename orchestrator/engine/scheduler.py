@@ -8,7 +8,7 @@ from exactly where a gate stopped it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 
 import anyio
@@ -17,6 +17,7 @@ from orchestrator.engine.gates import Gates, Tripwire, Verdict
 from orchestrator.engine.job import Job, by_org, failure
 from orchestrator.engine.pool import drain
 from orchestrator.engine.recorder import Recorder
+from orchestrator.engine.shards import Coordinator
 from orchestrator.engine.verifier import Verifier
 from orchestrator.engine.worker import OrgWrites, Worker
 from orchestrator.errors import RequestError
@@ -42,6 +43,7 @@ class Scheduler:
         recorder: Recorder,
         gates: Gates,
         stop: anyio.Event,
+        coordinator: Coordinator | None = None,
     ) -> None:
         self._plan = plan
         self._journal = journal  # read only: every write goes through the recorder
@@ -49,6 +51,8 @@ class Scheduler:
         self._recorder = recorder
         self._gates = gates
         self._stop = stop
+        self._shared = coordinator  # a sharded run: waves close across processes
+        self._closer = True  # whether this process closed the last wave (records what follows)
         self._writes = OrgWrites()
         self._tripwire: Tripwire | None = None
         self._halted = False
@@ -63,9 +67,8 @@ class Scheduler:
 
     async def run(self, jobs: Sequence[Job]) -> Verdict:
         """Run every wave not yet finished; the verdict says how the run ends."""
-        rows = await self._journal.waves(self._run_id)
         for idx, wave in enumerate(self._plan.waves):
-            row = rows[idx]
+            row = (await self._journal.waves(self._run_id))[idx]  # other shards move it too
             wave_jobs = [j for j in jobs if j.wave == wave.name]
             finished = row.status in (WaveStatus.SUCCEEDED, WaveStatus.PARTIAL)
             if finished and all(j.status is not None for j in wave_jobs):
@@ -75,7 +78,7 @@ class Scheduler:
                 await self._skip_later(idx - 1, jobs, "window.closed", closed)
                 return Verdict(RunStatus.HALTED, closed)
             so_far = (await self._journal.waves(self._run_id))[:idx]
-            verdict = await self._gates.approval(idx, wave, row, len(wave_jobs), so_far)
+            verdict = await self._gates.approval(idx, wave, row, row.items, so_far)
             if verdict is not None:
                 return verdict  # nothing of this wave started: later waves stay pending
             verdict = await self._run_wave(idx, wave, row, wave_jobs)
@@ -83,12 +86,16 @@ class Scheduler:
                 if verdict.status is RunStatus.HALTED:
                     await self._skip_later(idx, jobs, "run.halted", verdict.reason or "run halted")
                 return verdict
+        if self._shared is not None:  # every wave closed: every shard's items are final
+            counts = await self._journal.status_counts(self._run_id)
+            return Verdict(overall_of(counts))
         return Verdict(overall(jobs))
 
     async def _run_wave(
         self, idx: int, wave: Wave, row: WaveRow, jobs: list[Job]
     ) -> Verdict | None:
-        acknowledged = row.failed if row.status is WaveStatus.HALTED else 0
+        resumed_halt = row.status is WaveStatus.RUNNING and row.approved_by and row.failed
+        acknowledged = row.failed if row.status is WaveStatus.HALTED or resumed_halt else 0
         self._tripwire = tripwire = Tripwire(wave.max_failed, len(jobs), acknowledged=acknowledged)
         self._halted = False
         for job in jobs:
@@ -101,6 +108,8 @@ class Scheduler:
             await self._bake(wave, jobs)
             if self._stop.is_set():
                 return Verdict(RunStatus.INTERRUPTED, "interrupted during the bake")
+        if self._shared is not None:
+            return await self._close_shared(idx, wave, jobs, acknowledged)
         return await self._close_wave(idx, wave, jobs, tripwire)
 
     async def _execute(self, pending: list[Job]) -> None:
@@ -128,9 +137,16 @@ class Scheduler:
                     inner.start_soon(partial(drain, org_jobs, size, worker.run, proceed=proceed))
             verifier.close()
 
+        def halt() -> None:
+            self._halted = True
+
         async with anyio.create_task_group() as tg:
+            if self._shared is not None and pending:  # another shard's part may trip the wave
+                idx = [w.name for w in self._plan.waves].index(pending[0].wave)
+                tg.start_soon(self._shared.watch, idx, halt)
             tg.start_soon(pools)
             await verifier.run()
+            tg.cancel_scope.cancel()  # the watcher
 
     async def _bake(self, wave: Wave, jobs: list[Job]) -> None:
         await self._recorder.flush()  # a long wait: have everything on disk first
@@ -183,6 +199,44 @@ class Scheduler:
         await self._recorder.wave_finished(idx, wave, status, failed=failed)
         return None
 
+    async def _close_shared(
+        self, idx: int, wave: Wave, jobs: list[Job], acknowledged: int
+    ) -> Verdict | None:
+        """Wait for every shard's part of the wave, judge it whole, close it once."""
+        assert self._shared is not None
+        if self._halted:  # tripped (here or in another shard): what is left never starts
+            self._recorder.skip(jobs, "run.halted", f"not started: wave {wave.name} tripped")
+        await self._recorder.flush()  # our part is final in the journal before we wait
+        if self._halted:  # no waiting for the others: the wave stops here
+            counts: dict[Status, int] | None = await self._shared.counts(wave.name)
+        else:
+            counts = await self._shared.wave_final(idx, wave.name, self._stop, RESUMABLE_SKIPS)
+        if self._stop.is_set():
+            return Verdict(RunStatus.INTERRUPTED, "interrupted waiting for the other shards")
+        if counts is None:  # another shard closed it halted
+            row = (await self._journal.waves(self._run_id))[idx]
+            self._closer = False
+            return Verdict(RunStatus.HALTED, row.reason or f"wave {wave.name} halted")
+        failed = sum(n for status, n in counts.items() if status.is_failure)
+        total = sum(counts.values())
+        allowed = wave.max_failed.allowed(total)
+        status, reason = WaveStatus.PARTIAL if failed else WaveStatus.SUCCEEDED, None
+        if failed - acknowledged > allowed or self._halted:
+            status = WaveStatus.HALTED
+            reason = (
+                f"wave {wave.name} tripped max_failed: {failed} of its {total} items failed,"
+                f" across shards, more than the {allowed} allowed (max_failed: {wave.max_failed})"
+            )
+        self._closer = await self._recorder.close_wave(
+            idx, wave, status, failed=failed, reason=reason
+        )
+        if not self._closer:
+            row = (await self._journal.waves(self._run_id))[idx]  # another shard closed it
+            status, reason = row.status, row.reason
+        if status is WaveStatus.HALTED:
+            return Verdict(RunStatus.HALTED, reason or f"wave {wave.name} halted")
+        return None
+
     async def _skip_later(self, idx: int, jobs: Sequence[Job], code: str, reason: str) -> None:
         """Mark every wave after ``idx`` skipped, and its unstarted items with it."""
         for later, wave in enumerate(self._plan.waves):
@@ -191,14 +245,24 @@ class Scheduler:
             self._recorder.skip(
                 (j for j in jobs if j.wave == wave.name), code, f"not started: {reason}"
             )
-            await self._recorder.wave_finished(later, wave, WaveStatus.SKIPPED, reason=reason)
+            if self._closer:  # in a sharded run, the shard that closed the wave
+                await self._recorder.wave_finished(later, wave, WaveStatus.SKIPPED, reason=reason)
 
 
 def overall(jobs: Sequence[Job]) -> RunStatus:
     """A finished run's status from its items' statuses."""
+    counts: dict[Status | None, int] = {}
+    for job in jobs:
+        counts[job.status] = counts.get(job.status, 0) + 1
+    return overall_of(counts)
+
+
+def overall_of(counts: Mapping[Status | None, int]) -> RunStatus:
+    """A finished run's status from how many of its items have each status."""
     ok = {Status.SUCCEEDED, Status.ALREADY_AT_TARGET}
-    if all(j.status in ok for j in jobs):
+    good = sum(n for status, n in counts.items() if status in ok)
+    if good == sum(counts.values()):
         return RunStatus.SUCCEEDED
-    if any(j.status in ok for j in jobs):
+    if good:
         return RunStatus.PARTIAL
     return RunStatus.FAILED

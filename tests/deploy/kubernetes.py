@@ -75,7 +75,8 @@ def pod_env(job: Manifest, secret: Manifest, *, index: int) -> dict[str, str]:
     }
     fields[("labels", "batch.kubernetes.io/job-name")] = name
     env: dict[str, str] = {}
-    if job["spec"].get("completionMode") == "Indexed":
+    if job["spec"].get("completionMode") == "Indexed":  # the Job controller's additions
+        fields[("annotations", "batch.kubernetes.io/job-completion-index")] = str(index)
         env["JOB_COMPLETION_INDEX"] = str(index)
     spec = container(job)
     for source in spec.get("envFrom", []):

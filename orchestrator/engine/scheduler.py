@@ -101,6 +101,8 @@ class Scheduler:
         for job in jobs:
             tripwire.record(job)
         await self._recorder.wave_started(idx, wave, jobs)
+        if self._shared is not None:
+            await self._shared.say("running", wave=idx)
         await self._execute([j for j in jobs if j.status is None])
         if self._stop.is_set():
             return Verdict(RunStatus.INTERRUPTED, "interrupted")

@@ -207,6 +207,12 @@ class Recorder:
             ),
         )
 
+    def reviewed(self, seq: int, planned: Planned) -> None:
+        """An item of a saved plan (``apply``): planned as reviewed, never resolved again."""
+        if (where := self._journal()) is not None:
+            journal, run_id = where
+            journal.record_planned(run_id, seq, planned)
+
     async def intent(self, job: Job, live: Live, *, keep: bool = True) -> None:
         """Before a write leaves: keep what it replaces, and say what it will create.
 

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from orchestrator.cli import saved_args
 from orchestrator.errors import OrchestratorError, PlanError
 from orchestrator.logs import printable, redact
 
@@ -193,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("plan", type=Path)
     p.add_argument("--format", choices=("text", "json"), default="text")
+    saved_args.add_out(p)
     _add_limit(p)
     _add_common(p, journal=True)
 
@@ -215,6 +217,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="name the run (letters, digits, - _ .); the same id and plan again joins or"
         " resumes it, with another plan it is refused",
     )
+    _add_limit(p)
+    _add_run_options(p)
+    _add_common(p, journal=True)
+
+    p = command(
+        "apply",
+        saved_args.APPLY_HELP,
+        saved_args.APPLY_EXAMPLE,
+        _lazy("orchestrator.cli.applying", "cmd_apply"),
+    )
+    saved_args.add_apply(p)
     _add_limit(p)
     _add_run_options(p)
     _add_common(p, journal=True)

@@ -17,6 +17,7 @@ from typing import Any
 import anyio
 
 from orchestrator import logs
+from orchestrator.cli.saving import check_out, save
 from orchestrator.engine.events import Observer
 from orchestrator.engine.gates import Approver
 from orchestrator.engine.resume import ended, named_run
@@ -57,6 +58,8 @@ def terminal_approver(*, yes: bool, observer: Observer) -> Approver:
 def cmd_plan(args: argparse.Namespace) -> int:
     """``orchestrator plan PLAN`` (and ``run --dry-run``)."""
     setup_logging(args)
+    out = getattr(args, "out", None)  # `run --dry-run` has no --out
+    check_out(out)
     plan = limited(load_plan(args.plan), args.limit)
     store = args.journal if is_url(args.journal) or Path(args.journal).exists() else None
 
@@ -64,7 +67,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         async with _snapshot_store(store) as journal:
             result = await preview(plan, journal=journal)
         print(render_preview(plan, result, args.format), end="")
-        return result.exit_code
+        return result.exit_code if out is None else save(out, plan, result)
 
     return anyio.run(look)
 

@@ -35,17 +35,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     check_output(args.report)
     saved = read_saved(args.file, max_age=args.max_age, now=utcnow())
     whole = load_plan(saved.plan_path)
-    if whole.sha256 != saved.plan_sha256:  # changed between the check and the load
-        raise UsageError(f"plan file {saved.plan_path} changed while it was read; try again")
-    check_environment(saved, whole)
-    plan = reviewed_plan(
-        whole,
-        [item.key for item in saved.items],
-        saved.waves,
-        limit=saved.limit,
-        left_out=saved.left_out,
-    )
-    plan = narrowed(plan, saved, args.limit)
+    plan = to_apply(saved, whole, args.limit)
     shown = render_preview(plan, anyio.run(saved_preview, plan, saved), "text")
     # stdout carries exactly the report when it is JSON or Markdown.
     out = sys.stdout if args.format == "text" else sys.stderr
@@ -58,6 +48,26 @@ def cmd_apply(args: argparse.Namespace) -> int:
         )
 
     return _drive(args, start)
+
+
+def to_apply(saved: SavedPlan, whole: Plan, patterns: tuple[str, ...]) -> Plan:
+    """``whole`` (the saved plan's plan file, loaded) cut down to what ``apply`` runs.
+
+    Raises:
+        UsageError: the plan file changed while it was read, an org points
+            elsewhere now, or ``patterns`` match none of the file's orgs.
+    """
+    if whole.sha256 != saved.plan_sha256:  # changed between the check and the load
+        raise UsageError(f"plan file {saved.plan_path} changed while it was read; try again")
+    check_environment(saved, whole)
+    plan = reviewed_plan(
+        whole,
+        [item.key for item in saved.items],
+        saved.waves,
+        limit=saved.limit,
+        left_out=saved.left_out,
+    )
+    return narrowed(plan, saved, patterns)
 
 
 def narrowed(plan: Plan, saved: SavedPlan, patterns: tuple[str, ...]) -> Plan:

@@ -249,3 +249,31 @@ async def test_resume_of_an_apply_run_writes_the_saved_content(
     assert run_id in shown
     code, shown, err = await orchestrator("status", run_id, journal=journal)
     assert code == 0 and EMEA[0][:8] in shown, err
+
+
+async def test_a_plan_with_an_unplannable_item_is_not_saved(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """An item that does not exist: the preview shows it, no file is written, exit 1."""
+    plan = write_plan(tmp_path, sandbox.url, {"canary": [CANARY[0], "no-such-config"]})
+    out = tmp_path / "reviewed.json"
+    code, shown, err = await orchestrator(
+        "plan", str(plan), "--out", str(out), journal=tmp_path / "j.sqlite3"
+    )
+    assert code == 1
+    assert "no-such-config" in shown
+    assert f"not saved to {out}" in err and "canary/no-such-config: failed" in err
+    assert not out.exists()
+
+
+async def test_an_out_path_that_cannot_be_written_is_refused_first(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """`--out` into a missing folder: exit 2 before any request."""
+    plan = two_waves(tmp_path, sandbox.url)
+    code, _, err = await orchestrator(
+        "plan", str(plan), "--out", str(tmp_path / "nope" / "r.json"), journal=tmp_path / "j"
+    )
+    assert code == 2
+    assert "--out" in err and "does not exist" in err
+    assert sandbox.requests == []

@@ -1,0 +1,68 @@
+"""apply_saved: a run planned from a saved file alone, resumable, on both journal backends."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from orchestrator.engine.events import Observer
+from orchestrator.engine.run import preview, resume_run
+from orchestrator.engine.saved import apply_saved, document
+from orchestrator.journal import Journal
+from orchestrator.planfile.loader import load_plan
+from orchestrator.planfile.saved import REVIEWED, read_saved, reviewed_plan, sealed
+from orchestrator.sandbox import Sandbox
+from orchestrator.statuses import RunStatus
+from orchestrator.timestamps import stamp, utcnow
+from orchestrator.ui import report
+from tests.conftest import parametrize_backends
+from tests.support import CONFIGS, QUIET, approve_all, nobody_to_ask, puts, write_plan
+
+pytestmark = [pytest.mark.anyio, parametrize_backends()]
+
+CANARY, EMEA = CONFIGS["canary"], CONFIGS["emea-prod"]
+
+
+async def test_an_apply_halted_at_a_gate_resumes_with_the_saved_content_only(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """Resume writes the file's targets, reads no history, and refuses what changed meanwhile."""
+    path = write_plan(
+        tmp_path,
+        sandbox.url,
+        {"canary": CANARY[:1], "emea-prod": EMEA[:2]},
+        waves=[
+            {"name": "first", "orgs": ["canary"]},
+            {"name": "rest", "orgs": ["*"], "approve": True},
+        ],
+    )
+    whole = load_plan(path)
+    out = tmp_path / "reviewed.json"
+    out.write_text(sealed(document(whole, await preview(whole, journal=None), made_at=stamp())))
+    saved = read_saved(out, max_age=3600, now=utcnow())
+    plan = reviewed_plan(whole, [i.key for i in saved.items], saved.waves)
+    result = await apply_saved(
+        whole, plan, saved, journal, observer=Observer(), approver=nobody_to_ask, options=QUIET
+    )
+    assert result.status is RunStatus.HALTED
+    assert result.run_id is not None
+    events = [e for e in await journal.events(result.run_id) if e.event == REVIEWED]
+    assert events and events[0].detail["digest"] == saved.digest
+    sandbox.edit_config("emea-prod", EMEA[1], description="changed while the gate waited")
+    sandbox.clear_requests()
+    row = await journal.run(result.run_id)
+    done = await resume_run(
+        whole, journal, row, observer=Observer(), approver=approve_all, options=QUIET
+    )
+    data = await report.build(journal, result.run_id)
+    by_id = {i["id"]: i for i in data["items"]}
+    assert done.status is RunStatus.PARTIAL
+    assert by_id[EMEA[0]]["status"] == "succeeded"
+    assert by_id[EMEA[1]]["status"] == "drifted"
+    assert by_id[EMEA[1]]["error"]["code"] == "plan.stale"
+    assert [r.resource_id for r in puts(sandbox)] == [EMEA[0]]
+    assert not [r for r in sandbox.requests if "/versions" in r.path]
+    target = json.loads(out.read_text())["items"][1]["target"]["content"]
+    assert sandbox.config("emea-prod", EMEA[0]).content == target["content"]

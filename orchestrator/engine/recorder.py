@@ -26,6 +26,7 @@ from orchestrator.statuses import RunStatus, State, Status, WaveStatus
 from orchestrator.timestamps import stamp, utcnow
 
 _log = get_logger()
+REVIEWED_SPEC = "reviewed:"  # the spec of an item of a saved plan: `apply` planned it
 
 
 class Recorder:
@@ -75,7 +76,7 @@ class Recorder:
                     kind=item.kind.value,
                     id=item.id,
                     wave=plan.wave_of(item.org).name,
-                    spec=str(item.to),
+                    spec=f"{REVIEWED_SPEC} {item.to}" if item.reviewed else str(item.to),
                 )
                 for seq, item in enumerate(plan.items)
             ],

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from orchestrator.engine.job import UNKNOWN, Job
-from orchestrator.engine.recorder import Recorder
+from orchestrator.engine.recorder import REVIEWED_SPEC, Recorder
 from orchestrator.engine.scheduler import RESUMABLE_SKIPS
 from orchestrator.errors import JournalError
 from orchestrator.genesys.kinds import Live, Target
@@ -80,6 +80,11 @@ async def rescoped(journal: Journal, run_id: str, plan: Plan) -> Plan:
     for event in events:
         if event.event == REVIEWED and isinstance(event.detail, dict):
             return reviewed_of(plan, event.detail)
+    if any(row.spec.startswith(REVIEWED_SPEC) for row in await journal.items(run_id)):
+        raise JournalError(
+            f"run {run_id} is an apply that stopped before its saved plan was journaled"
+            " (before any request: nothing was written); run `orchestrator apply FILE` again"
+        )
     for event in events:
         if event.event == LIMITED and isinstance(event.detail, dict):
             return plan.limited(tuple(event.detail["limit"]))

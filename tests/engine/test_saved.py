@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from orchestrator.engine.events import Observer
+from orchestrator.engine.recorder import Recorder
 from orchestrator.engine.run import preview, resume_run
 from orchestrator.engine.saved import apply_saved, document
+from orchestrator.errors import JournalError
 from orchestrator.journal import Journal
 from orchestrator.planfile.loader import load_plan
 from orchestrator.planfile.saved import REVIEWED, read_saved, reviewed_plan, sealed
@@ -66,3 +68,16 @@ async def test_an_apply_halted_at_a_gate_resumes_with_the_saved_content_only(
     assert not [r for r in sandbox.requests if "/versions" in r.path]
     target = json.loads(out.read_text())["items"][1]["target"]["content"]
     assert sandbox.config("emea-prod", EMEA[0]).content == target["content"]
+
+
+async def test_an_apply_killed_before_its_plan_was_journaled_is_never_re_resolved(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """The run exists, its saved baselines and targets do not: resume refuses, sends nothing."""
+    whole = load_plan(write_plan(tmp_path, sandbox.url, {"canary": CANARY[:2]}))
+    plan = reviewed_plan(whole, [item.key for item in whole.items], [("all", ("canary",))])
+    await Recorder(journal, "cut-short", stamp(), Observer()).create_run(plan, "tester@ci")
+    row = await journal.run("cut-short")
+    with pytest.raises(JournalError, match="stopped before its saved plan was journaled"):
+        await resume_run(whole, journal, row, observer=Observer(), approver=approve_all)
+    assert sandbox.requests == []

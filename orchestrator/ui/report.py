@@ -21,6 +21,7 @@ from orchestrator.journal.store import Journal
 from orchestrator.logs import printable, redact
 from orchestrator.statuses import Status
 from orchestrator.timestamps import zulu_of
+from orchestrator.ui.reviewed import STALE_NEXT_STEP, reviewed, reviewed_line
 
 REPORT_VERSION = 1
 FORMATS = ("text", "json", "markdown", "junit")
@@ -58,6 +59,7 @@ NEXT_STEPS = {
     "field.immutable": "the server forbids this change (copilot.defaultLanguage once set):"
     " choose a target that keeps it",
     "target.incomplete": "the snapshot lacks a part the live resource has: take a new snapshot",
+    "plan.stale": STALE_NEXT_STEP,
 }
 
 
@@ -97,6 +99,7 @@ async def build(journal: Journal, run_id: str) -> dict[str, Any]:
         "http": http,
         "pacing": _pacing(events),
         "limit": _limit(events),
+        "reviewed": reviewed(events),
     }
 
 
@@ -259,6 +262,8 @@ def _text(report: dict[str, Any]) -> str:
         lines += ["pacing:", *(f"  {line}" for line in pacing), ""]
     if limit := _limit_line(report):
         lines += [limit, ""]
+    if saved := reviewed_line(report):
+        lines += [saved, ""]
     h = report["http"]
     lines.append(
         f"http: {h['requests']} requests, {h['retries']} retries, {h['conflicts']} conflicts, "
@@ -347,6 +352,8 @@ def _markdown(report: dict[str, Any]) -> str:
         lines += ["", "**Pacing**", "", *(f"- {_md(line)}" for line in pacing)]
     if limit := _limit_line(report):
         lines += ["", _md(limit)]
+    if saved := reviewed_line(report):
+        lines += ["", _md(saved)]
     if report["summary"].get(PENDING):
         lines += ["", f"Unfinished items: `orchestrator resume {report['run_id']}` finishes them."]
     return "\n".join(lines) + "\n"

@@ -99,7 +99,13 @@ async def test_apply_refuses_a_changed_item_as_stale_and_applies_the_rest(
     assert not [r.path for r in sandbox.requests if "/versions" in r.path]
     outside = {r.resource_id for r in sandbox.requests if r.resource_id} - set(targets)
     assert outside == set()
-    assert "plan.stale" in err or "drifted" in err
+    assert report["reviewed"]["digest"] == saved["digest"]
+    assert report["reviewed"]["made_by"] == "alice@platform-team"
+    code, markdown, _ = await orchestrator(
+        "report", report["run_id"], "--format", "markdown", journal=tmp_path / "j.sqlite3"
+    )
+    assert "plan and review again" in markdown
+    assert f"applied from saved plan {out} ({saved['digest']})" in markdown
 
 
 async def test_apply_touches_no_item_outside_the_file(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -210,6 +216,7 @@ async def test_apply_prints_the_reviewed_preview_first(sandbox: Sandbox, tmp_pat
     wave_lines = [line for line in shown.splitlines() if line.startswith("  canary ")]
     assert wave_lines and all(line in text for line in wave_lines)
     assert text.index("wave first (canary):") < text.index("SUCCEEDED")
+    assert not any(secret in text + err for secret in ("canary-secret", "emea-prod-secret"))
 
 
 async def test_resume_of_an_apply_run_writes_the_saved_content(

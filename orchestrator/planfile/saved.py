@@ -124,7 +124,9 @@ def read_saved(path: Path, *, max_age: float, now: datetime) -> SavedPlan:
         )
     try:
         saved = _parse(path, document)
-    except (KeyError, TypeError, ValueError) as exc:
+    except KeyError as exc:
+        raise UsageError(f"{path}: malformed saved plan (no {exc!s:.100})") from None
+    except (TypeError, ValueError) as exc:
         raise UsageError(f"{path}: malformed saved plan ({exc!s:.200})") from None
     _check_age(saved, max_age, now)
     _check_plan_file(saved)
@@ -191,6 +193,9 @@ def _parse(path: Path, doc: Mapping[str, Any]) -> SavedPlan:
     environment = doc["environment"]
     limit = doc.get("limit") or {"patterns": [], "left_out": []}
     items = tuple(_item(entry) for entry in doc["items"])
+    if not items:
+        raise ValueError("it holds no item")
+    parse_stamp(_text(doc["made_at"]))  # a ValueError if it is not an instant
     for item in items:
         if content_hash(item.target_content) != item.target_hash:
             raise ValueError(f"target of {'/'.join(item.key)} does not match its hash")
@@ -294,6 +299,9 @@ def reviewed_plan(
         if found is None:
             raise UsageError(f"item {'/'.join(key)} of the saved plan is not in {plan.path}")
         items.append(replace(found, on_drift=OnDrift.STOP, reviewed=True))
+    placed = [org for _, orgs in waves for org in orgs]
+    if len(placed) != len(set(placed)) or not {key[0] for key in keys} <= set(placed):
+        raise UsageError("the saved plan's waves do not place each of its orgs exactly once")
     by_name = {wave.name: wave for wave in plan.waves}
     kept = []
     for name, orgs in waves:

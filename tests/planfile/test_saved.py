@@ -12,7 +12,8 @@ import pytest
 
 from orchestrator.errors import UsageError
 from orchestrator.genesys.content import content_hash
-from orchestrator.planfile.saved import digest_of, read_saved, sealed
+from orchestrator.models import Environment, Item, Kind, Plan, ToPrevious, Wave
+from orchestrator.planfile.saved import digest_of, read_saved, reviewed_plan, sealed
 from orchestrator.timestamps import parse_stamp
 
 MADE = "2026-12-01T04:00:00.000Z"
@@ -147,3 +148,41 @@ def test_a_folder_is_not_a_saved_plan(tmp_path: Path) -> None:
     """A folder given as the file: refused at once."""
     with pytest.raises(UsageError, match="not a regular file"):
         read_saved(tmp_path, max_age=DAY, now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("made_at", "yesterday", "malformed saved plan"),
+        ("items", [], "holds no item"),
+        ("waves", None, "malformed saved plan"),
+    ],
+)
+def test_a_resealed_nonsense_file_is_malformed_not_a_traceback(
+    tmp_path: Path, plan: Path, key: str, value: Any, message: str
+) -> None:
+    """A file sealed anew around values no `plan --out` writes: one clear error."""
+    document = a_document(plan)
+    document[key] = value
+    with pytest.raises(UsageError, match=message):
+        read_saved(write(tmp_path, sealed(document)), max_age=DAY, now=NOW)
+
+
+def test_waves_that_do_not_place_every_org_are_refused(tmp_path: Path, plan: Path) -> None:
+    """reviewed_plan: an org of the items in no wave (or in two) is a usage error."""
+    item = Item(org="canary", kind=Kind.AGENTASSIST_CONFIG, id="c1", to=ToPrevious())
+    whole = Plan(
+        path=plan,
+        sha256="x",
+        name="p",
+        description="",
+        environment=Environment(path=None, orgs=()),
+        items=(item,),
+        waves=(Wave(name="all", orgs=("canary",)),),
+    )
+    with pytest.raises(UsageError, match="exactly once"):
+        reviewed_plan(whole, [item.key], [("all", ())])
+    with pytest.raises(UsageError, match="exactly once"):
+        reviewed_plan(whole, [item.key], [("all", ("canary",)), ("all", ("canary",))])
+    kept = reviewed_plan(whole, [item.key], [("all", ("canary",))])
+    assert kept.items[0].reviewed and kept.items[0].on_drift.value == "stop"

@@ -20,7 +20,17 @@ from orchestrator.statuses import RunStatus
 from orchestrator.timestamps import stamp, utcnow
 from orchestrator.ui import report
 from tests.conftest import parametrize_backends
-from tests.support import CONFIGS, QUIET, approve_all, nobody_to_ask, puts, write_plan
+from tests.support import (
+    ASSISTANTS,
+    CHECKLISTS,
+    CONFIGS,
+    QUIET,
+    approve_all,
+    nobody_to_ask,
+    puts,
+    snapshot_org,
+    write_plan,
+)
 
 pytestmark = [pytest.mark.anyio, parametrize_backends()]
 
@@ -81,3 +91,51 @@ async def test_an_apply_killed_before_its_plan_was_journaled_is_never_re_resolve
     with pytest.raises(JournalError, match="stopped before its saved plan was journaled"):
         await resume_run(whole, journal, row, observer=Observer(), approver=approve_all)
     assert sandbox.requests == []
+
+
+async def test_agent_assist_kinds_apply_exactly_and_go_stale_on_dateModified(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """Snapshot targets saved; an assistant written as saved; a checklist edited since: stale."""
+    billing, claims = CHECKLISTS["canary"]
+    assistant = ASSISTANTS["canary"][0]
+    taken = await snapshot_org(sandbox, tmp_path, journal)
+    sandbox.patch_assistant("canary", assistant, state="Inactive")
+    sandbox.edit_checklist("canary", billing, name="Billing (short)")
+    sandbox.edit_checklist("canary", claims, name="Claims (short)")
+    path = write_plan(
+        tmp_path,
+        sandbox.url,
+        {
+            "canary": [
+                {"id": assistant, "kind": "assistant"},
+                {"id": billing, "kind": "agent-checklist"},
+                {"id": claims, "kind": "agent-checklist"},
+            ]
+        },
+        defaults={"to": {"snapshot": taken}},
+    )
+    whole = load_plan(path)
+    out = tmp_path / "reviewed.json"
+    shown = await preview(whole, journal=journal)
+    out.write_text(sealed(document(whole, shown, made_at=stamp())))
+    sandbox.edit_checklist("canary", claims, name="Claims (shorter still)")
+    saved = read_saved(out, max_age=3600, now=utcnow())
+    plan = reviewed_plan(whole, [i.key for i in saved.items], saved.waves)
+    sandbox.clear_requests()
+    result = await apply_saved(
+        whole, plan, saved, journal, observer=Observer(), approver=approve_all, options=QUIET
+    )
+    assert result.run_id is not None
+    data = await report.build(journal, result.run_id)
+    by_id = {i["id"]: (i["status"], (i["error"] or {}).get("code")) for i in data["items"]}
+    assert by_id == {
+        assistant: ("succeeded", None),
+        billing: ("succeeded", None),
+        claims: ("drifted", "plan.stale"),
+    }
+    assert sandbox.assistant("canary", assistant)["state"] != "Inactive"
+    assert sandbox.checklist("canary", billing)["name"] != "Billing (short)"
+    assert sandbox.checklist("canary", claims)["name"] == "Claims (shorter still)"
+    written = {r.resource_id for r in sandbox.requests if r.method in ("PUT", "PATCH")}
+    assert claims not in written

@@ -47,7 +47,8 @@ def add_apply(p: argparse.ArgumentParser) -> None:
 def max_age(text: str) -> float:
     """``--max-age``: a duration longer than zero, in seconds."""
     try:
-        seconds = parse_duration(text)
+        bare = text.strip().replace(".", "", 1).isdigit()  # seconds, as plan files allow
+        seconds = parse_duration(float(text) if bare else text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     if seconds <= 0:

@@ -133,6 +133,7 @@ class Item:
     to: To
     on_drift: OnDrift = OnDrift.STOP
     set: Mapping[str, Any] = field(default_factory=dict)  # writable fields forced on top
+    reviewed: bool = False  # from a saved plan (`apply`): any drift refuses it, `plan.stale`
 
     @property
     def key(self) -> tuple[str, str, str]:

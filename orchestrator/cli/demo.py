@@ -16,6 +16,7 @@ from pathlib import Path
 import anyio
 
 from orchestrator import logs
+from orchestrator.cli.demo_reviewed import show_reviewed
 from orchestrator.cli.running import terminal_approver
 from orchestrator.cli.snapshot import take_snapshots
 from orchestrator.engine.events import ItemDone, Observer, RunStarted, WaveFinished, WaveStarted
@@ -147,6 +148,7 @@ async def _demo(fmt: str, observer: Observer) -> Result:
             print(report.render(await report.build(journal, result.run_id), fmt), end="")
             await _show_halt(journal, url)
             await _show_agent_assist(journal, url, sandbox)
+            await show_reviewed(journal, url, sandbox, JOURNAL.parent)
     return result
 
 

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from orchestrator.cli import argtypes
+from orchestrator.cli import argtypes, saved_args
 from orchestrator.errors import OrchestratorError, PlanError
 from orchestrator.logs import printable, redact
 
@@ -182,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="also show which orgs each of N shard processes (`run --shard I/N`) would drive",
     )
+    saved_args.add_out(p)
     _add_limit(p)
     _add_common(p, journal=True)
 
@@ -211,6 +212,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="drive only shard I of N (0 <= I < N) of the run named by --run-id; every"
         " shard uses the same --run-id and the same shared journal",
     )
+    _add_limit(p)
+    _add_run_options(p)
+    _add_common(p, journal=True)
+
+    p = command(
+        "apply",
+        saved_args.APPLY_HELP,
+        saved_args.APPLY_EXAMPLE,
+        _lazy("orchestrator.cli.applying", "cmd_apply"),
+    )
+    saved_args.add_apply(p)
     _add_limit(p)
     _add_run_options(p)
     _add_common(p, journal=True)

@@ -18,6 +18,7 @@ from typing import Any
 import anyio
 
 from orchestrator import logs
+from orchestrator.cli.saving import check_out, save
 from orchestrator.engine.events import Observer
 from orchestrator.engine.gates import Approver
 from orchestrator.engine.resume import ended, named_run
@@ -70,6 +71,8 @@ def nobody_asked(*, yes: bool, observer: Observer) -> Approver:
 def cmd_plan(args: argparse.Namespace) -> int:
     """``orchestrator plan PLAN`` (and ``run --dry-run``)."""
     setup_logging(args)
+    out = getattr(args, "out", None)  # `run --dry-run` has no --out
+    check_out(out)
     plan = limited(load_plan(args.plan), args.limit)
     store = args.journal if is_url(args.journal) or Path(args.journal).exists() else None
 
@@ -80,7 +83,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         if getattr(args, "shards", None):
             shown = with_shards(shown, plan, args.shards, args.format)
         print(shown, end="")
-        return result.exit_code
+        return result.exit_code if out is None else save(out, plan, result)
 
     return anyio.run(look)
 

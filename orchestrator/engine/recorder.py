@@ -26,6 +26,7 @@ from orchestrator.statuses import RunStatus, State, Status, WaveStatus
 from orchestrator.timestamps import stamp, utcnow
 
 _log = get_logger()
+REVIEWED_SPEC = "reviewed:"  # the spec of an item of a saved plan: `apply` planned it
 
 
 class Recorder:
@@ -84,7 +85,7 @@ class Recorder:
                     kind=item.kind.value,
                     id=item.id,
                     wave=plan.wave_of(item.org).name,
-                    spec=str(item.to),
+                    spec=f"{REVIEWED_SPEC} {item.to}" if item.reviewed else str(item.to),
                     shard=None if shards is None else shards[item.org],
                 )
                 for seq, item in enumerate(plan.items)
@@ -234,6 +235,12 @@ class Recorder:
                 requests=job.requests,
             ),
         )
+
+    def reviewed(self, seq: int, planned: Planned) -> None:
+        """An item of a saved plan (``apply``): planned as reviewed, never resolved again."""
+        if (where := self._journal()) is not None:
+            journal, run_id = where
+            journal.record_planned(run_id, seq, planned)
 
     async def intent(self, job: Job, live: Live, *, keep: bool = True) -> None:
         """Before a write leaves: keep what it replaces, and say what it will create.

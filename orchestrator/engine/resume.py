@@ -12,13 +12,14 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from orchestrator.engine.job import UNKNOWN, Job
-from orchestrator.engine.recorder import Recorder
+from orchestrator.engine.recorder import REVIEWED_SPEC, Recorder
 from orchestrator.engine.scheduler import RESUMABLE_SKIPS
 from orchestrator.errors import JournalError
 from orchestrator.genesys.kinds import Live, Target
 from orchestrator.journal.rows import LIMITED, ItemRow, RunRow
 from orchestrator.journal.store import Journal
 from orchestrator.models import Plan
+from orchestrator.planfile.saved import REVIEWED, reviewed_of
 from orchestrator.statuses import RunStatus, State, Status
 
 _UNFINISHED = (RunStatus.RUNNING, RunStatus.HALTED, RunStatus.INTERRUPTED)
@@ -71,8 +72,20 @@ async def named_run(journal: Journal, run_id: str | None, plan: Plan) -> RunRow 
 
 
 async def rescoped(journal: Journal, run_id: str, plan: Plan) -> Plan:
-    """``plan`` as the run was started: restricted again by its ``--limit``, if it had one."""
-    for event in await journal.events(run_id):
+    """``plan`` as the run was started: restricted again by its ``--limit``, if it had one.
+
+    An ``apply`` run is cut down to its saved plan's items and waves instead.
+    """
+    events = await journal.events(run_id)
+    for event in events:
+        if event.event == REVIEWED and isinstance(event.detail, dict):
+            return reviewed_of(plan, event.detail)
+    if any(row.spec.startswith(REVIEWED_SPEC) for row in await journal.items(run_id)):
+        raise JournalError(
+            f"run {run_id} is an apply that stopped before its saved plan was journaled"
+            " (before any request: nothing was written); run `orchestrator apply FILE` again"
+        )
+    for event in events:
         if event.event == LIMITED and isinstance(event.detail, dict):
             return plan.limited(tuple(event.detail["limit"]))
     return plan

@@ -38,6 +38,7 @@ from orchestrator.errors import (
     AuthenticationFailed,
     BadRequest,
     Conflict,
+    ItemError,
     NotFound,
     PermissionDenied,
     QueueTaken,
@@ -140,7 +141,9 @@ class Worker:
             job.unknown = job.unknown or failure(
                 UNKNOWN, "its write intent was journaled, but no answer to it was"
             )
-        live: Live | None = None if maybe_ours or reread else job.baseline
+        # A reviewed item is read before its write: its baseline is a saved file's.
+        fresh = maybe_ours or reread or job.item.reviewed
+        live: Live | None = None if fresh else job.baseline
         last_error: RequestError | None = None
         while True:
             if live is None or job.kind.rereads_before_write:
@@ -149,8 +152,9 @@ class Worker:
             if live.hash == job.target.hash:
                 return self._landed(job, live, ours=maybe_ours)
             partial = self._our_progress(job, live)
-            if live.hash != job.baseline.hash and not partial:
-                if job.item.on_drift is OnDrift.STOP:
+            moved = live.hash != job.baseline.hash or _stale(job, live)
+            if moved and not partial:
+                if job.item.on_drift is OnDrift.STOP or job.item.reviewed:
                     return self._drifted(job, live)
                 self._recorder.event(job.seq, "drift.overwrite", {"version": live.version})
                 _log.warning(
@@ -258,6 +262,9 @@ class Worker:
 
     def _drifted(self, job: Job, live: Live) -> None:
         _log.warning("drift", org=job.org, config_id=job.rid, version=live.version)
+        if job.item.reviewed:
+            job.fail(Status.DRIFTED, _stale_error(job, live))
+            return
         job.fail(
             Status.DRIFTED,
             failure(
@@ -274,6 +281,28 @@ class Worker:
             f"not attempted: writes to org {job.org} stopped after HTTP "
             f"{blocked.status} {blocked.code} on {blocked.config_id}: {blocked.detail}"
         )
+
+
+def _stale(job: Job, live: Live) -> bool:
+    """A reviewed item's guard moved (a version bump counts): it is not what was reviewed."""
+    base = job.baseline
+    if not job.item.reviewed or base is None:
+        return False
+    return any(
+        then is not None and then != now
+        for then, now in ((base.version, live.version), (base.etag, live.etag))
+    ) or (base.modified is not None and base.modified != live.modified)
+
+
+def _stale_error(job: Job, live: Live) -> ItemError:
+    """``plan.stale``: a reviewed item changed since its plan was saved."""
+    base = job.baseline
+    return failure(
+        "plan.stale",
+        f"changed since the saved plan was reviewed (version {base.version if base else '?'}"
+        f" then, {live.version} now; modified {live.modified}): not written; a reviewed"
+        " plan never overwrites what nobody reviewed (plan and review it again)",
+    )
 
 
 def _why(exc: RequestError) -> dict[str, Any]:

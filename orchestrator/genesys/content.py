@@ -115,6 +115,11 @@ class Change:
             return "removed"
         return "changed"
 
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> Change:
+        """The change :meth:`as_dict` wrote (as a saved plan keeps it)."""
+        return cls(str(data["path"]), data.get("before", _MISSING), data.get("after", _MISSING))
+
     def as_dict(self) -> dict[str, Any]:
         """JSON form: ``before``/``after`` absent when added/removed."""
         out: dict[str, Any] = {"path": self.path, "op": self.op}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from orchestrator.ui.reviewed import STALE_NEXT_STEP
+
 NEXT_STEPS = {
     "missing.permissions": "grant the org's OAuth client the permission named, then run again",
     "drift": "someone else changed it since planning: review the change; to overwrite it, set"
@@ -33,4 +35,5 @@ NEXT_STEPS = {
     "field.immutable": "the server forbids this change (copilot.defaultLanguage once set):"
     " choose a target that keeps it",
     "target.incomplete": "the snapshot lacks a part the live resource has: take a new snapshot",
+    "plan.stale": STALE_NEXT_STEP,
 }

@@ -23,6 +23,7 @@ from orchestrator.statuses import Status
 from orchestrator.timestamps import zulu_of
 from orchestrator.ui import shardview
 from orchestrator.ui.nextsteps import NEXT_STEPS
+from orchestrator.ui.reviewed import reviewed, reviewed_line
 
 REPORT_VERSION = 1
 FORMATS = ("text", "json", "markdown", "junit")
@@ -71,6 +72,7 @@ async def build(journal: Journal, run_id: str) -> dict[str, Any]:
         "pacing": _pacing(events),
         "limit": _limit(events),
         "shards": shards,
+        "reviewed": reviewed(events),
     }
 
 
@@ -235,6 +237,8 @@ def _text(report: dict[str, Any]) -> str:
         lines += ["shards:", *(f"  {line}" for line in shards), ""]
     if limit := _limit_line(report):
         lines += [limit, ""]
+    if saved := reviewed_line(report):
+        lines += [saved, ""]
     h = report["http"]
     lines.append(
         f"http: {h['requests']} requests, {h['retries']} retries, {h['conflicts']} conflicts, "
@@ -325,6 +329,8 @@ def _markdown(report: dict[str, Any]) -> str:
         lines += ["", "**Shards**", "", *(f"- {_md(line)}" for line in shards)]
     if limit := _limit_line(report):
         lines += ["", _md(limit)]
+    if saved := reviewed_line(report):
+        lines += ["", _md(saved)]
     if report["summary"].get(PENDING):
         lines += ["", f"Unfinished items: `orchestrator resume {report['run_id']}` finishes them."]
     return "\n".join(lines) + "\n"

@@ -53,3 +53,20 @@ def test_zsh_and_fish_scripts_name_every_command(shell: str) -> None:
     assert all(name in script for name in COMMANDS)
     if shutil.which(shell):
         subprocess.run([shell, "-n"], input=script, check=True, text=True)
+
+
+def test_bash_completes_apply_and_its_options() -> None:
+    """New commands need no completion code: `orchestrator ap<TAB>` offers apply (and approve)."""
+
+    def complete(*words: str) -> set[str]:
+        line = " ".join(("orchestrator", *words))
+        program = (
+            _script("bash") + f"\nCOMP_WORDS=({line}); COMP_CWORD={len(words)}; COMP_LINE='{line}';"
+            " COMP_POINT=${#COMP_LINE}; _shtab_orchestrator; printf '%s\\n' \"${COMPREPLY[@]}\"\n"
+        )
+        done = subprocess.run(["bash", "-c", program], check=True, capture_output=True, text=True)
+        return set(done.stdout.split())
+
+    assert complete("ap") == {"apply", "approve"}
+    assert "--max-age" in complete("apply", "--max")
+    assert "--out" in complete("plan", "--o")

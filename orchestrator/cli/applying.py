@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import anyio
 
-from orchestrator.cli.running import _drive, check_output, setup_logging
+from orchestrator.cli.running import check_output, drive, setup_logging
 from orchestrator.engine.events import Observer
 from orchestrator.engine.gates import Approver
 from orchestrator.engine.run import Options, Result
@@ -47,7 +47,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
             whole, plan, saved, journal, observer=observer, approver=approver, options=options
         )
 
-    return _drive(args, start)
+    return drive(args, start)
 
 
 def to_apply(saved: SavedPlan, whole: Plan, patterns: tuple[str, ...]) -> Plan:

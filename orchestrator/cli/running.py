@@ -127,7 +127,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             run_id=row.id, status=row.status, reason=why, exit_code=EXIT_CODES[row.status]
         )
 
-    return _drive(args, start)
+    return drive(args, start)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -143,13 +143,13 @@ def cmd_resume(args: argparse.Namespace) -> int:
             plan, journal, row, observer=observer, approver=approver, options=options
         )
 
-    return _drive(args, start)
+    return drive(args, start)
 
 
 Start = Callable[[Journal, Observer, Approver], Awaitable[Result]]
 
 
-def _drive(args: argparse.Namespace, start: Start) -> int:
+def drive(args: argparse.Namespace, start: Start) -> int:
     """Run or resume with this terminal's display and gates; print the report."""
     from orchestrator.ui.observers import choose_observer
 
@@ -164,7 +164,7 @@ def _drive(args: argparse.Namespace, start: Start) -> int:
         check_writable(args.metrics_file)  # before the first request
         observer = metrics = MetricsObserver(observer, args.metrics_file)
 
-    async def drive() -> tuple[Result, dict[str, Any] | None]:
+    async def go() -> tuple[Result, dict[str, Any] | None]:
         async with opened(args.journal) as journal:
             result = await start(journal, observer, approver)
             observer.close()  # the display's last screen goes above the report
@@ -173,7 +173,7 @@ def _drive(args: argparse.Namespace, start: Start) -> int:
             return result, await report.build(journal, result.run_id)
 
     try:
-        result, data = anyio.run(drive)
+        result, data = anyio.run(go)
     finally:
         observer.close()
     if metrics is not None:

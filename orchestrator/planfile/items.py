@@ -6,7 +6,9 @@ import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field, replace
 
+from orchestrator.errors import TargetUnavailable
 from orchestrator.genesys import fields
+from orchestrator.genesys.references import map_ids
 from orchestrator.models import IdMap, Item, Kind, OnDrift, To, ToContent
 from orchestrator.planfile.environment import ORG_NAME, ORG_NAME_RULE
 from orchestrator.planfile.problems import Problems, suggest
@@ -172,7 +174,7 @@ class TargetsReader:
             own = read_ids(entries["ids"][1], join_key(path, "ids"), self.problems)
             ids = ids.under(own or IdMap())
         item = self._build(org, kind, config_id, to, on_drift, sets, node.line, path)
-        return replace(item, ids=ids) if item is not None and ids else item
+        return self._with_ids(item, ids, node.line, path)
 
     def _short_item(self, org: str, node: Scalar, path: str) -> Item | None:
         config_id = self._id(node, path)
@@ -180,8 +182,19 @@ class TargetsReader:
         to = self._inherited_to(kind, node, path)
         sets = self._merged_set(kind, {}, node.line, path)
         item = self._build(org, kind, config_id, to, self.defaults.on_drift, sets, node.line, path)
-        ids = self.target_ids
-        return replace(item, ids=ids) if item is not None and ids else item
+        return self._with_ids(item, self.target_ids, node.line, path)
+
+    def _with_ids(self, item: Item | None, ids: IdMap, line: int, path: str) -> Item | None:
+        """``item`` with its merged ``ids:``; a content file's references are checked here."""
+        if item is None:
+            return None
+        if isinstance(item.to, ToContent):
+            try:
+                map_ids(item.kind, item.to.fields, ids, f"content file {item.to.path.name}")
+            except TargetUnavailable as exc:
+                self.problems.add(line, path, exc.detail)
+                return None
+        return replace(item, ids=ids) if ids else item
 
     def _build(
         self,

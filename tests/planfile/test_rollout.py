@@ -186,3 +186,18 @@ def test_the_schema_knows_the_rollout_forms() -> None:
     assert "ids" in schema["defaults"]["properties"]
     assert "ids" in schema["target"]["properties"]
     assert "keep" in schema["ids"]["properties"]
+
+
+def test_a_content_files_unmapped_reference_is_found_offline(tmp_path: Path) -> None:
+    """A content file's references are known before any request: `validate` names them."""
+    items = "      - {id: c1, to: {content: golden.yaml}}\n"
+    text = PLAN.replace("    ids: {kb-gold: kb-east}\n", "")
+    (tmp_path / "golden.yaml").write_text("content: {knowledge: {knowledgeBaseId: kb-file}}\n")
+    path = tmp_path / "plan.yaml"
+    path.write_text(text.replace("{items}", items))
+    (found,) = problems(path)
+    assert found.startswith(
+        f"{path}: targets[0].configs[0]: unmapped reference(s) in the content from content file"
+        " golden.yaml: content.knowledge.knowledgeBaseId holds kb-file;"
+    )
+    assert "(line 11)" in found

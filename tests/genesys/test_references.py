@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from orchestrator.errors import TargetUnavailable
@@ -30,7 +32,7 @@ def test_every_reference_path_is_a_known_field_of_its_kind(kind: Kind) -> None:
 
 def test_an_assistant_maps_ids_and_the_links_that_name_them() -> None:
     """`id` and its `selfUri` change together; articles in rules are mapped too."""
-    fields = {
+    fields: dict[str, Any] = {
         "knowledgeSuggestionConfig": {
             "knowledgeBases": [{"id": "kb-a", "selfUri": f"{KB}/kb-a"}, {"id": "kb-shared"}]
         },

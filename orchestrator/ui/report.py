@@ -58,6 +58,9 @@ NEXT_STEPS = {
     "field.immutable": "the server forbids this change (copilot.defaultLanguage once set):"
     " choose a target that keeps it",
     "target.incomplete": "the snapshot lacks a part the live resource has: take a new snapshot",
+    "ids.unmapped": "map each id named to this org's own with `ids: {<id there>: <id here>}`"
+    " beside `to:` (or keep it: `ids: {keep: [<id>]}`), then run again; nothing was written",
+    "source.missing": "the golden item of `to: {from: ...}` does not exist: check its org and id",
 }
 
 

@@ -17,6 +17,8 @@ from orchestrator.journal import Journal
 from orchestrator.models import Kind
 from orchestrator.planfile.loader import load_plan
 from orchestrator.sandbox import Sandbox
+from orchestrator.sandbox.shipped import ROLLOUT_PLAN
+from orchestrator.ui import report
 from orchestrator.ui.preview import render_preview
 from tests.rollout import (
     COUNTED_WAVES,
@@ -223,6 +225,7 @@ async def test_an_unmapped_reference_is_refused_at_planning(
     field = UNMAPPED[kind] or reference
     assert f"{field} holds {reference}" in row["error"]["message"]
     assert [r for r in sb.requests if r.method in ("PUT", "PATCH", "DELETE")] == []
+    assert "- `ids.unmapped`: map each id named" in report.render(data, "markdown")
 
 
 async def test_a_content_file_puts_its_fields_with_ids_mapped(
@@ -273,3 +276,28 @@ async def test_the_preview_shows_mapped_ids_and_writes_nothing(
     assert f"ids: content.knowledge.knowledgeBaseId: {there} → {here}" in text
     assert f"from {GOLDEN}/{billing_config(GOLDEN)}: write" in text
     assert [r for r in sb.requests if r.applied] == []
+
+
+async def test_the_shipped_rollout_plan_runs_on_the_sandbox(
+    sandbox: Sandbox, journal: Journal
+) -> None:
+    """orchestrator/sandbox/data/plan-rollout.yaml: four orgs, three counted waves, ids mapped."""
+    sb = sandbox
+    plan = load_plan(ROLLOUT_PLAN, sandbox_url=sb.url)
+    assert [(w.name, w.orgs) for w in plan.waves] == [
+        ("first", ("emea-prod",)),
+        ("quarter", ("amer-prod",)),
+        ("rest", ("apac-prod", "latam-prod")),
+    ]
+    kbs = {org: config_refs(sb, org)["kb"] for org in TARGETS}
+    golden = content(sb, GOLDEN, Kind.AGENTASSIST_CONFIG, billing_config(GOLDEN))
+
+    result, data = await execute(plan, journal)
+
+    assert result.exit_code == 0, data
+    for org in TARGETS:
+        body = sb.config(org, billing_config(org)).body
+        assert body["content"]["knowledge"]["knowledgeBaseId"] == kbs[org]
+        want = expected(golden["content"], {config_refs(sb, GOLDEN)["kb"]: kbs[org]}, None)
+        assert body["content"] == want
+        assert body["deployed"] is True

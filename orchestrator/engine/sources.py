@@ -59,7 +59,8 @@ class Sources:
         else:
             assert isinstance(to, ToContent)
             fields, source = to.fields, f"content file {to.path.name}"
-        mapped, done = map_ids(kind, fields, job.item.ids, source)
+        same_org = isinstance(to, ToFrom) and to.org == job.org
+        mapped, done = map_ids(kind, fields, job.item.ids, source, same_org=same_org)
         if isinstance(to, ToFrom):
             content = carried(kind, mapped, live.fields)
         else:  # a content file puts the fields it names; the others stay as they are

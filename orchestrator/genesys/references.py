@@ -74,11 +74,13 @@ class Mapped:
 
 
 def map_ids(
-    kind: Kind, fields: Mapping[str, Any], ids: IdMap, source: str
+    kind: Kind, fields: Mapping[str, Any], ids: IdMap, source: str, *, same_org: bool = False
 ) -> tuple[dict[str, Any], tuple[Mapped, ...]]:
     """``fields`` with every reference mapped by ``ids``, and what was mapped.
 
-    ``source`` says where the content came from, for the refusal.
+    ``source`` says where the content came from, for the refusal. Content
+    from the item's own org (``same_org``) names objects valid there: a
+    reference ``ids`` does not map is kept.
 
     Raises:
         TargetUnavailable: a reference ``ids`` neither maps nor keeps
@@ -94,6 +96,8 @@ def map_ids(
         elif there in ids.mapped:
             done.append(Mapped(path, there, ids.mapped[there]))
             return ids.mapped[there]
+        elif same_org:
+            done.append(Mapped(path, there, there))
         else:
             missing.append((path, there))
         return there

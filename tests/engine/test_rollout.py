@@ -35,7 +35,7 @@ from tests.rollout import (
     id_map,
     write_rollout,
 )
-from tests.support import execute, queue_ids, statuses
+from tests.support import CONFIGS, execute, queue_ids, statuses
 
 pytestmark = pytest.mark.anyio
 
@@ -301,3 +301,20 @@ async def test_the_shipped_rollout_plan_runs_on_the_sandbox(
         want = expected(golden["content"], {config_refs(sb, GOLDEN)["kb"]: kbs[org]}, None)
         assert body["content"] == want
         assert body["deployed"] is True
+
+
+async def test_a_golden_item_of_the_same_org_needs_no_ids(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """Copying within one org: its references are valid there, kept without `ids:`."""
+    sb = sandbox
+    golden, other = billing_config(GOLDEN), CONFIGS[GOLDEN][1]
+    item = {"id": other, "to": from_golden(golden)}
+    path = write_rollout(tmp_path, sb.url, [{"org": GOLDEN, "configs": [item]}])
+    source = content(sb, GOLDEN, Kind.AGENTASSIST_CONFIG, golden)
+    name = content(sb, GOLDEN, Kind.AGENTASSIST_CONFIG, other)["name"]
+
+    _, data = await execute(path, journal)
+
+    assert statuses(data) == {other: "succeeded"}
+    assert content(sb, GOLDEN, Kind.AGENTASSIST_CONFIG, other) == {**source, "name": name}

@@ -95,3 +95,11 @@ def test_narrower_ids_win() -> None:
     defaults = IdMap(mapped={"a": "1", "b": "2"}, keep=frozenset({"c"}))
     merged = defaults.under(IdMap(mapped={"c": "3"}, keep=frozenset({"a"})))
     assert merged == IdMap(mapped={"b": "2", "c": "3"}, keep=frozenset({"a"}))
+
+
+def test_content_from_the_items_own_org_keeps_what_is_not_mapped() -> None:
+    """A golden item in the same org names objects valid there: nothing to map."""
+    fields = {"content": {"knowledge": {"knowledgeBaseId": "kb-1"}}}
+    out, done = map_ids(Kind.AGENTASSIST_CONFIG, fields, IdMap(), "here", same_org=True)
+    assert out == fields
+    assert done == (Mapped("content.knowledge.knowledgeBaseId", "kb-1", "kb-1"),)

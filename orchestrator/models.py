@@ -119,8 +119,50 @@ class ToSnapshot:
         return f"snapshot at or before {zulu(self.instant)}"
 
 
-To = ToVersion | ToPrevious | ToBefore | ToSnapshot
-"""An item's ``to:``: which content it is rolled back to (resolved into a ``Target``)."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToContent:
+    """``to: {content: PATH}``: the writable fields of a JSON or YAML file, read by the loader."""
+
+    path: Path  # resolved; the file the plan names (relative to the plan file)
+    fields: Mapping[str, Any]  # validated against the kind's writable fields
+
+    def __str__(self) -> str:
+        return f"content {self.path.name}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToFrom:
+    """``to: {from: {org: NAME, id: ID}}``: the live content of that item in a golden org."""
+
+    org: str
+    id: str
+
+    def __str__(self) -> str:
+        return f"from {self.org}/{self.id}"
+
+
+To = ToVersion | ToPrevious | ToBefore | ToSnapshot | ToContent | ToFrom
+"""An item's ``to:``: which content it is rolled back (or out) to (resolved into a ``Target``)."""
+
+ROLLOUTS = (ToContent, ToFrom)
+"""The ``to:`` forms whose content comes from elsewhere, so its references need ``ids:``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IdMap:
+    """``ids:``: how references to objects of another org become this org's ids."""
+
+    mapped: Mapping[str, str] = field(default_factory=dict)  # id there -> id here
+    keep: frozenset[str] = frozenset()  # ids valid here as they are
+
+    def __bool__(self) -> bool:
+        return bool(self.mapped or self.keep)
+
+    def under(self, narrower: IdMap) -> IdMap:
+        """This map with ``narrower`` (a target's or an item's) laid on top of it."""
+        mapped = {k: v for k, v in self.mapped.items() if k not in narrower.keep}
+        keep = (self.keep - set(narrower.mapped)) | narrower.keep
+        return IdMap(mapped={**mapped, **narrower.mapped}, keep=frozenset(keep))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,6 +176,7 @@ class Item:
     on_drift: OnDrift = OnDrift.STOP
     set: Mapping[str, Any] = field(default_factory=dict)  # writable fields forced on top
     reviewed: bool = False  # from a saved plan (`apply`): any drift refuses it, `plan.stale`
+    ids: IdMap = field(default_factory=IdMap)  # references of rolled-out content
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from orchestrator.engine.job import Job
 from orchestrator.engine.recorder import Recorder
+from orchestrator.engine.sources import Sources
 from orchestrator.errors import (
     AuthenticationFailed,
     ItemError,
@@ -24,7 +25,7 @@ from orchestrator.genesys.kinds import Live, Target
 from orchestrator.genesys.retry import Budget, retrying
 from orchestrator.journal import snapshots
 from orchestrator.journal.store import Journal
-from orchestrator.models import Limits, Org, ToBefore, ToSnapshot
+from orchestrator.models import ROLLOUTS, Limits, Org, ToBefore, ToSnapshot
 from orchestrator.statuses import Status
 from orchestrator.timestamps import zulu_of
 
@@ -90,9 +91,16 @@ class Planner:
     """Reads each item's live state and resolves its target."""
 
     def __init__(
-        self, *, limits: Limits, journal: Journal | None, recorder: Recorder, with_diff: bool
+        self,
+        *,
+        limits: Limits,
+        journal: Journal | None,
+        recorder: Recorder,
+        with_diff: bool,
+        sources: Sources | None = None,
     ) -> None:
         self._limits = limits
+        self._sources = sources  # rollouts: golden items and content files
         self._with_diff = with_diff  # only a preview shows the field-level diff
         self._journal = journal
         self._recorder = recorder
@@ -140,6 +148,10 @@ class Planner:
 
     async def _target(self, job: Job, live: Live) -> Target:
         to, overrides = job.item.to, job.item.set
+        if isinstance(to, ROLLOUTS):
+            if self._sources is None:
+                raise TargetUnavailable("no source of rollout content", code="source.missing")
+            return await self._sources.target(job, live)
         from_store = isinstance(to, ToSnapshot) or (
             isinstance(to, ToBefore) and not job.kind.has_server_history
         )

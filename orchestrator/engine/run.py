@@ -31,6 +31,7 @@ from orchestrator.engine.resume import named_run, recall_baselines, reopen, resc
 from orchestrator.engine.resume import resumable as resumable  # part of this module's API
 from orchestrator.engine.scheduler import Scheduler
 from orchestrator.engine.shards import Coordinator, assign, check_shards, lock_key
+from orchestrator.engine.sources import Sources
 from orchestrator.errors import JournalError
 from orchestrator.genesys.client import Client, new_session
 from orchestrator.genesys.kinds import KINDS
@@ -319,7 +320,13 @@ async def _prepare(
     todo = [j for j in jobs if j.state is State.NEW and j.status is None and j.org not in refused]
     recorder.observer.phase(f"planning: reading {len(todo)} items")
     planner = Planner(
-        limits=plan.limits, journal=journal, recorder=recorder, with_diff=not recorder.recording
+        limits=plan.limits,
+        journal=journal,
+        recorder=recorder,
+        with_diff=not recorder.recording,
+        sources=Sources(
+            client=client, environment=plan.environment, limits=plan.limits, recorder=recorder
+        ),
     )
     async with anyio.create_task_group() as tg:
         for name, org_jobs in by_org(todo).items():

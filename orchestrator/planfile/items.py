@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from orchestrator.errors import TargetUnavailable
 from orchestrator.genesys import fields
-from orchestrator.models import Item, Kind, OnDrift, To
+from orchestrator.genesys.references import map_ids
+from orchestrator.models import IdMap, Item, Kind, OnDrift, To, ToContent
 from orchestrator.planfile.environment import ORG_NAME, ORG_NAME_RULE
 from orchestrator.planfile.problems import Problems, suggest
+from orchestrator.planfile.rollout import Rollouts, read_ids
 from orchestrator.planfile.to import ASSISTANT_FORMS, kind_problem, read_to
 from orchestrator.planfile.yamlsafe import Map, Node, Scalar, join_index, join_key, to_python
 
@@ -17,7 +20,7 @@ CONFIG_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 CONFIG_ID_RULE = "ids are 1..128 letters, digits, '-' and '_' (they are put into URLs)"
 _KINDS = tuple(k.value for k in Kind)
 _DRIFTS = tuple(d.value for d in OnDrift)
-_ITEM_KEYS = ("id", "kind", "to", "on_drift", "set")
+_ITEM_KEYS = ("id", "kind", "to", "on_drift", "set", "ids")
 _KEY_HINTS = {
     "version": "the version to roll back to is given with `to:`",
     "target": "did you mean to?",
@@ -35,9 +38,10 @@ class Defaults:
     on_drift: OnDrift = OnDrift.STOP
     set: dict[str, tuple[int, object]] = field(default_factory=dict)  # field -> (line, value)
     set_kind: Kind | None = None  # the kind `set` was checked for; None: items check it
+    ids: IdMap = field(default_factory=IdMap)
 
 
-def read_defaults(node: Node, problems: Problems) -> Defaults:
+def read_defaults(node: Node, problems: Problems, rollouts: Rollouts) -> Defaults:
     """The plan's ``defaults:``; every value checked where it is written."""
     defaults = Defaults()
     mapping = problems.mapping(node, "defaults")
@@ -51,7 +55,8 @@ def read_defaults(node: Node, problems: Problems) -> Defaults:
     if "to" in entries:
         line, to_node = entries["to"]
         kind = defaults.kind if kind_given else None
-        defaults.to, defaults.to_line = read_to(to_node, "defaults.to", kind, problems), line
+        to = read_to(to_node, "defaults.to", kind, problems, rollouts)
+        defaults.to, defaults.to_line = to, line
     if "on_drift" in entries:
         drift = problems.choice(entries["on_drift"][1], "defaults.on_drift", _DRIFTS)
         defaults.on_drift = OnDrift(drift) if drift else defaults.on_drift
@@ -59,6 +64,8 @@ def read_defaults(node: Node, problems: Problems) -> Defaults:
         defaults.set_kind = defaults.kind if kind_given else None
         kinds = (defaults.kind,) if kind_given else tuple(Kind)
         defaults.set = _read_set(entries["set"][1], "defaults.set", kinds, problems)
+    if "ids" in entries:
+        defaults.ids = read_ids(entries["ids"][1], "defaults.ids", problems) or IdMap()
     return defaults
 
 
@@ -66,10 +73,16 @@ class TargetsReader:
     """Reads ``targets:`` into items, checking orgs, duplicates and inheritance."""
 
     def __init__(
-        self, problems: Problems, defaults: Defaults, org_names: Collection[str] | None
+        self,
+        problems: Problems,
+        defaults: Defaults,
+        org_names: Collection[str] | None,
+        rollouts: Rollouts,
     ) -> None:
         self.problems = problems
         self.defaults = defaults
+        self.rollouts = rollouts
+        self.target_ids = defaults.ids  # `ids:` of the target being read, over the defaults
         self.org_names = org_names  # None: the environment could not be read
         self.seen: dict[tuple[str, str, str], int] = {}
         self.orgs: dict[str, None] = {}  # orgs with targets, in order of first appearance
@@ -91,7 +104,7 @@ class TargetsReader:
         self.problems.check_keys(
             mapping,
             path,
-            ("org", "configs"),
+            ("org", "configs", "ids"),
             required=("org", "configs"),
             hints={
                 "assistants": "list assistants under configs with kind: assistant",
@@ -102,6 +115,10 @@ class TargetsReader:
         org = self._org(mapping, path)
         if org is not None:
             self.orgs.setdefault(org)
+        self.target_ids = self.defaults.ids
+        if "ids" in mapping.entries:
+            ids = read_ids(mapping.entries["ids"][1], join_key(path, "ids"), self.problems)
+            self.target_ids = self.defaults.ids.under(ids or IdMap())
         if "configs" not in mapping.entries:
             return
         configs_path = join_key(path, "configs")
@@ -138,7 +155,7 @@ class TargetsReader:
         if "kind" in entries:
             kind = _kind(entries["kind"][1], join_key(path, "kind"), self.problems) or kind
         if "to" in entries:
-            to = read_to(entries["to"][1], join_key(path, "to"), kind, self.problems)
+            to = read_to(entries["to"][1], join_key(path, "to"), kind, self.problems, self.rollouts)
         else:
             to = self._inherited_to(kind, node, path)
         on_drift = self.defaults.on_drift
@@ -152,14 +169,32 @@ class TargetsReader:
             set_path = join_key(path, "set")
             overrides = _read_set(entries["set"][1], set_path, (kind,), self.problems)
         sets = self._merged_set(kind, overrides, node.line, path)
-        return self._build(org, kind, config_id, to, on_drift, sets, node.line, path)
+        ids = self.target_ids
+        if "ids" in entries:
+            own = read_ids(entries["ids"][1], join_key(path, "ids"), self.problems)
+            ids = ids.under(own or IdMap())
+        item = self._build(org, kind, config_id, to, on_drift, sets, node.line, path)
+        return self._with_ids(item, ids, node.line, path)
 
     def _short_item(self, org: str, node: Scalar, path: str) -> Item | None:
         config_id = self._id(node, path)
         kind = self.defaults.kind
         to = self._inherited_to(kind, node, path)
         sets = self._merged_set(kind, {}, node.line, path)
-        return self._build(org, kind, config_id, to, self.defaults.on_drift, sets, node.line, path)
+        item = self._build(org, kind, config_id, to, self.defaults.on_drift, sets, node.line, path)
+        return self._with_ids(item, self.target_ids, node.line, path)
+
+    def _with_ids(self, item: Item | None, ids: IdMap, line: int, path: str) -> Item | None:
+        """``item`` with its merged ``ids:``; a content file's references are checked here."""
+        if item is None:
+            return None
+        if isinstance(item.to, ToContent):
+            try:
+                map_ids(item.kind, item.to.fields, ids, f"content file {item.to.path.name}")
+            except TargetUnavailable as exc:
+                self.problems.add(line, path, exc.detail)
+                return None
+        return replace(item, ids=ids) if ids else item
 
     def _build(
         self,
@@ -207,6 +242,8 @@ class TargetsReader:
             where = f"`to: {to}` from defaults (line {self.defaults.to_line})"
             self.problems.add(node.line, path, f"{why}; {where} cannot apply", ASSISTANT_FORMS)
             return None
+        if isinstance(to, ToContent):  # checked for this item's kind (once per kind)
+            return self.rollouts.for_kind(to, kind)
         return to
 
     def _merged_set(

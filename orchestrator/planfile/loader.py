@@ -23,6 +23,7 @@ from orchestrator.planfile.environment import OrgsRead, read_environment, read_o
 from orchestrator.planfile.items import Defaults, TargetsReader, read_defaults
 from orchestrator.planfile.limits import read_limits, read_schedule
 from orchestrator.planfile.problems import Problems, describe
+from orchestrator.planfile.rollout import Rollouts
 from orchestrator.planfile.waves import read_waves
 from orchestrator.planfile.yamlsafe import Map, Node, Scalar, read_yaml
 
@@ -232,10 +233,11 @@ class _PlanReader:
         name = self._text(entries, "name")
         description = self._text(entries, "description") or ""
         environment, org_names = self._environment(top, sandbox)
+        rollouts = Rollouts(self.path.parent, self.problems, org_names)
         defaults = Defaults()
         if "defaults" in entries:
-            defaults = read_defaults(entries["defaults"][1], self.problems)
-        targets = TargetsReader(self.problems, defaults, org_names)
+            defaults = read_defaults(entries["defaults"][1], self.problems, rollouts)
+        targets = TargetsReader(self.problems, defaults, org_names, rollouts)
         items = targets.read(entries["targets"][1]) if "targets" in entries else ()
         waves_node = entries["waves"][1] if "waves" in entries else None
         waves = read_waves(waves_node, self.problems, tuple(targets.orgs), org_names)

@@ -13,6 +13,7 @@ from typing import Any
 from orchestrator.genesys import fields
 from orchestrator.models import Kind, OnDrift
 from orchestrator.planfile import endpoints
+from orchestrator.planfile.schema_rollout import ids_schema, rollout_forms
 
 Schema = dict[str, Any]
 
@@ -49,6 +50,7 @@ def json_schema() -> Schema:
             "item": _item(),
             "to": _to(),
             "set": _set(),
+            "ids": ids_schema(),
             "wave": _wave(),
             "limits": _limits(),
             "schedule": _schedule(),
@@ -191,6 +193,7 @@ def _item_properties() -> Schema:
             {"enum": [d.value for d in OnDrift]},
         ),
         "set": {"$ref": "#/$defs/set"},
+        "ids": {"$ref": "#/$defs/ids"},
     }
 
 
@@ -207,6 +210,7 @@ def _target_entry() -> Schema:
                 "Config ids, or items with their own settings. Not empty.",
                 {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/item"}},
             ),
+            "ids": {"$ref": "#/$defs/ids"},
         },
         required=["org", "configs"],
     )
@@ -232,14 +236,15 @@ def _to() -> Schema:
         return _obj(text, {key: {"$ref": "#/$defs/instant"}}, required=[key])
 
     return {
-        "description": 'Rollback target: a version number, "previous", {before: T} or '
-        "{snapshot: T}. Assistants, assistant-queues and agent-checklists (no server "
-        "history) take only the two instant forms.",
+        "description": 'Target: a version number, "previous", {before: T}, {snapshot: T}, '
+        "{content: FILE} or {from: {org, id}}. Assistants, assistant-queues and "
+        "agent-checklists (no server history) take no version number and not previous.",
         "oneOf": [
             _described("That version, from history.", {"type": "integer", "minimum": 1}),
             _described("The version just before the current one.", {"const": "previous"}),
             instant_form("before", "The newest version created strictly before T."),
             instant_form("snapshot", "The newest local snapshot taken at or before T."),
+            *rollout_forms(),
         ],
     }
 

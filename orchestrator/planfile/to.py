@@ -1,13 +1,19 @@
-"""An item's ``to:``: which content a rollback restores (plan.md, "Meaning of to")."""
+"""An item's ``to:``: which content a rollback restores or a rollout puts (plan.md)."""
 
 from __future__ import annotations
 
 from orchestrator.models import Kind, To, ToBefore, ToPrevious, ToSnapshot, ToVersion
 from orchestrator.planfile.problems import Problems, describe, suggest
+from orchestrator.planfile.rollout import Rollouts
 from orchestrator.planfile.yamlsafe import Map, Node, Scalar, join_key
 from orchestrator.timestamps import parse_instant
 
 TO_FORMS = 'expected a version number, "previous", {before: <time>} or {snapshot: <time>}'
+ALL_FORMS = (
+    'expected a version number, "previous", {before: <time>}, {snapshot: <time>},'
+    " {content: <file>} or {from: {org: <org>, id: <id>}}"
+)
+_MAP_FORMS = ("before", "snapshot", "content", "from")
 ASSISTANT_FORMS = (
     "use {snapshot: <time>} (newest snapshot at or before it) "
     "or {before: <time>} (newest snapshot strictly before it)"
@@ -20,13 +26,15 @@ SNAPSHOT_ONLY = {
 }
 
 
-def read_to(node: Node, path: str, kind: Kind | None, problems: Problems) -> To | None:
+def read_to(
+    node: Node, path: str, kind: Kind | None, problems: Problems, rollouts: Rollouts
+) -> To | None:
     """The target ``node`` names, or None (problem recorded).
 
     ``kind`` None skips the per-kind check (``defaults:`` without a kind: each
     item checks what it inherits).
     """
-    target = _parse(node, path, problems)
+    target = _parse(node, path, kind, problems, rollouts)
     if target is not None and kind is not None:
         why = kind_problem(kind, target)
         if why is not None:
@@ -49,7 +57,9 @@ def kind_problem(kind: Kind, target: To) -> str | None:
     return None
 
 
-def _parse(node: Node, path: str, problems: Problems) -> To | None:
+def _parse(
+    node: Node, path: str, kind: Kind | None, problems: Problems, rollouts: Rollouts
+) -> To | None:
     if isinstance(node, Scalar):
         value = node.value
         if isinstance(value, int) and not isinstance(value, bool):
@@ -65,11 +75,15 @@ def _parse(node: Node, path: str, problems: Problems) -> To | None:
         (key, (line, inner)), *_ = node.entries.items()
         if key in ("before", "snapshot"):
             return _instant(key, inner, join_key(path, key), problems)
-        hint = suggest(key, ("before", "snapshot"))
-        problems.add(line, join_key(path, key), f"{TO_FORMS}, got {{{key}: ...}}", hint)
+        if key == "content":
+            return rollouts.content(inner, join_key(path, key), kind)
+        if key == "from":
+            return rollouts.origin(inner, join_key(path, key))
+        hint = suggest(key, _MAP_FORMS)
+        problems.add(line, join_key(path, key), f"{ALL_FORMS}, got {{{key}: ...}}", hint)
         return None
     got = "a mapping with several keys" if isinstance(node, Map) else describe(node)
-    problems.add(node, path, f"{TO_FORMS}, got {got}")
+    problems.add(node, path, f"{ALL_FORMS}, got {got}")
     return None
 
 

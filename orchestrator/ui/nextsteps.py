@@ -36,4 +36,7 @@ NEXT_STEPS = {
     " choose a target that keeps it",
     "target.incomplete": "the snapshot lacks a part the live resource has: take a new snapshot",
     "plan.stale": STALE_NEXT_STEP,
+    "ids.unmapped": "map each id named to this org's own with `ids: {<id there>: <id here>}`"
+    " beside `to:` (or keep it: `ids: {keep: [<id>]}`), then run again; nothing was written",
+    "source.missing": "the golden item of `to: {from: ...}` does not exist: check its org and id",
 }

@@ -43,6 +43,10 @@ def as_dict(plan: Plan, preview: Preview) -> dict[str, Any]:
                 "target": job.target.label if job.target else str(job.item.to),
                 "action": action(job),
                 "changes": [c.as_dict() for c in job.changes],
+                "ids": [
+                    {"path": m.path, "there": m.there, "here": m.here}
+                    for m in (job.target.mapped if job.target else ())
+                ],
                 "error": job.error.as_dict() if job.error else None,
             }
         )
@@ -125,4 +129,6 @@ def _item_lines(job: Job) -> list[str]:
         lines += [f"      {render_change(c)}" for c in shown]
         if len(job.changes) > len(shown):
             lines.append(f"      … {len(job.changes) - len(shown)} more")
+    if job.target is not None:  # a rollout's references, as `ids:` mapped them
+        lines += [f"      ids: {mapped}" for mapped in job.target.mapped]
     return lines

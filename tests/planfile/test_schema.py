@@ -71,6 +71,7 @@ def test_shipped_files_are_found() -> None:
     names = {str(path.relative_to(ROOT)) for path in SHIPPED}
     assert {
         "orchestrator/sandbox/data/plan.yaml",
+        "orchestrator/sandbox/data/plan-rollout.yaml",
         "orchestrator/sandbox/data/orgs.yaml",
         "environments/template/plan.yaml",
         "environments/template/orgs.yaml",

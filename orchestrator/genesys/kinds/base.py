@@ -15,6 +15,7 @@ from orchestrator.errors import TargetUnavailable, Unrestorable
 from orchestrator.genesys.answers import Checked
 from orchestrator.genesys.client import HttpStats, OrgClient
 from orchestrator.genesys.content import comparable, content_hash, unrestorable
+from orchestrator.genesys.references import Mapped
 from orchestrator.models import Kind, To
 
 PAGE_SIZE = 25
@@ -41,7 +42,8 @@ class Target:
     fields: Mapping[str, Any]
     hash: str
     version: int | None  # the history version (or snapshot's version) it came from
-    label: str  # "v4", "snapshot 2026-11-27T22:00:00Z"
+    label: str  # "v4", "snapshot 2026-11-27T22:00:00Z", "from canary/<id>"
+    mapped: tuple[Mapped, ...] = ()  # references of rolled-out content, as `ids:` mapped them
 
     @classmethod
     def build(

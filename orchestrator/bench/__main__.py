@@ -25,10 +25,10 @@ import anyio
 import structlog
 
 from orchestrator import logs
-from orchestrator.bench import compare, ratebound, table
+from orchestrator.bench import compare, ratebound, sharded, table
 
 DEFAULT_OUT = Path(".orchestrator") / "bench.json"
-PARTS = ("ratebound", "throughput")
+PARTS = ("ratebound", "throughput", "sharded")
 FULL_ROUNDS = 3  # a shared machine is noisy: the median of three resists one bad run
 
 
@@ -133,8 +133,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.only in (None, "throughput"):
             rounds = args.rounds or (1 if args.quick else FULL_ROUNDS)
             results["throughput"] = run_throughput(args.quick, workdir, rounds, args.profile)
+        if args.only in (None, "sharded"):
+            size = sharded.QUICK if args.quick else sharded.FULL
+            _say(f"sharded: {size.orgs} orgs x {size.configs} configs, 1 then 2 shard processes")
+            results["sharded"] = sharded.run(size, workdir)
     results["machine"]["load_average_after"] = os.getloadavg()
     print(table.render(results))
+    if "sharded" in results:
+        print("\n" + sharded.render(results["sharded"]))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nfigures written to {args.out}")

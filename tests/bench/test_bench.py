@@ -117,3 +117,19 @@ def test_quick_throughput_compares_both_clients_and_writes_json(
     assert {"speed_ratio", "cpu_ratio", "rss_ratio", "goal_met"} <= set(throughput)
     printed = capsys.readouterr().out
     assert "THROUGHPUT" in printed and str(out) in printed
+
+
+def test_quick_sharded_runs_one_and_two_shard_processes_each_writing_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """1 then 2 `run --shard I/N` processes on one sandbox process: every config written once."""
+    out = tmp_path / "bench.json"
+    assert main(["--quick", "--only", "sharded", "--out", str(out)]) == 0
+    figures = json.loads(out.read_text())["sharded"]
+    assert set(figures["sides"]) == {"1", "2"}
+    for side in figures["sides"].values():
+        assert side["exit_codes"] == [0] * side["shards"]
+        assert side["writes"]["ok"] and side["writes"]["exactly_one"] == figures["items"]
+        assert side["rollbacks_per_s"] > 0
+    assert figures["speedup"] > 0
+    assert "2 shards vs 1" in capsys.readouterr().out

@@ -11,7 +11,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -108,8 +108,21 @@ async def shard(plan: Path, journal: str, index: int, count: int = 3) -> Process
     )
 
 
+_STARTED: list[Process] = []
+
+
+@pytest.fixture(autouse=True)
+def _reap() -> Iterator[None]:
+    """No shard outlives its test, even one that failed while shards waited at a barrier."""
+    yield
+    for process in _STARTED:
+        if process.returncode is None:
+            process.kill()
+    _STARTED.clear()
+
+
 async def cli_process(*args: str, journal: str) -> Process:
-    return await anyio.open_process(
+    process = await anyio.open_process(
         [
             sys.executable,
             "-m",
@@ -125,6 +138,8 @@ async def cli_process(*args: str, journal: str) -> Process:
         ],
         env={**os.environ, "PYTHONUNBUFFERED": "1", **SHARD_ENV},
     )
+    _STARTED.append(process)
+    return process
 
 
 async def cli(*args: str, journal: str) -> tuple[int, str, str]:

@@ -53,6 +53,7 @@ def write_plan(
     *,
     broken: Sequence[str] = (),
     max_failed: int | None = None,
+    approve: str | None = None,
 ) -> Path:
     """Every config back to its previous version, in three waves of three orgs.
 
@@ -86,6 +87,7 @@ def write_plan(
         "waves": [
             {"name": name, "orgs": orgs[a:b]}
             | ({"max_failed": max_failed} if max_failed is not None else {})
+            | ({"approve": True} if name == approve else {})
             for name, a, b in WAVES
         ],
         "limits": {
@@ -289,6 +291,32 @@ async def test_max_failed_trips_across_shards_and_one_approval_releases_them_all
     done = {i.org for i in items if i.status in ("succeeded", "already_at_target")}
     assert done >= later  # every later item of every shard ran
     assert waves[0].approved_by == "ci@shards (approve)"
+
+
+async def test_an_approval_gate_is_decided_once_for_every_shard(
+    make_sandbox: SandboxFactory, tmp_path: Path, journal_at: str
+) -> None:
+    """Wave 2 waits for approval: both shards exit 3, one gate.pending; approve releases both."""
+    async with make_sandbox(seed=SEED, rng_seed=9) as sb:
+        plan = write_plan(tmp_path, sb, approve="second")
+        processes = [await shard(plan, journal_at, i, count=2) for i in range(2)]
+        assert [(await _finish(p))[0] for p in processes] == [3, 3]
+        later = {o for o in sb.orgs if wave_of(o) > 0}
+        assert not [w for w in sb.writes() if w.org in later]
+        async with opened(journal_at) as j:
+            pending = [e for e in await j.events("sharded-run") if e.event == "gate.pending"]
+        assert len(pending) == 1  # decided once, by whichever shard claimed it
+        assert pending[0].detail["name"] == "second"
+
+        code, out, err = await cli("approve", "sharded-run", journal=journal_at)
+        assert code == 0 and "approved by ci@shards" in out, err
+        processes = [await shard(plan, journal_at, i, count=2) for i in range(2)]
+        assert [(await _finish(p))[0] for p in processes] == [0, 0]
+    assert_waves_are_barriers(sb)
+    async with opened(journal_at) as j:
+        waves = await j.waves("sharded-run")
+    assert [w.status for w in waves] == ["succeeded"] * 3
+    assert waves[1].approved_by == "ci@shards (approve)"
 
 
 async def test_a_shard_count_other_than_the_runs_is_refused(

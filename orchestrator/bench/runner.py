@@ -18,8 +18,8 @@ async def _approve(question: str) -> bool:
     return True  # bench plans have no gates; say yes if one ever appears
 
 
-async def drive(plan: Plan, journal_path: Path) -> dict[str, Any]:
-    """Run ``plan`` with a new journal at ``journal_path``; the run's outcome and wall time.
+async def drive(plan: Plan, journal_path: str | Path) -> dict[str, Any]:
+    """Run ``plan`` with a new journal at ``journal_path`` (a file or a URL); outcome and timing.
 
     Returns:
         ``wall_s``, ``cpu_s`` and ``cpu_wait_s`` of ``run_plan`` alone (plan

@@ -132,6 +132,8 @@ class Planner:
         if live.hash == job.target.hash:
             job.status = Status.ALREADY_AT_TARGET
             self._recorder.done(job)
+        elif self._recorder.recording:
+            job.shed()  # a run holds no content until the item's turn: the journal has it
         return None
 
     def _finish(self, job: Job) -> None:

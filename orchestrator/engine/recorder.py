@@ -294,6 +294,7 @@ class Recorder:
         for listener in self.listeners:
             listener(job)
         self.observer.item_done(job.done_event())
+        job.release()  # the journal has it all now: memory holds what is in flight only
 
     def skip(self, jobs: Iterable[Job], code: str, message: str) -> None:
         """Every job of ``jobs`` not final yet ends ``skipped`` with ``code`` and ``message``."""

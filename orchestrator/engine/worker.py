@@ -38,6 +38,7 @@ from orchestrator.errors import (
     AuthenticationFailed,
     BadRequest,
     Conflict,
+    JournalError,
     NotFound,
     PermissionDenied,
     QueueTaken,
@@ -123,6 +124,8 @@ class Worker:
         if job.state is State.WRITTEN:
             self._verify(job)
             return
+        if job.target_shed:
+            await self._recall_target(job)
         try:
             async with self._recorder.writing(job) as waited:
                 await self._execute(job, reread=waited)
@@ -201,6 +204,23 @@ class Worker:
             job.retried()
             # A 429 waits this too: alongside its Retry-After, whichever is longer.
             await anyio.sleep(backoff_delay(self._limits.backoff, job.budget.used))
+
+    async def _recall_target(self, job: Job) -> None:
+        """The target's content, from the journal where planning left it (see ``Job.shed``).
+
+        Raises:
+            JournalError: the journal lost it, or holds other content than planned.
+        """
+        journal, run_id = self._recorder.journal, self._recorder.run_id
+        assert job.target is not None and journal is not None and run_id is not None
+        fields = await journal.target_fields(run_id, job.seq)
+        if fields is None or content_hash(fields) != job.target.hash:
+            raise JournalError(
+                f"item {job.seq} ({job.org} {job.rid}): the journal does not hold the target"
+                " content planning recorded"
+            )
+        job.target = replace(job.target, fields=fields)
+        job.target_shed = False
 
     def _unknown(self, job: Job, exc: RequestError) -> RequestError:
         """The write's outcome is unknown: journal it; only a read may tell."""

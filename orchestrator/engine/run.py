@@ -18,6 +18,7 @@ from functools import partial
 import anyio
 from anyio import CancelScope
 
+from orchestrator.engine import heap
 from orchestrator.engine.actor import current_actor
 from orchestrator.engine.events import Observer
 from orchestrator.engine.gates import Approver, Gates, Verdict
@@ -231,7 +232,10 @@ async def _drive(
                     tg.start_soon(_watch_signals, signals, stop, work, recorder.observer)
                 tg.start_soon(_flush_every, journal, FLUSH_SECONDS)
                 try:
-                    verdict = await _phases(plan, client, jobs, recorder, journal, scheduler, stop)
+                    with heap.steady():
+                        verdict = await _phases(
+                            plan, client, jobs, recorder, journal, scheduler, stop
+                        )
                 finally:
                     http = _sum_http(row.http, client)
                 tg.cancel_scope.cancel()  # the signal watcher and the flusher
@@ -250,7 +254,9 @@ async def _phases(
     stop: anyio.Event,
 ) -> Verdict:
     observer = recorder.observer
+    heap.settle()  # the plan and its jobs: the collector need not scan them again
     _, refused = await _prepare(plan, client, jobs, recorder, journal, stop)
+    heap.settle()  # planned: from here on the collector scans what is in flight only
     if stop.is_set():
         return Verdict(RunStatus.INTERRUPTED, "interrupted while planning")
     if refused:

@@ -9,7 +9,7 @@ from typing import Any
 from orchestrator.bench.measure import cpu_seconds, cpu_wait_seconds
 from orchestrator.engine.events import Observer
 from orchestrator.engine.run import Options, run_plan
-from orchestrator.journal import opened
+from orchestrator.journal import is_url, opened
 from orchestrator.models import Plan
 from orchestrator.statuses import Status
 
@@ -44,6 +44,7 @@ async def drive(plan: Plan, journal_path: str | Path) -> dict[str, Any]:
         counts = await journal.status_counts(result.run_id)
         row = await journal.run(result.run_id)
     return {
+        "journal_backend": "postgresql" if is_url(journal_path) else "sqlite",
         "status": result.status.value,
         "exit_code": result.exit_code,
         "wall_s": wall,

@@ -120,7 +120,11 @@ def _one(
     )
     with SandboxProcess(shape.orgs, shape.configs, here / "sandbox.log") as sb:
         plan = write_plan(here / "plan.yaml", sb.url, targets, pacing, name="scale")
-        journal = str(here / "journal.sqlite3") if server is None else server.new_database()
+        if backend == "sqlite":
+            journal = str(here / "journal.sqlite3")
+        else:
+            assert server is not None
+            journal = server.new_database()
         args = [str(plan), journal, str(here / "run.log")] + ([str(prof)] if prof else [])
         figures = run_child(ORCHESTRATOR_CHILD, args, timeout=CHILD_TIMEOUT)
         log = sb.summary()

@@ -132,7 +132,9 @@ def test_quick_scale_runs_both_backends_against_an_empty_run(
         runs = data["backends"][backend]["runs"]
         empty = data["backends"][backend]["empty"]
         assert empty["succeeded"] == 1 and empty["writes_ok"]
+        assert empty["journal_backend"] == backend
         for n, figures in runs.items():
+            assert figures["journal_backend"] == backend
             assert figures["succeeded"] == int(n) and figures["writes_ok"]
             per_item = 1024 * (figures["peak_rss_mib"] - empty["peak_rss_mib"]) / int(n)
             assert figures["rss_kib_per_item"] == pytest.approx(per_item)

@@ -100,6 +100,10 @@ class Planner:
 
     async def plan(self, job: Job) -> None:
         """Fill ``job`` with its baseline, target and diff, or give it its final status."""
+        async with job.client.work:  # the run's items in work at once: see Client.work
+            await self._plan(job)
+
+    async def _plan(self, job: Job) -> None:
         try:
             live = await job.read(self._limits)
         except NotFound as exc:

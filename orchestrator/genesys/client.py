@@ -110,6 +110,10 @@ class Client:
         self.listener = listener
         self.stats = HttpStats()
         self._shared = anyio.CapacityLimiter(limits.concurrency)
+        # Items taken up at once across the run (planned or written): as many as
+        # requests may be in flight. An item waiting for a request slot holds its
+        # content, so taking up more than can be served only costs memory.
+        self.work = anyio.CapacityLimiter(limits.concurrency)
         self._smoothing = AsyncLimiter(limits.max_rate, 1.0) if limits.max_rate else None
         self._orgs: dict[str, OrgClient] = {}
 
@@ -144,6 +148,7 @@ class OrgClient:
     def __init__(self, parent: Client, org: Org, gate: OrgGate) -> None:
         self.org = org
         self.gate = gate
+        self.work = parent.work  # the run's: see Client.work
         self._parent = parent
         self._tokens = TokenSource(org, parent.limits, self._post_form)
         # HTTPS_PROXY / HTTP_PROXY / NO_PROXY, as every other tool on the host.

@@ -110,9 +110,7 @@ class Client:
         self.listener = listener
         self.stats = HttpStats()
         self._shared = anyio.CapacityLimiter(limits.concurrency)
-        # Items taken up at once across the run (planned or written): as many as
-        # requests may be in flight. An item waiting for a request slot holds its
-        # content, so taking up more than can be served only costs memory.
+        # Items in work at once: one waiting for a request slot holds content in memory.
         self.work = anyio.CapacityLimiter(limits.concurrency)
         self._smoothing = AsyncLimiter(limits.max_rate, 1.0) if limits.max_rate else None
         self._orgs: dict[str, OrgClient] = {}

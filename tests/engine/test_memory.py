@@ -18,7 +18,9 @@ import pytest
 from orchestrator.engine import scheduler
 from orchestrator.engine.job import Job
 from orchestrator.errors import JournalError
+from orchestrator.genesys.content import comparable
 from orchestrator.journal import Journal
+from orchestrator.models import Kind
 from orchestrator.sandbox import Sandbox
 from orchestrator.statuses import RunStatus
 from tests.conftest import parametrize_backends
@@ -47,6 +49,9 @@ async def test_a_final_item_keeps_versions_and_the_target_hash_only(
     sandbox: Sandbox, tmp_path: Path, journal: Journal, final_jobs: list[Job]
 ) -> None:
     """After the run, no job holds content; the journal has every target's content."""
+    before = {
+        c: comparable(Kind.AGENTASSIST_CONFIG, sandbox.config("canary", c).body) for c in CANARY
+    }
     plan = make_plan(tmp_path, sandbox.url, {"canary": CANARY})
     result, data = await execute(plan, journal)
     assert result.exit_code == 0 and set(statuses(data).values()) == {"succeeded"}
@@ -59,6 +64,9 @@ async def test_a_final_item_keeps_versions_and_the_target_hash_only(
         assert job.written.version == sandbox.config("canary", job.rid).version
         assert job.baseline.version == rows[job.rid].from_version
         assert rows[job.rid].target_fields  # the content lives on in the journal
+        # What the write replaced is kept whole (planning kept it; memory did not).
+        kept = await journal.snapshots("agentassist-config", job.rid)
+        assert [dict(s.fields) for s in kept] == [before[job.rid]]
 
 
 async def test_the_content_written_is_read_back_from_the_journal(

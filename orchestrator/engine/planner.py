@@ -137,7 +137,8 @@ class Planner:
             job.status = Status.ALREADY_AT_TARGET
             self._recorder.done(job)
         elif self._recorder.recording:
-            self._recorder.keep_baseline(job)  # the pre-write snapshot, now
+            if not job.kind.partial_writes:  # its parts are shed next: keep them now
+                self._recorder.keep_baseline(job)
             job.shed()  # a run holds no content until the item's turn: the journal has it
         return None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from orchestrator.engine.job import Job
+from orchestrator.engine.pool import slot
 from orchestrator.engine.recorder import Recorder
 from orchestrator.errors import (
     AuthenticationFailed,
@@ -100,7 +101,7 @@ class Planner:
 
     async def plan(self, job: Job) -> None:
         """Fill ``job`` with its baseline, target and diff, or give it its final status."""
-        async with job.client.work:  # the run's items in work at once: see Client.work
+        async with slot(job.client.work):  # the run's items in work at once: see Client.work
             await self._plan(job)
 
     async def _plan(self, job: Job) -> None:

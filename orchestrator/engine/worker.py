@@ -33,6 +33,7 @@ from typing import Any
 import anyio
 
 from orchestrator.engine.job import UNKNOWN, Job, exhausted, failure
+from orchestrator.engine.pool import slot
 from orchestrator.engine.recorder import Recorder
 from orchestrator.errors import (
     AuthenticationFailed,
@@ -124,7 +125,7 @@ class Worker:
         if job.state is State.WRITTEN:
             self._verify(job)
             return
-        async with job.client.work:  # the run's items in work at once: see Client.work
+        async with slot(job.client.work):  # the run's items in work at once: see Client.work
             if job.target_shed:
                 await self._recall_target(job)
             try:

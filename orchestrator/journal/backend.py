@@ -4,12 +4,19 @@ A backend subclasses :class:`~orchestrator.journal.sql.SqlJournal` and
 supplies a transaction that runs a list of statements, a query, and a run
 lock. Queued steps reach the database with the next durable step or
 :meth:`QueuedJournal.flush`.
+
+One transaction at a time per process: a backend whose transactions await
+(PostgreSQL's pool) would otherwise run two at once, which can deadlock on
+the rows they share, and a flush that found the queue already taken by a
+commit still in flight would return before its steps were durable.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+import anyio
 
 from orchestrator.journal.columns import dumps
 from orchestrator.timestamps import stamp
@@ -23,6 +30,7 @@ class QueuedJournal:
     def __init__(self) -> None:
         self._pending: list[Statement] = []
         self._events: list[tuple[Any, ...]] = []
+        self._committing = anyio.Lock()  # one transaction in flight (see the module doc)
 
     # ----- what a backend supplies -----------------------------------------
 
@@ -67,19 +75,29 @@ class QueuedJournal:
             await self._disconnect()
 
     async def flush(self) -> None:
-        """Commit every queued step now."""
-        if self._pending or self._events:
+        """Commit every queued step now (or wait for the commit that took them)."""
+        if self._pending or self._events or self._committing.locked():
             await self._commit(())
 
     async def _commit(self, statements: Iterable[Statement], events: Iterable[Any] = ()) -> None:
         """The queue, then ``statements``, then every event, in one transaction."""
-        pending, queued = self._pending, self._events
-        self._pending, self._events = [], []
+        statements, events = list(statements), list(events)
+        if self._committing.locked():
+            await self._committing.acquire()
+        else:
+            self._committing.acquire_nowait()  # no trip through the event loop (SQLite: always)
         try:
-            await self._transaction([*pending, *statements], [*queued, *events])
-        except BaseException:
-            self._pending[:0], self._events[:0] = pending, queued  # nothing was written
-            raise
+            pending, queued = self._pending, self._events
+            if not (pending or queued or statements or events):
+                return  # a commit in flight took this caller's steps: they are durable now
+            self._pending, self._events = [], []
+            try:
+                await self._transaction([*pending, *statements], [*queued, *events])
+            except BaseException:
+                self._pending[:0], self._events[:0] = pending, queued  # nothing was written
+                raise
+        finally:
+            self._committing.release()
 
     def _queue(self, sql: str, params: tuple[Any, ...]) -> None:
         self._pending.append((sql, params))

@@ -21,6 +21,7 @@ from typing import Any
 from orchestrator.errors import JournalError
 from orchestrator.journal.backend import Statement
 from orchestrator.journal.columns import ITEM_COLUMNS, SNAPSHOT_COLUMNS, dumps, record
+from orchestrator.journal.pauses import PauseStatements
 from orchestrator.journal.rows import (
     Event,
     Finished,
@@ -39,7 +40,7 @@ EVENT_INSERT = "INSERT INTO events (run_id, seq, at, event, detail) VALUES (?, ?
 _UNFINISHED = (RunStatus.RUNNING, RunStatus.HALTED, RunStatus.INTERRUPTED)
 
 
-class SqlJournal(ShardStatements):
+class SqlJournal(ShardStatements, PauseStatements):
     """The journal's statements over any SQL database; subclasses connect and lock."""
 
     # ----- runs -------------------------------------------------------------
@@ -347,28 +348,6 @@ class SqlJournal(ShardStatements):
             "SELECT seq, at, event, detail FROM events WHERE run_id = ? ORDER BY id", (run_id,)
         )
         return [record(Event, r) for r in rows]
-
-    # ----- pacing -----------------------------------------------------------
-
-    async def record_pause(self, org: str, until: str, run_id: str | None) -> None:
-        """Durable: ``org``'s server asked that nothing be sent to it before ``until``."""
-        sql = (
-            "INSERT INTO org_pauses (org, paused_until, run_id, at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (org) DO UPDATE SET paused_until = excluded.paused_until,"
-            " run_id = excluded.run_id, at = excluded.at"
-            " WHERE excluded.paused_until > org_pauses.paused_until"
-        )
-        await self._commit([(sql, (org, until, run_id, stamp()))])
-
-    async def pauses(self, orgs: Sequence[str]) -> dict[str, str]:
-        """The latest pause each of ``orgs`` was given (org -> until), past ones included."""
-        if not orgs:
-            return {}
-        marks = ", ".join("?" for _ in orgs)
-        rows = await self._select(
-            f"SELECT org, paused_until FROM org_pauses WHERE org IN ({marks})", tuple(orgs)
-        )
-        return {r["org"]: r["paused_until"] for r in rows}
 
     # ----- snapshots --------------------------------------------------------
 

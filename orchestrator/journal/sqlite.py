@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import time
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -36,6 +37,10 @@ from orchestrator.journal.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 
 # SQLite's answers when a read-only open cannot make the -shm file it wants.
 _NO_SHARED_MEMORY = ("SQLITE_READONLY_DIRECTORY", "SQLITE_READONLY_CANTINIT", "SQLITE_CANTOPEN")
+
+
+OPEN_SECONDS = 30.0
+"""How long opening waits for other processes that hold the file (then: an error)."""
 
 
 class SqliteJournal(SqlJournal):
@@ -60,12 +65,23 @@ class SqliteJournal(SqlJournal):
         # Created here, private, before SQLite opens (and so would create) it.
         with contextlib.suppress(FileExistsError):
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        self._migrate(db)
-        return db
+        deadline = time.monotonic() + OPEN_SECONDS
+        while True:
+            db = sqlite3.connect(self.path, isolation_level=None, timeout=OPEN_SECONDS)
+            try:
+                db.row_factory = sqlite3.Row
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                self._migrate(db)
+                return db
+            except sqlite3.OperationalError as exc:
+                db.close()
+                # Switching a new file to WAL does not wait for another process
+                # creating it at the same moment (shards starting together): again.
+                busy = getattr(exc, "sqlite_errorname", "").startswith("SQLITE_BUSY")
+                if not busy or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def _open_read_only(self) -> sqlite3.Connection:
         if not self.path.is_file():

@@ -31,7 +31,7 @@ async def _run_with_items(journal: Journal) -> None:
         plan_sha256="0",
         started_at="2026-12-01T00:00:00.000Z",
         actor=ACTOR,
-        waves=[("all", ITEMS)],
+        waves=[("all", ITEMS, False)],
         items=[
             NewItem(seq=n, org="o", kind="agentassist-config", id=f"c{n}", wave="all", spec="prev")
             for n in range(ITEMS)

@@ -126,12 +126,14 @@ def test_quick_sharded_runs_one_and_two_shard_processes_each_writing_once(
     out = tmp_path / "bench.json"
     assert main(["--quick", "--only", "sharded", "--out", str(out)]) == 0
     figures = json.loads(out.read_text())["sharded"]
-    assert set(figures["sides"]) == {"1", "2"}
-    for side in figures["sides"].values():
-        assert side["exit_codes"] == [0] * side["shards"]
-        assert side["writes"]["ok"] and side["writes"]["exactly_one"] == figures["items"]
-        assert side["rollbacks_per_s"] > 0
-    assert figures["speedup"] > 0
+    assert set(figures["backends"]) == {"sqlite", "postgresql"}
+    for result in figures["backends"].values():
+        assert set(result["sides"]) == {"1", "2"}
+        for side in result["sides"].values():
+            assert side["exit_codes"] == [0] * side["shards"]
+            assert side["writes"]["ok"] and side["writes"]["exactly_one"] == figures["items"]
+            assert side["rollbacks_per_s"] > 0
+        assert result["speedup"] > 0
     assert "2 shards vs 1" in capsys.readouterr().out
 
 

@@ -7,18 +7,13 @@ drives an unfinished one from where the journal says it stopped.
 
 from __future__ import annotations
 
-import os
 import secrets
-import signal
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 
 import anyio
-from anyio import CancelScope
 
-from orchestrator.engine import heap
 from orchestrator.engine.actor import current_actor
 from orchestrator.engine.events import Observer
 from orchestrator.engine.failures import journal_failures
@@ -32,6 +27,7 @@ from orchestrator.engine.resume import named_run, recall_baselines, reopen, resc
 from orchestrator.engine.resume import resumable as resumable  # part of this module's API
 from orchestrator.engine.scheduler import Scheduler
 from orchestrator.engine.shards import Coordinator, assign, check_shards, lock_key
+from orchestrator.engine.signals import interrupts, watch_signals
 from orchestrator.engine.sources import Sources
 from orchestrator.errors import JournalError
 from orchestrator.genesys.client import Client, new_session
@@ -112,7 +108,7 @@ async def run_plan(
             run_id=None, status=RunStatus.HALTED, reason=reason, exit_code=ExitCode.HALTED
         )
     shard = options.shard
-    with _interrupts(options) as signals:
+    with interrupts(options.handle_signals) as signals:
         run_id, started = new_run_id(plan.name)
         run_id = options.run_id or run_id
         recorder = Recorder(journal, run_id, started, observer)
@@ -132,16 +128,6 @@ async def run_plan(
                 return await _drive(plan, journal, row, None, recorder, approver, signals, shard)
         finally:
             await journal.unlock(key)
-
-
-@contextmanager
-def _interrupts(options: Options) -> Iterator[AsyncIterator[int] | None]:
-    """SIGINT/SIGTERM queued from here on, before the run exists, so none is lost."""
-    if not options.handle_signals:
-        yield None
-        return
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        yield signals
 
 
 async def resume_run(
@@ -166,7 +152,7 @@ async def resume_run(
     shard = options.shard
     check_shards(row, shard)
     plan = await rescoped(journal, row.id, plan)
-    with _interrupts(options) as signals:
+    with interrupts(options.handle_signals) as signals:
         key = lock_key(row.id, shard)
         await journal.lock(key)
         try:
@@ -236,16 +222,15 @@ async def _drive(
         with anyio.CancelScope() as work:
             async with anyio.create_task_group() as tg:
                 if signals is not None:
-                    tg.start_soon(_watch_signals, signals, stop, work, recorder.observer)
+                    tg.start_soon(watch_signals, signals, stop, work, recorder.observer)
                 tg.start_soon(_flush_every, journal, FLUSH_SECONDS)
                 if shared is not None:
                     shared.http = partial(_sum_http, {}, client)
                     tg.start_soon(shared.heartbeat)
                 try:
-                    with heap.steady():
-                        verdict = await _phases(
-                            plan, client, jobs, recorder, journal, scheduler, stop, shared
-                        )
+                    verdict = await _phases(
+                        plan, client, jobs, recorder, journal, scheduler, stop, shared
+                    )
                 finally:
                     http = _sum_http(row.http, client)
                 tg.cancel_scope.cancel()  # the signal watcher, the flusher, the heartbeat
@@ -271,9 +256,7 @@ async def _phases(
     shared: Coordinator | None = None,
 ) -> Verdict:
     observer = recorder.observer
-    heap.settle()  # the plan and its jobs: the collector need not scan them again
     _, refused = await _prepare(plan, client, jobs, recorder, journal, stop)
-    heap.settle()  # planned: from here on the collector scans what is in flight only
     if shared is not None:  # nothing is written before every shard has planned
         refused = await shared.planned(refused, stop) or refused
     if stop.is_set():
@@ -382,19 +365,3 @@ async def _flush_every(journal: Journal, seconds: float) -> None:
         await anyio.sleep(seconds)
         with anyio.CancelScope(shield=True):  # a commit is never cut in half
             await journal.flush()
-
-
-async def _watch_signals(
-    signals: AsyncIterator[int], stop: anyio.Event, scope: CancelScope, observer: Observer
-) -> None:
-    async for signum in signals:
-        if stop.is_set():
-            observer.note("second interrupt: stopping now")
-            scope.cancel()
-            return
-        stop.set()
-        name = signal.Signals(signum).name
-        observer.note(
-            f"{name}: no new writes will start; finishing the requests in flight"
-            f" (pid {os.getpid()}; send it again to stop at once)"
-        )

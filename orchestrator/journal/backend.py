@@ -82,11 +82,7 @@ class QueuedJournal:
     async def _commit(self, statements: Iterable[Statement], events: Iterable[Any] = ()) -> None:
         """The queue, then ``statements``, then every event, in one transaction."""
         statements, events = list(statements), list(events)
-        if self._committing.locked():
-            await self._committing.acquire()
-        else:
-            self._committing.acquire_nowait()  # no trip through the event loop (SQLite: always)
-        try:
+        async with self._committing:
             pending, queued = self._pending, self._events
             if not (pending or queued or statements or events):
                 return  # a commit in flight took this caller's steps: they are durable now
@@ -96,8 +92,6 @@ class QueuedJournal:
             except BaseException:
                 self._pending[:0], self._events[:0] = pending, queued  # nothing was written
                 raise
-        finally:
-            self._committing.release()
 
     def _queue(self, sql: str, params: tuple[Any, ...]) -> None:
         self._pending.append((sql, params))

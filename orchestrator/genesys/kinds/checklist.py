@@ -31,7 +31,6 @@ class AgentChecklist(SnapshotOnly):
 
     kind = Kind.AGENT_CHECKLIST
     noun = "agent checklists"
-    partial_writes = False  # one full-replace PUT
 
     @staticmethod
     def path(rid: str) -> str:

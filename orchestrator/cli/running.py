@@ -23,6 +23,7 @@ from orchestrator.engine.events import Observer
 from orchestrator.engine.gates import Approver
 from orchestrator.engine.resume import ended, named_run
 from orchestrator.engine.run import Options, Result, preview, resumable, resume_run, run_plan
+from orchestrator.engine.signals import catch_early
 from orchestrator.errors import UsageError
 from orchestrator.journal import Journal, is_url, opened
 from orchestrator.logs import printable, redact
@@ -153,6 +154,7 @@ def drive(args: argparse.Namespace, start: Start) -> int:
     """Run or resume with this terminal's display and gates; print the report."""
     from orchestrator.ui.observers import choose_observer
 
+    catch_early()  # a signal from here on reaches the run (never a KeyboardInterrupt)
     observer = choose_observer(quiet=args.quiet, plain=getattr(args, "plain", False))
     approver = terminal_approver(yes=args.yes, observer=observer)
     if getattr(args, "shard", None) is not None:  # decided once for all: `orchestrator approve`

@@ -1,10 +1,13 @@
 """SIGINT and SIGTERM during a run: stop new writes, finish what is in flight.
 
 The first signal stops new writes (the requests in flight finish and are
-recorded); a second one stops at once. Once the run is over, a late signal
-is noted and otherwise ignored: raised as ``KeyboardInterrupt`` into the
-report's reads or the journal's close, it could leave the PostgreSQL pool's
-tasks uncancellable and the process hanging at exit.
+recorded); a second one stops at once. Outside a run a signal must never be
+raised as ``KeyboardInterrupt`` inside the event loop: landing in the middle
+of the PostgreSQL pool's connection attempt, it left the pool's worker task
+uncancellable and the process hanging at exit. So the command line calls
+:func:`catch_early` first: a signal before the run is under way is kept and
+handed to the run as its first one (it stops at once, with its report); one
+after the run has ended is ignored (the report is on its way).
 """
 
 from __future__ import annotations
@@ -21,6 +24,17 @@ from anyio import CancelScope
 from orchestrator.engine.events import Observer
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_early: list[int] = []  # signals received before the run listened
+
+
+def catch_early() -> None:
+    """From now on, until a run listens, keep SIGINT/SIGTERM for it (no KeyboardInterrupt)."""
+    for signum in _SIGNALS:
+        signal.signal(signum, _keep)
+
+
+def _keep(signum: int, frame: FrameType | None) -> None:
+    _early.append(signum)
 
 
 @contextmanager
@@ -31,10 +45,18 @@ def interrupts(handle: bool) -> Iterator[AsyncIterator[int] | None]:
         return
     try:
         with anyio.open_signal_receiver(*_SIGNALS) as signals:
-            yield signals
+            yield _after_early(signals)
     finally:
         for signum in _SIGNALS:  # the run is over: its outcome stands
             signal.signal(signum, _too_late)
+
+
+async def _after_early(signals: AsyncIterator[int]) -> AsyncIterator[int]:
+    """The signals kept before the run listened, then the run's own."""
+    while _early:
+        yield _early.pop(0)
+    async for signum in signals:
+        yield signum
 
 
 def _too_late(signum: int, frame: FrameType | None) -> None:

@@ -45,8 +45,10 @@ sandbox: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/orchestrator demo
 
+# Options go through ARGS: `make bench ARGS="--only scale --sizes 5000 --profile"`
+# (`make bench --profile` would be a flag to make itself).
 bench: $(STAMP)
-	$(BIN)/python -m orchestrator.bench
+	$(BIN)/python -m orchestrator.bench $(ARGS)
 
 clean:
 	rm -rf $(VENV) .orchestrator build *.egg-info .mypy_cache .ruff_cache

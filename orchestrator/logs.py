@@ -26,9 +26,13 @@ import structlog
 
 MASK = "***"
 _SECRET_KEYS = re.compile(r"(secret|password|authorization|access_token|^token$)", re.I)
-_GRAM = 4  # secrets are found by their first four characters, then compared whole
-_by_prefix: dict[str, list[str]] = {}
+_GRAM = 4  # secrets are found by four of their characters, then compared whole
+_secrets: set[str] = set()
 _shortest = 1 << 30  # a text shorter than every secret holds none
+# Every 4-gram at offsets 0..shortest-4 of every secret -> (secret, offset). Any
+# occurrence of a secret covers one of the positions 0, k, 2k... (k = shortest - 3)
+# with one of those grams, so redact() looks up one position in k, not each one.
+_grams: dict[str, list[tuple[str, int]]] = {}
 
 
 def register_secret(value: str) -> None:
@@ -50,13 +54,21 @@ def register_secret(value: str) -> None:
 
 def _register(value: str) -> None:
     global _shortest
-    if len(value) < _GRAM:
+    if len(value) < _GRAM or value in _secrets:
         return
-    known = _by_prefix.setdefault(value[:_GRAM], [])
-    if value not in known:
-        known.append(value)
-        known.sort(key=len, reverse=True)  # the longest match wins
-        _shortest = min(_shortest, len(value))
+    _secrets.add(value)
+    if len(value) < _shortest:  # the stride shrinks: every secret needs more grams
+        _shortest = len(value)
+        _grams.clear()
+        for secret in _secrets:
+            _index(secret)
+    else:
+        _index(value)
+
+
+def _index(secret: str) -> None:
+    for offset in range(_shortest - _GRAM + 1):
+        _grams.setdefault(secret[offset : offset + _GRAM], []).append((secret, offset))
 
 
 def is_secret_key(key: str) -> bool:
@@ -94,25 +106,27 @@ def printable(text: str) -> str:
 def redact(text: str) -> str:
     """``text`` with every registered secret replaced by a mask.
 
-    One pass over the text looking each 4-character window up in a dict: a
+    Looks one 4-character window in every ``shortest - 3`` up in a dict: a
     regex alternation of hundreds of secrets costs a hundred times more, and
-    this runs on every field of every log line.
+    this runs on every field of every log line and every correlation id.
+    Overlapping finds are settled left to right, the longest first.
     """
     if len(text) < _shortest:
         return text
-    parts: list[str] = []
-    start = i = 0
-    end = len(text) - _GRAM + 1
-    while i < end:
-        candidates = _by_prefix.get(text[i : i + _GRAM])
-        found = next((s for s in candidates if text.startswith(s, i)), None) if candidates else None
-        if found is None:
-            i += 1
-            continue
-        parts += (text[start:i], MASK)
-        i = start = i + len(found)
-    if not parts:
+    found: set[tuple[int, str]] = set()
+    for i in range(0, len(text) - _GRAM + 1, _shortest - _GRAM + 1):
+        for secret, offset in _grams.get(text[i : i + _GRAM], ()):
+            at = i - offset
+            if at >= 0 and text.startswith(secret, at):
+                found.add((at, secret))
+    if not found:
         return text
+    parts: list[str] = []
+    start = 0
+    for at, secret in sorted(found, key=lambda f: (f[0], -len(f[1]))):
+        if at >= start:
+            parts += (text[start:at], MASK)
+            start = at + len(secret)
     parts.append(text[start:])
     return "".join(parts)
 

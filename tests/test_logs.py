@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import sys
 
 import pytest
@@ -84,3 +85,41 @@ def test_log_lines_escape_control_characters_in_any_renderer() -> None:
         logs.configure(fmt=fmt, stream=stream)
         logs.get_logger().info("item finished", message="\x1b[2K\rsucceeded")
         assert "\x1b" not in stream.getvalue() and "\r" not in stream.getvalue()
+
+
+def _reference_redact(text: str, secrets: set[str]) -> str:
+    """The plain definition: left to right, at each position the longest secret found there."""
+    out, i = [], 0
+    while i < len(text):
+        here = [s for s in secrets if text.startswith(s, i)]
+        if here:
+            out.append(logs.MASK)
+            i += max(map(len, here))
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+@pytest.fixture
+def own_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A registry of this test's own: the secrets it registers do not outlive it."""
+    monkeypatch.setattr(logs, "_secrets", set())
+    monkeypatch.setattr(logs, "_grams", {})
+    monkeypatch.setattr(logs, "_shortest", 1 << 30)
+
+
+@pytest.mark.usefixtures("own_secrets")
+def test_redact_finds_every_secret_while_looking_at_one_window_in_k() -> None:
+    """Overlapping, adjacent and nested secrets over a two-letter alphabet (the worst case
+    for a strided scan), and a shorter secret arriving later (the stride shrinks): the
+    result is always the plain left-to-right, longest-first definition."""
+    rng = random.Random(16)
+    secrets: set[str] = set()
+    for n in range(120):
+        secret = "".join(rng.choice("ab") for _ in range(rng.randint(max(4, 12 - n // 12), 14)))
+        logs._register(secret)
+        secrets.add(secret)
+        for _ in range(20):
+            text = "".join(rng.choice("abc") for _ in range(rng.randint(0, 60)))
+            assert logs.redact(text) == _reference_redact(text, secrets), (text, secrets)

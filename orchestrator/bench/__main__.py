@@ -25,10 +25,10 @@ import anyio
 import structlog
 
 from orchestrator import logs
-from orchestrator.bench import compare, ratebound, sharded, table
+from orchestrator.bench import compare, ratebound, scale, scaletable, sharded, table
 
 DEFAULT_OUT = Path(".orchestrator") / "bench.json"
-PARTS = ("ratebound", "throughput", "sharded")
+PARTS = ("ratebound", "throughput", "scale", "sharded")
 FULL_ROUNDS = 3  # a shared machine is noisy: the median of three resists one bad run
 
 
@@ -47,9 +47,44 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="also profile the orchestrator's throughput run (cProfile) and print its hot spots",
+        help="also profile the orchestrator's throughput run (cProfile) and print its hot spots;"
+        " scale: profile every orchestrator run instead and write each one's hot spots"
+        " beside --out",
     )
+    parser.add_argument(
+        "--sizes",
+        type=_sizes,
+        help="scale: item counts to run, comma-separated, from"
+        f" {', '.join(map(str, scale.SHAPES))} (default all; e.g. --sizes 5000 for a quick look)",
+    )
+    parser.add_argument(
+        "--backends",
+        type=_backends,
+        default=scale.BACKENDS,
+        help="scale: journal backends, comma-separated (default sqlite,postgresql)",
+    )
+    parser.add_argument("--no-sdk", action="store_true", help="scale: skip the SDK baseline runs")
     return parser
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(s.replace("_", "")) for s in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of item counts: {text!r}") from None
+    unknown = [n for n in sizes if n not in scale.SHAPES]
+    if unknown:
+        known = ", ".join(map(str, scale.SHAPES))
+        raise argparse.ArgumentTypeError(f"no scale size {unknown[0]}; known: {known}")
+    return sizes
+
+
+def _backends(text: str) -> tuple[str, ...]:
+    backends = tuple(b.strip() for b in text.split(","))
+    for b in backends:
+        if b not in scale.BACKENDS:
+            raise argparse.ArgumentTypeError(f"no backend {b!r}; known: sqlite, postgresql")
+    return backends
 
 
 def machine(argv: list[str]) -> dict[str, Any]:
@@ -100,6 +135,33 @@ def run_throughput(quick: bool, workdir: Path, rounds: int, profile: bool) -> di
     return figures
 
 
+def run_scale(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    """The scale curve; with ``--profile`` each run's hot spots, written beside ``--out``."""
+    sizes = tuple(scale.QUICK) if args.quick else args.sizes or tuple(scale.SHAPES)
+    folder = None
+    if args.profile:
+        folder = workdir / "profiles"
+        folder.mkdir(exist_ok=True)
+    figures = scale.run(
+        sizes,
+        args.backends,
+        workdir,
+        quick=args.quick,
+        with_sdk=not args.no_sdk,
+        profile=folder,
+        say=_say,
+    )
+    if folder is not None:
+        figures["profiles"] = {}
+        for prof in sorted(folder.glob("*.prof")):
+            spots = table.hot_spots(prof)
+            text = args.out.with_name(f"{args.out.stem}-profile-{prof.stem}.txt")
+            text.parent.mkdir(parents=True, exist_ok=True)
+            text.write_text(scaletable.profile(prof.stem, spots) + "\n")
+            figures["profiles"][prof.stem] = str(text)
+    return figures
+
+
 @contextmanager
 def item_logs(path: Path) -> Iterator[None]:
     """Log as ``orchestrator run`` does (a JSON line per item), to ``path``; restore after.
@@ -133,12 +195,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.only in (None, "throughput"):
             rounds = args.rounds or (1 if args.quick else FULL_ROUNDS)
             results["throughput"] = run_throughput(args.quick, workdir, rounds, args.profile)
+        if args.only in (None, "scale"):
+            results["scale"] = run_scale(args, workdir)
         if args.only in (None, "sharded"):
             size = sharded.QUICK if args.quick else sharded.FULL
             _say(f"sharded: {size.orgs} orgs x {size.configs} configs, 1 then 2 shard processes")
             results["sharded"] = sharded.run(size, workdir)
     results["machine"]["load_average_after"] = os.getloadavg()
     print(table.render(results))
+    if "scale" in results:
+        print("\n" + scaletable.render(results["scale"]))
     if "sharded" in results:
         print("\n" + sharded.render(results["sharded"]))
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ def render(results: Mapping[str, Any]) -> str:
     if "throughput" in results:
         parts.append(_throughput(results["throughput"]))
         if "profile" in results["throughput"]:
-            parts.append(_profile(results["throughput"]["profile"]))
+            parts.append(profile_text(results["throughput"]["profile"]))
     return "\n\n".join(parts)
 
 
@@ -220,7 +220,7 @@ def _short(file: str) -> str:
     return file
 
 
-def _profile(spots: Mapping[str, Sequence[Mapping[str, Any]]]) -> str:
+def profile_text(spots: Mapping[str, Sequence[Mapping[str, Any]]]) -> str:
     def rows(key: str, share: str) -> str:
         out = [["function", "calls", "own s", "cumulative s", "share"]]
         out += [

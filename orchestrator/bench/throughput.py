@@ -1,7 +1,8 @@
 """The orchestrator's side of the throughput benchmark, run as a process of its own.
 
 ``python -m orchestrator.bench.throughput PLAN JOURNAL LOG [PROFILE]`` runs one
-plan and prints its figures as one JSON line. Being its own process, the CPU
+plan and prints its figures as one JSON line (JOURNAL: a SQLite file or a
+``postgresql://`` URL). Being its own process, the CPU
 and peak RSS it reports are the orchestrator's alone: the sandbox serves from
 another (:mod:`orchestrator.bench.sandboxproc`). :mod:`orchestrator.bench.compare`
 starts it.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import cProfile
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +24,13 @@ from orchestrator.bench.runner import drive
 from orchestrator.planfile.loader import load_plan
 
 
-def _run(plan_path: Path, journal: Path, profile: Path | None) -> dict[str, Any]:
+def _run(plan_path: Path, journal: str, profile: Path | None) -> dict[str, Any]:
     plan = load_plan(plan_path)
     if profile is None:
         return anyio.run(drive, plan, journal, backend="asyncio")
-    with cProfile.Profile() as profiler:
+    # CPU time, not wall time: on a shared machine a wall clock charges other
+    # processes' turns to whatever call was running when the CPU was taken away.
+    with cProfile.Profile(time.process_time) as profiler:
         figures = anyio.run(drive, plan, journal, backend="asyncio")
     profiler.dump_stats(profile)
     return figures
@@ -34,7 +38,7 @@ def _run(plan_path: Path, journal: Path, profile: Path | None) -> dict[str, Any]
 
 def main(argv: list[str]) -> None:
     """Run one plan; print rollbacks/s, CPU per rollback and peak RSS as JSON."""
-    plan, journal, log = (Path(a) for a in argv[:3])
+    plan, journal, log = Path(argv[0]), argv[1], Path(argv[2])
     profile = Path(argv[3]) if len(argv) > 3 else None
     with log.open("w") as stream:
         # As `orchestrator run` does: one JSON line per finished item (to a file here).

@@ -9,8 +9,10 @@ displays get :mod:`~orchestrator.engine.events`.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
 
 from orchestrator.engine.events import ItemDone, ItemView
 from orchestrator.errors import ItemError, RateLimited, RequestError, TargetUnavailable
@@ -48,6 +50,7 @@ class Job:
     snapshot_hash: str | None = None  # content last kept in the snapshot store
     carried_attempts: int = 0  # spent by earlier processes on this item (resume)
     carried_requests: int = 0
+    target_shed: bool = False  # the target's content is in the journal only (see ``shed``)
 
     @property
     def attempts(self) -> int:
@@ -113,6 +116,31 @@ class Job:
         self.stats.retries += 1
         self.client.stats.retries += 1
 
+    def shed(self) -> None:
+        """Planned and recorded: keep hashes and versions; the journal holds the content.
+
+        Between planning and its turn an item holds no content: the target's
+        comes back from the journal when a worker takes the item up
+        (``target_shed``); the baseline's is needed only by kinds whose write
+        can stop halfway (``partial_writes``), which keep it.
+        """
+        if self.target is not None and self.target.fields:
+            self.target = replace(self.target, fields=NO_FIELDS)
+            self.target_shed = True
+        if self.baseline is not None and not self.kind.partial_writes:
+            self.baseline = replace(self.baseline, fields=NO_FIELDS)
+        self.changes = ()
+
+    def release(self) -> None:
+        """Final: of the item's states only versions and hashes stay in memory.
+
+        The journal holds the rest (etags, dates, correlation ids, content);
+        a bake's re-check needs the target's hash, nothing more.
+        """
+        self.shed()
+        self.baseline = _slim(self.baseline)
+        self.written = _slim(self.written)
+
     def begin(self) -> None:
         """Start the item's clock (once)."""
         if self.started is None:
@@ -146,6 +174,13 @@ class Job:
 
 
 UNKNOWN = "write.unknown"
+NO_FIELDS: Mapping[str, Any] = MappingProxyType({})  # content not held (shared: no dict per item)
+
+
+def _slim(live: Live | None) -> Live | None:
+    if live is None:
+        return None
+    return Live(version=live.version, etag=None, modified=None, fields=NO_FIELDS, hash=live.hash)
 
 
 def exhausted(job: Job, error: RequestError) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from orchestrator.engine.job import Job
+from orchestrator.engine.pool import slot
 from orchestrator.engine.recorder import Recorder
 from orchestrator.engine.sources import Sources
 from orchestrator.errors import (
@@ -108,6 +109,10 @@ class Planner:
 
     async def plan(self, job: Job) -> None:
         """Fill ``job`` with its baseline, target and diff, or give it its final status."""
+        async with slot(job.client.work):  # the run's items in work at once: see Client.work
+            await self._plan(job)
+
+    async def _plan(self, job: Job) -> None:
         try:
             live = await job.read(self._limits)
         except NotFound as exc:
@@ -140,6 +145,10 @@ class Planner:
         if live.hash == job.target.hash:
             job.status = Status.ALREADY_AT_TARGET
             self._recorder.done(job)
+        elif self._recorder.recording:
+            if not job.kind.partial_writes:  # its parts are shed next: keep them now
+                self._recorder.keep_baseline(job)
+            job.shed()  # a run holds no content until the item's turn: the journal has it
         return None
 
     def _finish(self, job: Job) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import TypeVar
 
 import anyio
@@ -44,3 +45,20 @@ async def _work(
         async for item in receive:
             if proceed():
                 await handle(item)
+
+
+@asynccontextmanager
+async def slot(limiter: anyio.CapacityLimiter) -> AsyncIterator[None]:
+    """Hold one of ``limiter``'s tokens; taken without a trip through the event loop when free.
+
+    (``async with limiter`` yields twice even when a token is free: around every
+    item, that reorders who goes first and costs CPU.)
+    """
+    try:
+        limiter.acquire_nowait()
+    except anyio.WouldBlock:
+        await limiter.acquire()
+    try:
+        yield
+    finally:
+        limiter.release()

@@ -253,7 +253,8 @@ class Recorder:
         if (where := self._journal()) is None:
             return
         journal, run_id = where
-        if keep and job.snapshot_hash != live.hash:
+        # Without its parts (shed after planning kept it, or resumed) there is nothing to keep.
+        if keep and job.snapshot_hash != live.hash and live.fields:
             taken_at = self.started_at or ""
             journal.add_snapshot(
                 snapshot_of(job.org, job.kind.kind.value, job.rid, live, taken_at, run_id=run_id)
@@ -268,6 +269,20 @@ class Recorder:
             conflicts=job.conflicts,
             requests=job.requests,
         )
+
+    def keep_baseline(self, job: Job) -> None:
+        """Planning found a write is needed: keep what it would replace now, as the pre-write
+        snapshot (dated at the run's start, as at an intent), so that the content need not
+        stay in memory until the item's turn. A write over anything else keeps that too."""
+        if (where := self._journal()) is None or job.baseline is None:
+            return
+        journal, run_id = where
+        live = job.baseline
+        taken_at = self.started_at or ""
+        journal.add_snapshot(
+            snapshot_of(job.org, job.kind.kind.value, job.rid, live, taken_at, run_id=run_id)
+        )
+        job.snapshot_hash = live.hash
 
     def written(self, job: Job) -> None:
         """The write is confirmed (by the answer or by a re-read)."""
@@ -329,6 +344,7 @@ class Recorder:
         for listener in self.listeners:
             listener(job)
         self.observer.item_done(job.done_event())
+        job.release()  # the journal has it all now: memory holds what is in flight only
 
     def skip(self, jobs: Iterable[Job], code: str, message: str) -> None:
         """Every job of ``jobs`` not final yet ends ``skipped`` with ``code`` and ``message``."""

@@ -14,6 +14,7 @@ from functools import partial
 
 import anyio
 
+from orchestrator.engine import heap
 from orchestrator.engine.actor import current_actor
 from orchestrator.engine.events import Observer
 from orchestrator.engine.failures import journal_failures
@@ -228,9 +229,10 @@ async def _drive(
                     shared.http = partial(_sum_http, {}, client)
                     tg.start_soon(shared.heartbeat)
                 try:
-                    verdict = await _phases(
-                        plan, client, jobs, recorder, journal, scheduler, stop, shared
-                    )
+                    with heap.steady():
+                        verdict = await _phases(
+                            plan, client, jobs, recorder, journal, scheduler, stop, shared
+                        )
                 finally:
                     http = _sum_http(row.http, client)
                 tg.cancel_scope.cancel()  # the signal watcher, the flusher, the heartbeat
@@ -256,7 +258,9 @@ async def _phases(
     shared: Coordinator | None = None,
 ) -> Verdict:
     observer = recorder.observer
+    heap.settle()  # the plan and its jobs: the collector need not scan them again
     _, refused = await _prepare(plan, client, jobs, recorder, journal, stop)
+    heap.settle()  # planned: from here on the collector scans what is in flight only
     if shared is not None:  # nothing is written before every shard has planned
         refused = await shared.planned(refused, stop) or refused
     if stop.is_set():

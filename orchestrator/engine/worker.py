@@ -33,12 +33,14 @@ from typing import Any
 import anyio
 
 from orchestrator.engine.job import UNKNOWN, Job, exhausted, failure
+from orchestrator.engine.pool import slot
 from orchestrator.engine.recorder import Recorder
 from orchestrator.errors import (
     AuthenticationFailed,
     BadRequest,
     Conflict,
     ItemError,
+    JournalError,
     NotFound,
     PermissionDenied,
     QueueTaken,
@@ -124,11 +126,14 @@ class Worker:
         if job.state is State.WRITTEN:
             self._verify(job)
             return
-        try:
-            async with self._recorder.writing(job) as waited:
-                await self._execute(job, reread=waited)
-        except RequestError as exc:
-            job.stopped_by(exc, self._limits)
+        async with slot(job.client.work):  # the run's items in work at once: see Client.work
+            if job.target_shed:
+                await self._recall_target(job)
+            try:
+                async with self._recorder.writing(job) as waited:
+                    await self._execute(job, reread=waited)
+            except RequestError as exc:
+                job.stopped_by(exc, self._limits)
         if job.status is not None:
             self._recorder.done(job)
 
@@ -200,11 +205,33 @@ class Worker:
                 if written is not None:
                     job.written = written
                     self._recorder.written(job)
-                    self._verify(job)
+                    self._to_verifier(job)
                 return None
             job.retried()
             # A 429 waits this too: alongside its Retry-After, whichever is longer.
             await anyio.sleep(backoff_delay(self._limits.backoff, job.budget.used))
+
+    def _to_verifier(self, job: Job) -> None:
+        """A confirmed write: verifying needs versions and hashes only, so no content is kept."""
+        job.release()
+        self._verify(job)
+
+    async def _recall_target(self, job: Job) -> None:
+        """The target's content, from the journal where planning left it (see ``Job.shed``).
+
+        Raises:
+            JournalError: the journal lost it, or holds other content than planned.
+        """
+        journal, run_id = self._recorder.journal, self._recorder.run_id
+        assert job.target is not None and journal is not None and run_id is not None
+        fields = await journal.target_fields(run_id, job.seq)
+        if fields is None or content_hash(fields) != job.target.hash:
+            raise JournalError(
+                f"item {job.seq} ({job.org} {job.rid}): the journal does not hold the target"
+                " content planning recorded"
+            )
+        job.target = replace(job.target, fields=fields)
+        job.target_shed = False
 
     def _unknown(self, job: Job, exc: RequestError) -> RequestError:
         """The write's outcome is unknown: journal it; only a read may tell."""
@@ -219,9 +246,10 @@ class Worker:
         baseline = job.baseline
         if job.state is not State.INTENDED or live.hash == baseline.hash:
             return False
-        # Resumed without the baseline's parts (no pre-write snapshot): only the hash
-        # is known, and a changed hash must then count as drift.
-        if content_hash(baseline.fields) != baseline.hash:
+        # Resumed without the baseline's parts (no pre-write snapshot), or a kind whose
+        # write is one request (Job.shed): only the hash is known, and a changed hash
+        # must then count as drift.
+        if not baseline.fields or content_hash(baseline.fields) != baseline.hash:
             return False
         if not between(baseline.fields, job.target.fields, live.fields):
             return False
@@ -258,7 +286,7 @@ class Worker:
         # Our write (whose answer was lost) or an identical one is live: verify it.
         job.written = live
         self._recorder.written(job)
-        self._verify(job)
+        self._to_verifier(job)
 
     def _drifted(self, job: Job, live: Live) -> None:
         _log.warning("drift", org=job.org, config_id=job.rid, version=live.version)

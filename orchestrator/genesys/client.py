@@ -110,6 +110,8 @@ class Client:
         self.listener = listener
         self.stats = HttpStats()
         self._shared = anyio.CapacityLimiter(limits.concurrency)
+        # Items in work at once: one waiting for a request slot holds content in memory.
+        self.work = anyio.CapacityLimiter(limits.concurrency)
         self._smoothing = AsyncLimiter(limits.max_rate, 1.0) if limits.max_rate else None
         self._orgs: dict[str, OrgClient] = {}
 
@@ -144,6 +146,7 @@ class OrgClient:
     def __init__(self, parent: Client, org: Org, gate: OrgGate) -> None:
         self.org = org
         self.gate = gate
+        self.work = parent.work  # the run's: see Client.work
         self._parent = parent
         self._tokens = TokenSource(org, parent.limits, self._post_form)
         # HTTPS_PROXY / HTTP_PROXY / NO_PROXY, as every other tool on the host.

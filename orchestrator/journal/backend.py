@@ -82,7 +82,11 @@ class QueuedJournal:
     async def _commit(self, statements: Iterable[Statement], events: Iterable[Any] = ()) -> None:
         """The queue, then ``statements``, then every event, in one transaction."""
         statements, events = list(statements), list(events)
-        async with self._committing:
+        if self._committing.locked():
+            await self._committing.acquire()
+        else:
+            self._committing.acquire_nowait()  # no trip through the event loop (SQLite: always)
+        try:
             pending, queued = self._pending, self._events
             if not (pending or queued or statements or events):
                 return  # a commit in flight took this caller's steps: they are durable now
@@ -92,6 +96,8 @@ class QueuedJournal:
             except BaseException:
                 self._pending[:0], self._events[:0] = pending, queued  # nothing was written
                 raise
+        finally:
+            self._committing.release()
 
     def _queue(self, sql: str, params: tuple[Any, ...]) -> None:
         self._pending.append((sql, params))

@@ -27,7 +27,8 @@ class ShardStatements(QueuedJournal):
     ) -> bool:
         """Run ``guard``; only if it changed a row, ``statements`` and ``events`` too."""
         await self.flush()  # the queue is never lost with a guard that fails
-        return await self._transaction(statements or [], list(events), guard=guard)
+        async with self._committing:  # one transaction in flight per process
+            return await self._transaction(statements or [], list(events), guard=guard)
 
     async def claim(self, run_id: str, name: str, by: str) -> bool:
         """Take the decision called ``name`` for the run; False if another process has."""

@@ -14,6 +14,7 @@ change) or by :meth:`SqlJournal.flush`, which the engine calls every
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -216,6 +217,22 @@ class SqlJournal(ShardStatements, PauseStatements):
             "SELECT status, COUNT(*) AS n FROM items WHERE run_id = ? GROUP BY status", (run_id,)
         )
         return {Status(r["status"]) if r["status"] else None: int(r["n"]) for r in rows}
+
+    async def target_fields(self, run_id: str, seq: int) -> dict[str, Any] | None:
+        """The target content planning recorded for item ``seq`` (None: none recorded).
+
+        Read without committing the queue first (a commit per item would double
+        the commits of a run); only when nothing committed holds it yet does the
+        queue go first.
+        """
+        sql = "SELECT target_fields FROM items WHERE run_id = ? AND seq = ?"
+        rows = await self._query(sql, (run_id, seq))
+        if not rows or rows[0]["target_fields"] is None:
+            rows = await self._select(sql, (run_id, seq))
+        if not rows or rows[0]["target_fields"] is None:
+            return None
+        fields: dict[str, Any] = json.loads(rows[0]["target_fields"])
+        return fields
 
     def record_planned(self, run_id: str, seq: int, planned: Planned) -> None:
         """Queued: the item's live state and resolved target, as planning saw them."""

@@ -154,6 +154,10 @@ class Journal(Protocol):
         """How many of the run's items have each final status (None: not final yet)."""
         ...
 
+    async def target_fields(self, run_id: str, seq: int) -> dict[str, Any] | None:
+        """The target content planning recorded for item ``seq`` (None: none recorded)."""
+        ...
+
     def record_planned(self, run_id: str, seq: int, planned: Planned) -> None:
         """Queued: the item's live state and resolved target, as planning saw them."""
         ...

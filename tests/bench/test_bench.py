@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.bench import ratebound
+from orchestrator.bench import ratebound, scale, scaletable
 from orchestrator.bench.__main__ import main
 from orchestrator.bench.plans import rollbacks
 from orchestrator.bench.ratebound import Scenario, bounds
@@ -135,3 +135,75 @@ def test_quick_sharded_runs_one_and_two_shard_processes_each_writing_once(
             assert side["rollbacks_per_s"] > 0
         assert result["speedup"] > 0
     assert "2 shards vs 1" in capsys.readouterr().out
+
+
+def test_quick_scale_runs_both_backends_against_an_empty_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Toy sizes on SQLite and a throwaway PostgreSQL: every run correct, per-item RSS figured."""
+    out = tmp_path / "bench.json"
+    argv = ["--quick", "--only", "scale", "--no-sdk", "--profile", "--out", str(out)]
+    assert main(argv) == 0
+    data = json.loads(out.read_text())["scale"]
+    assert data["sizes"] == list(scale.QUICK)
+    for backend in scale.BACKENDS:
+        runs = data["backends"][backend]["runs"]
+        empty = data["backends"][backend]["empty"]
+        assert empty["succeeded"] == 1 and empty["writes_ok"]
+        assert empty["journal_backend"] == backend
+        for n, figures in runs.items():
+            assert figures["journal_backend"] == backend
+            assert figures["succeeded"] == int(n) and figures["writes_ok"]
+            per_item = 1024 * (figures["peak_rss_mib"] - empty["peak_rss_mib"]) / int(n)
+            assert figures["rss_kib_per_item"] == pytest.approx(per_item)
+        goals = data["goals"][backend]
+        assert goals["all_written_once"] and goals["sdk_cpu_ok"] is None
+    for name, text in data["profiles"].items():
+        assert Path(text).read_text().startswith(f"scale run {name}")
+    printed = capsys.readouterr().out
+    assert "SCALE" in printed and "JOURNAL OVERHEAD" not in printed  # 5,000 items only
+
+
+def test_scale_sizes_outside_the_known_ones_are_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A usage error (exit 2) before anything runs."""
+    with pytest.raises(SystemExit) as exc:
+        main(["--only", "scale", "--sizes", "5000,7"])
+    assert exc.value.code == 2
+    assert "no scale size 7" in capsys.readouterr().err
+
+
+def _figures(cpu_ms: float, rss: float) -> dict[str, float | bool | int]:
+    return {
+        "rollbacks_per_s": 500.0,
+        "cpu_ms_per_rollback": cpu_ms,
+        "peak_rss_mib": rss,
+        "rss_kib_per_item": 1.0,
+        "wall_s": 1.0,
+        "cpu_wait_s": 0.0,
+        "writes_ok": True,
+        "succeeded": 1,
+        "items": 1,
+    }
+
+
+def test_scale_goals_and_the_journal_overhead_table() -> None:
+    """Goals judged from the figures; the 5,000-item pair of backends gets its own table."""
+    runs = {"5000": _figures(1.0, 60.0), "100000": _figures(1.05, 250.0)}
+    slow = {"5000": _figures(1.0, 60.0), "100000": _figures(1.2, 400.0)}
+    out = {
+        "sizes": [5000, 100000],
+        "backends": {
+            "sqlite": {"empty": _figures(0, 50.0), "runs": runs},
+            "postgresql": {"empty": _figures(0, 50.0), "runs": slow},
+        },
+        "sdk": {"5000": _figures(3.3, 300.0)},
+    }
+    out["goals"] = scale.goals(out)
+    sqlite, postgresql = out["goals"]["sqlite"], out["goals"]["postgresql"]
+    assert sqlite["peak_rss_ok"] and sqlite["cpu_growth_ok"] and sqlite["sdk_cpu_ok"]
+    assert not postgresql["peak_rss_ok"] and not postgresql["cpu_growth_ok"]
+    assert sqlite["sdk_cpu_share"] == {"5000": pytest.approx(1 / 3.3)}
+    text = scaletable.render(out)
+    assert "JOURNAL OVERHEAD: 5,000 items" in text and "MISSED" in text and "MET" in text

@@ -38,6 +38,7 @@ class Assistant:
     kind = Kind.ASSISTANT
     has_server_history = False
     rereads_before_write = True
+    partial_writes = True  # the assistant, then its copilot
 
     @staticmethod
     def path(rid: str) -> str:

@@ -65,6 +65,9 @@ class ResourceKind(Protocol):
     kind: Kind
     has_server_history: bool  # targets can come from the server's version history
     rereads_before_write: bool  # no server-side guard: compare dateModified first
+    # A write of several requests can stop halfway; telling that from drift needs the
+    # baseline's parts, so an item of such a kind keeps them while it is worked on.
+    partial_writes: bool
 
     async def read(self, client: OrgClient, rid: str, stats: HttpStats) -> Live:
         """The live state (one GET)."""
@@ -195,6 +198,7 @@ class SnapshotOnly:
     noun: str  # "agent checklists": for the message a history target gets
     has_server_history = False
     rereads_before_write = True
+    partial_writes = True  # queues' bindings: added and removed one by one
 
     async def resolve(
         self, client: OrgClient, rid: str, to: To, live: Live, stats: HttpStats

@@ -31,6 +31,7 @@ class AgentChecklist(SnapshotOnly):
 
     kind = Kind.AGENT_CHECKLIST
     noun = "agent checklists"
+    partial_writes = False  # one full-replace PUT
 
     @staticmethod
     def path(rid: str) -> str:

@@ -27,6 +27,7 @@ class AgentAssistConfig:
     kind = Kind.AGENTASSIST_CONFIG
     has_server_history = True
     rereads_before_write = False
+    partial_writes = False  # one PUT
 
     @staticmethod
     def path(rid: str) -> str:

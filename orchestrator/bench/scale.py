@@ -1,0 +1,172 @@
+"""Scale: one process rolling back 5,000, 20,000 and 100,000 items, on both journal backends.
+
+Each run goes against a fresh sandbox process serving ``orgs x configs``
+generated configs with rate limits off, from a process of its own
+(:mod:`orchestrator.bench.throughput`), so CPU and peak RSS are the
+orchestrator's alone. Per size and backend: rollbacks/s, CPU per rollback,
+peak RSS, and RSS per item: peak minus the peak of an "empty" run (one org,
+one config) on the same backend, divided by the items. At the sizes in
+:data:`WITH_SDK` the official SDK's baseline runs the same rollbacks once
+(SQLite side of the table), so the CPU ratio is measured in the same bench.
+
+PostgreSQL runs use a throwaway server (:mod:`orchestrator.bench.pgserver`),
+a fresh database per run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from orchestrator.bench.compare import CHILD_TIMEOUT, ORCHESTRATOR_CHILD, UNBOUND, sdk
+from orchestrator.bench.compare import Size as CompareSize
+from orchestrator.bench.measure import run_child
+from orchestrator.bench.pgserver import PostgresServer
+from orchestrator.bench.plans import Pacing, rollbacks, write_plan
+from orchestrator.bench.sandboxproc import SandboxProcess
+from orchestrator.sandbox import generate_seed
+
+BACKENDS = ("sqlite", "postgresql")
+CONCURRENCY = 32  # requests in flight across the run; the SDK baseline's threads
+ORG_CONCURRENCY = 4
+GOAL_PEAK_MIB = 300.0  # at the largest size
+GOAL_KIB_PER_ITEM = 2.0
+GOAL_CPU_GROWTH = 0.10  # CPU per rollback at the largest size vs the smallest
+GOAL_SDK_SHARE = 1 / 3  # CPU per rollback vs the SDK's, at the sizes it runs
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Shape:
+    """One size: ``orgs x configs`` items."""
+
+    orgs: int
+    configs: int
+
+    @property
+    def items(self) -> int:
+        """How many rollbacks."""
+        return self.orgs * self.configs
+
+
+EMPTY = Shape(orgs=1, configs=1)
+SHAPES = {
+    5_000: Shape(orgs=200, configs=25),
+    20_000: Shape(orgs=400, configs=50),
+    100_000: Shape(orgs=1000, configs=100),
+}
+QUICK = {20: Shape(orgs=4, configs=5), 60: Shape(orgs=6, configs=10)}
+WITH_SDK = frozenset({5_000, 20_000})
+
+
+def run(
+    sizes: Sequence[int],
+    backends: Sequence[str],
+    workdir: Path,
+    *,
+    quick: bool = False,
+    with_sdk: bool = True,
+    profile: Path | None = None,
+    say: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Every size on every backend, the empty run first; figures and goal verdicts.
+
+    ``profile``: a folder; each orchestrator run is profiled (cProfile) into
+    ``<backend>-<items>.prof`` there (profiling inflates CPU figures).
+    """
+    shapes = QUICK if quick else SHAPES
+    chosen = [(n, shapes[n]) for n in sizes]
+    out: dict[str, Any] = {"sizes": [n for n, _ in chosen], "backends": {}}
+    server = PostgresServer() if "postgresql" in backends else None
+    try:
+        if server is not None:
+            server.start()
+        for backend in backends:
+            runs: dict[str, Any] = {}
+            say(f"scale ({backend}): the empty run")
+            empty = _one(EMPTY, backend, workdir, server, None)
+            for n, shape in chosen:
+                say(f"scale ({backend}): {shape.orgs} orgs x {shape.configs} = {n} items")
+                prof = None if profile is None else profile / f"{backend}-{n}.prof"
+                figures = _one(shape, backend, workdir, server, prof)
+                figures["rss_kib_per_item"] = (
+                    1024 * (figures["peak_rss_mib"] - empty["peak_rss_mib"]) / n
+                )
+                runs[str(n)] = figures
+            out["backends"][backend] = {"empty": empty, "runs": runs}
+    finally:
+        if server is not None:
+            server.stop()
+    if with_sdk:
+        out["sdk"] = {}
+        for n, shape in chosen:
+            if n in WITH_SDK or quick:
+                say(f"scale: the SDK baseline at {n} items")
+                out["sdk"][str(n)] = _sdk(shape, workdir)["client"]
+    out["goals"] = goals(out)
+    return out
+
+
+def _one(
+    shape: Shape, backend: str, workdir: Path, server: PostgresServer | None, prof: Path | None
+) -> dict[str, Any]:
+    """One orchestrator run: its client figures, and whether the sandbox saw one PUT per config."""
+    here = workdir / f"scale-{backend}-{shape.items}"
+    here.mkdir(parents=True, exist_ok=True)
+    targets = rollbacks(generate_seed(orgs=shape.orgs, configs=shape.configs))
+    pacing = Pacing(
+        requests_per_minute=UNBOUND, org_concurrency=ORG_CONCURRENCY, concurrency=CONCURRENCY
+    )
+    with SandboxProcess(shape.orgs, shape.configs, here / "sandbox.log") as sb:
+        plan = write_plan(here / "plan.yaml", sb.url, targets, pacing, name="scale")
+        if backend == "sqlite":
+            journal = str(here / "journal.sqlite3")
+        else:
+            assert server is not None
+            journal = server.new_database()
+        args = [str(plan), journal, str(here / "run.log")] + ([str(prof)] if prof else [])
+        figures = run_child(ORCHESTRATOR_CHILD, args, timeout=CHILD_TIMEOUT)
+        log = sb.summary()
+    figures["writes_ok"] = log["writes"]["ok"]
+    figures["requests"] = log["requests"]
+    figures["serving_cpu_s"] = log["serving_cpu_s"]
+    return figures
+
+
+def _sdk(shape: Shape, workdir: Path) -> dict[str, Any]:
+    here = workdir / f"scale-sdk-{shape.items}"
+    here.mkdir(parents=True, exist_ok=True)
+    size = CompareSize(orgs=shape.orgs, configs=shape.configs, concurrency=CONCURRENCY)
+    targets = rollbacks(generate_seed(orgs=shape.orgs, configs=shape.configs))
+    return sdk(size, targets, here)
+
+
+def goals(out: dict[str, Any]) -> dict[str, Any]:
+    """Issue 16's goals, judged on these figures (None where this bench did not measure it)."""
+    sizes: list[int] = out["sizes"]
+    verdicts: dict[str, Any] = {}
+    if not sizes:
+        return verdicts
+    small, large = str(min(sizes)), str(max(sizes))
+    for backend, data in out["backends"].items():
+        runs = data["runs"]
+        top, base = runs[large], runs[small]
+        growth = top["cpu_ms_per_rollback"] / base["cpu_ms_per_rollback"] - 1
+        verdicts[backend] = {
+            "peak_rss_ok": top["peak_rss_mib"] <= GOAL_PEAK_MIB
+            and top["rss_kib_per_item"] <= GOAL_KIB_PER_ITEM,
+            "cpu_growth": growth,
+            "cpu_growth_ok": growth <= GOAL_CPU_GROWTH,
+            "all_written_once": all(r["writes_ok"] for r in runs.values()),
+        }
+        shares = {
+            n: runs[n]["cpu_ms_per_rollback"] / theirs["cpu_ms_per_rollback"]
+            for n, theirs in out.get("sdk", {}).items()
+            if n in runs
+        }
+        verdicts[backend]["sdk_cpu_share"] = shares
+        verdicts[backend]["sdk_cpu_ok"] = (
+            all(s <= GOAL_SDK_SHARE for s in shares.values()) if shares else None
+        )
+    return verdicts

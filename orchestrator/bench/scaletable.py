@@ -1,0 +1,111 @@
+"""The scale part's figures as plain-text tables: the curve, journal overhead, hot spots."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from orchestrator.bench import scale
+from orchestrator.bench.table import grid, profile_text
+
+OVERHEAD_SIZE = "5000"  # issue 12: journal overhead at 5,000 items
+
+
+def render(s: Mapping[str, Any]) -> str:
+    """The curve per backend, the SDK beside it, the goals; then the journal-overhead table."""
+    parts = [_curve(s)]
+    if all(OVERHEAD_SIZE in b["runs"] for b in s["backends"].values()) and len(s["backends"]) > 1:
+        parts.append(_overhead(s))
+    return "\n\n".join(parts)
+
+
+def _curve(s: Mapping[str, Any]) -> str:
+    rows = [
+        [
+            "backend",
+            "items",
+            "rollbacks/s",
+            "CPU ms/rollback",
+            "peak RSS MiB",
+            "KiB/item over empty",
+            "wall s",
+            "CPU wait s",
+            "one PUT per config",
+        ]
+    ]
+    for backend, data in s["backends"].items():
+        empty = data["empty"]
+        rows.append([backend, "empty (1)", "-", "-", f"{empty['peak_rss_mib']:.1f}"] + ["-"] * 4)
+        for n, r in data["runs"].items():
+            rows.append(
+                [
+                    backend,
+                    n,
+                    f"{r['rollbacks_per_s']:.1f}",
+                    f"{r['cpu_ms_per_rollback']:.3f}",
+                    f"{r['peak_rss_mib']:.1f}",
+                    f"{r['rss_kib_per_item']:.2f}",
+                    f"{r['wall_s']:.1f}",
+                    f"{r['cpu_wait_s']:.1f}",
+                    "ok" if r["writes_ok"] else "WRONG",
+                ]
+            )
+    for n, r in s.get("sdk", {}).items():
+        rows.append(
+            [
+                "SDK baseline",
+                n,
+                f"{r['rollbacks_per_s']:.1f}",
+                f"{r['cpu_ms_per_rollback']:.3f}",
+                f"{r['peak_rss_mib']:.1f}",
+                "-",
+                f"{r['wall_s']:.1f}",
+                f"{r['cpu_wait_s']:.1f}",
+                f"{r['succeeded']}/{r['items']}",
+            ]
+        )
+    return (
+        "SCALE: one process, sandbox rate limits off, sandbox in its own process,\n"
+        f"{scale.CONCURRENCY} in flight ({scale.ORG_CONCURRENCY} per org; SDK:"
+        f" {scale.CONCURRENCY} threads); CPU and peak RSS (VmHWM) of the client's process;\n"
+        "KiB/item = (peak RSS - the empty run's) / items\n" + grid(rows) + "\n" + _goals(s)
+    )
+
+
+def _goals(s: Mapping[str, Any]) -> str:
+    lines = []
+    for backend, g in s.get("goals", {}).items():
+        shares = ", ".join(f"{n}: {v:.2f}x" for n, v in g["sdk_cpu_share"].items()) or "-"
+        lines.append(
+            f"goals ({backend}): peak RSS <= {scale.GOAL_PEAK_MIB:.0f} MiB and"
+            f" <= {scale.GOAL_KIB_PER_ITEM:.0f} KiB/item at the largest size:"
+            f" {_verdict(g['peak_rss_ok'])}; CPU/rollback growth smallest -> largest"
+            f" {100 * g['cpu_growth']:+.1f}% (goal <= +{100 * scale.GOAL_CPU_GROWTH:.0f}%):"
+            f" {_verdict(g['cpu_growth_ok'])}; CPU vs SDK {shares} (goal <= 0.33x):"
+            f" {_verdict(g['sdk_cpu_ok'])}"
+        )
+    return "\n".join(lines)
+
+
+def _verdict(ok: bool | None) -> str:
+    return "-" if ok is None else ("MET" if ok else "MISSED")
+
+
+def _overhead(s: Mapping[str, Any]) -> str:
+    rows = [["backend", "rollbacks/s", "CPU ms/rollback", "peak RSS MiB"]]
+    for backend, data in s["backends"].items():
+        r = data["runs"][OVERHEAD_SIZE]
+        rows.append(
+            [
+                backend,
+                f"{r['rollbacks_per_s']:.1f}",
+                f"{r['cpu_ms_per_rollback']:.3f}",
+                f"{r['peak_rss_mib']:.1f}",
+            ]
+        )
+    return "JOURNAL OVERHEAD: 5,000 items, limits off, SQLite vs PostgreSQL\n" + grid(rows)
+
+
+def profile(name: str, spots: Mapping[str, Sequence[Mapping[str, Any]]]) -> str:
+    """One profiled scale run's hot spots, as the throughput part prints them."""
+    return f"scale run {name}\n" + profile_text(spots)

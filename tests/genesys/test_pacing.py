@@ -170,7 +170,10 @@ async def test_a_wrong_quota_costs_at_most_one_429_per_org(
         assert refused and max(refused.values()) == 1, refused
     else:
         assert refused == Counter()
-    assert data["pacing"] == [{"org": o, "allowed": 30, "configured": 300} for o in orgs]
+    # With headers only on 429s, an org learns its limit from its one 429; an org
+    # whose requests never outran the server's figure had nothing to learn.
+    learned = sorted(refused) if on_429_only else orgs
+    assert data["pacing"] == [{"org": o, "allowed": 30, "configured": 300} for o in learned]
 
 
 async def test_the_server_limit_is_a_floor_never_a_raise(

@@ -68,7 +68,8 @@ class Scheduler:
     async def run(self, jobs: Sequence[Job]) -> Verdict:
         """Run every wave not yet finished; the verdict says how the run ends."""
         for idx, wave in enumerate(self._plan.waves):
-            row = (await self._journal.waves(self._run_id))[idx]  # other shards move it too
+            rows = await self._journal.waves(self._run_id)  # other shards move them too
+            row = rows[idx]
             wave_jobs = [j for j in jobs if j.wave == wave.name]
             finished = row.status in (WaveStatus.SUCCEEDED, WaveStatus.PARTIAL)
             if finished and all(j.status is not None for j in wave_jobs):
@@ -77,7 +78,7 @@ class Scheduler:
             if closed is not None:
                 await self._skip_later(idx - 1, jobs, "window.closed", closed)
                 return Verdict(RunStatus.HALTED, closed)
-            so_far = (await self._journal.waves(self._run_id))[:idx]
+            so_far = rows[:idx]
             verdict = await self._gates.approval(idx, wave, row, row.items, so_far)
             if verdict is not None:
                 return verdict  # nothing of this wave started: later waves stay pending

@@ -111,6 +111,7 @@ class Planner:
         """Fill ``job`` with its baseline, target and diff, or give it its final status."""
         async with slot(job.client.work):  # the run's items in work at once: see Client.work
             await self._plan(job)
+        await self._recorder.keep_up()  # planning never waits on its own: bound the queue
 
     async def _plan(self, job: Job) -> None:
         try:

@@ -118,6 +118,11 @@ class Recorder:
         if self.journal is not None:
             await self.journal.flush()
 
+    async def keep_up(self) -> None:
+        """Let the journal catch up if its queue has grown long (see ``Journal.keep_up``)."""
+        if self.journal is not None:
+            await self.journal.keep_up()
+
     # ----- pacing (the client's PacingListener) -------------------------------
 
     async def limit_learned(self, org: str, allowed: int, configured: int) -> None:

@@ -136,6 +136,7 @@ class Worker:
                 job.stopped_by(exc, self._limits)
         if job.status is not None:
             self._recorder.done(job)
+        await self._recorder.keep_up()
 
     async def _execute(self, job: Job, *, reread: bool) -> None:
         assert job.target is not None and job.baseline is not None

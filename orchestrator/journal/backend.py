@@ -22,6 +22,7 @@ from orchestrator.journal.columns import dumps
 from orchestrator.timestamps import stamp
 
 Statement = tuple[str, tuple[Any, ...]]
+HIGH_WATER = 1024  # queued statements and events before a producer waits for a commit
 
 
 class QueuedJournal:
@@ -78,6 +79,16 @@ class QueuedJournal:
         """Commit every queued step now (or wait for the commit that took them)."""
         if self._pending or self._events or self._committing.locked():
             await self._commit(())
+
+    async def keep_up(self) -> None:
+        """Wait for a commit when the queue has grown past :data:`HIGH_WATER` steps.
+
+        Producers that queue without ever waiting (planning 100,000 items)
+        would otherwise outrun a slower database, and the queue, holding every
+        step's serialized content, would grow with the plan.
+        """
+        if len(self._pending) + len(self._events) >= HIGH_WATER:
+            await self.flush()
 
     async def _commit(self, statements: Iterable[Statement], events: Iterable[Any] = ()) -> None:
         """The queue, then ``statements``, then every event, in one transaction."""

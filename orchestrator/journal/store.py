@@ -54,6 +54,10 @@ class Journal(Protocol):
         """Commit every queued step now."""
         ...
 
+    async def keep_up(self) -> None:
+        """Wait for a commit if so many steps are queued that memory would grow with the plan."""
+        ...
+
     # ----- runs -------------------------------------------------------------
 
     async def create_run(

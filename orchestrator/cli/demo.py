@@ -145,7 +145,7 @@ async def _demo(fmt: str, observer: Observer) -> Result:
             )
             observer.close()
             assert result.run_id is not None
-            print(report.render(await report.build(journal, result.run_id), fmt), end="")
+            await report.stream(journal, result.run_id, fmt, sys.stdout.write)
             await _show_halt(journal, url)
             await _show_agent_assist(journal, url, sandbox)
             await show_reviewed(journal, url, sandbox, JOURNAL.parent)

@@ -24,9 +24,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     async def show() -> None:
         async with opened(args.journal, read_only=True) as journal:
             if args.run_id:
-                data = await report.build(journal, args.run_id)
-                text = json.dumps(data, indent=2) + "\n" if args.format == "json" else None
-                print(text or report.render(data, "text"), end="")
+                fmt = "json" if args.format == "json" else "text"
+                await report.stream(journal, args.run_id, fmt, sys.stdout.write)
             else:
                 _print_runs(journal.location, await _runs(journal), args.format)
 
@@ -66,8 +65,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     async def show() -> None:
         async with opened(args.journal, read_only=True) as journal:
-            data = await report.build(journal, args.run_id)
-        print(report.render(data, args.format), end="")
+            await report.stream(journal, args.run_id, args.format, sys.stdout.write)
 
     anyio.run(show)
     return 0

@@ -12,8 +12,9 @@ import json
 import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TextIO
 
 import anyio
 
@@ -166,35 +167,55 @@ def drive(args: argparse.Namespace, start: Start) -> int:
         check_writable(args.metrics_file)  # before the first request
         observer = metrics = MetricsObserver(observer, args.metrics_file)
 
-    async def go() -> tuple[Result, dict[str, Any] | None]:
+    async def go() -> tuple[Result, Written | None]:
         async with opened(args.journal) as journal:
             result = await start(journal, observer, approver)
             observer.close()  # the display's last screen goes above the report
             if result.run_id is None:  # refused before the run existed
                 return result, None
-            return result, await report.build(journal, result.run_id)
+            return result, await _reports(args, journal, result.run_id)
 
     try:
-        result, data = anyio.run(go)
+        result, written = anyio.run(go)
     finally:
         observer.close()
     if metrics is not None:
         metrics.finish(str(result.status))
-    return _finish(args, result, data)
+    return _finish(args, result, written)
 
 
-def _finish(args: argparse.Namespace, result: Result, data: dict[str, Any] | None) -> int:
-    if data is None:
-        print(f"halted: {_shown(result.reason or '')}", file=sys.stderr)
-        return result.exit_code
-    print(report.render(data, args.format), end="")
-    code = result.exit_code
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What writing the reports saw: an item in doubt, the ``--report`` file's error."""
+
+    in_doubt: bool
+    report_error: str | None
+
+
+async def _reports(args: argparse.Namespace, journal: Journal, run_id: str) -> Written:
+    """The report on stdout, and the JSON one in ``--report``, each streamed from the journal."""
+    tally = await report.stream(journal, run_id, args.format, sys.stdout.write)
+    sys.stdout.flush()
+    error = None
     if args.report:
         try:
-            write_private(Path(args.report), report.render(data, "json"))
+            with open_private(Path(args.report)) as out:
+                await report.stream(journal, run_id, "json", out.write)
         except OSError as exc:
-            print(f"error: cannot write --report {args.report}: {exc.strerror}", file=sys.stderr)
-            code = code or ExitCode.USAGE  # the run's own failure says more, if it had one
+            error = exc.strerror or str(exc)
+    return Written(in_doubt=tally.in_doubt, report_error=error)
+
+
+def _finish(args: argparse.Namespace, result: Result, written: Written | None) -> int:
+    if written is None:
+        print(f"halted: {_shown(result.reason or '')}", file=sys.stderr)
+        return result.exit_code
+    code = result.exit_code
+    if written.report_error is not None:
+        print(
+            f"error: cannot write --report {args.report}: {written.report_error}", file=sys.stderr
+        )
+        code = code or ExitCode.USAGE  # the run's own failure says more, if it had one
     if result.reason and result.exit_code != ExitCode.OK:
         print(f"run {result.run_id} {result.status}: {_shown(result.reason)}", file=sys.stderr)
     if getattr(args, "shard", None) is not None and result.exit_code is ExitCode.HALTED:
@@ -205,14 +226,9 @@ def _finish(args: argparse.Namespace, result: Result, data: dict[str, Any] | Non
         )
     elif getattr(args, "shard", None) is not None and result.exit_code == ExitCode.INTERRUPTED:
         print("continue with: the same command (this shard resumes its part)", file=sys.stderr)
-    elif result.exit_code in (ExitCode.HALTED, ExitCode.INTERRUPTED) or in_doubt(data):
+    elif result.exit_code in (ExitCode.HALTED, ExitCode.INTERRUPTED) or written.in_doubt:
         print(f"continue with: orchestrator resume {result.run_id}", file=sys.stderr)
     return code
-
-
-def in_doubt(data: dict[str, Any]) -> bool:
-    """Whether any item of a report ended with a write that may have happened."""
-    return any((item["error"] or {}).get("code") == "write.unknown" for item in data["items"])
 
 
 def _shown(text: str) -> str:
@@ -271,6 +287,11 @@ def check_output(path: Path | None) -> None:
 
 def write_private(path: Path, text: str) -> None:
     """Write ``text`` to ``path``, a new file created ``0600``: a report holds every config."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
+    with open_private(path) as out:
         out.write(text)
+
+
+def open_private(path: Path) -> TextIO:
+    """``path`` opened for writing, created ``0600`` if new."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    return os.fdopen(fd, "w", encoding="utf-8")

@@ -22,6 +22,7 @@ from orchestrator.errors import JournalError
 from orchestrator.journal.backend import Statement
 from orchestrator.journal.columns import ITEM_COLUMNS, SNAPSHOT_COLUMNS, dumps, record
 from orchestrator.journal.pauses import PauseStatements
+from orchestrator.journal.reading import ReadingStatements
 from orchestrator.journal.rows import (
     Event,
     Finished,
@@ -40,7 +41,7 @@ EVENT_INSERT = "INSERT INTO events (run_id, seq, at, event, detail) VALUES (?, ?
 _UNFINISHED = (RunStatus.RUNNING, RunStatus.HALTED, RunStatus.INTERRUPTED)
 
 
-class SqlJournal(ShardStatements, PauseStatements):
+class SqlJournal(ShardStatements, PauseStatements, ReadingStatements):
     """The journal's statements over any SQL database; subclasses connect and lock."""
 
     # ----- runs -------------------------------------------------------------

@@ -17,7 +17,7 @@ Reads flush the queue first, so they see every step taken so far.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
@@ -152,6 +152,30 @@ class Journal(Protocol):
 
     async def items(self, run_id: str) -> list[ItemRow]:
         """Every item of the run, in plan order."""
+        ...
+
+    def item_pages(
+        self, run_id: str, *, wave: str | None = None, errors_only: bool = False
+    ) -> AsyncIterator[list[ItemRow]]:
+        """The run's items in plan order, a page at a time, without target content."""
+        ...
+
+    async def write_correlation_ids(
+        self, run_id: str, first: int, last: int
+    ) -> dict[int, list[str]]:
+        """Items ``first``..``last``: the correlation id of each write that may have landed."""
+        ...
+
+    async def run_events(self, run_id: str, names: Sequence[str]) -> list[Event]:
+        """The run's events with these names, in order."""
+        ...
+
+    async def shard_counts(self, run_id: str) -> dict[int | None, tuple[int, int]]:
+        """Per shard: its items, and how many of them are final."""
+        ...
+
+    async def wave_items(self, run_id: str) -> dict[str, tuple[int, int, int]]:
+        """Per wave: its items, its failures, and those skipped or not final."""
         ...
 
     async def status_counts(self, run_id: str) -> dict[Status | None, int]:

@@ -1,8 +1,11 @@
 """Reports from the journal: JSON (the contract), text, Markdown and JUnit.
 
-Every format is rendered from the same dictionary, built from the journal
-alone, so ``run`` and a later ``report RUN_ID`` say exactly the same thing.
-Every string in it is redacted before rendering, and for the formats a
+Every format is rendered from the same data, read from the journal alone,
+so ``run`` and a later ``report RUN_ID`` say exactly the same thing. A
+report is written as it is read: the head (run, waves, summary, shards)
+first, then the items a page at a time (:mod:`orchestrator.ui.reportformats`),
+so a 100,000-item run's report takes the memory of one page, not of the
+run. Every string in it is redacted before rendering, and for the formats a
 person reads (text, Markdown, JUnit) its control characters are escaped:
 messages and names come from servers, and a terminal or a ticket must show
 them, not obey them. JSON escapes them itself.
@@ -10,37 +13,73 @@ them, not obey them. JSON escapes them itself.
 
 from __future__ import annotations
 
-import json
-from collections import Counter
-from collections.abc import Mapping
-from typing import Any
-from xml.etree import ElementTree as ET
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from orchestrator.journal.rows import LIMITED, Event, ItemRow
 from orchestrator.journal.store import Journal
 from orchestrator.logs import printable, redact
+from orchestrator.planfile.saved import REVIEWED
 from orchestrator.statuses import Status
 from orchestrator.timestamps import zulu_of
 from orchestrator.ui import shardview
-from orchestrator.ui.nextsteps import NEXT_STEPS
-from orchestrator.ui.reviewed import reviewed, reviewed_line
+from orchestrator.ui.reportformats import FORMATS as _FORMATS
+from orchestrator.ui.reportformats import PENDING, Item
+from orchestrator.ui.reviewed import reviewed
 
 REPORT_VERSION = 1
-FORMATS = ("text", "json", "markdown", "junit")
-PENDING = "pending"  # not final: an interrupted or gated run's unfinished items
+FORMATS = tuple(_FORMATS)
+_HTTP_KEYS = ("requests", "retries", "conflicts", "rate_limited", "server_errors")
+_RUN_EVENTS = ("pacing.learned", LIMITED, REVIEWED)  # the few run-level events a report reads
 
-# What an operator should do about each kind of failure.
+
+class Source(Protocol):
+    """Where a report's items come from: the journal, page by page, or a built report."""
+
+    def pages(
+        self, *, wave: str | None = None, errors_only: bool = False
+    ) -> AsyncIterator[list[Item]]:
+        """Report items in plan order (one wave's, or only those with an error)."""
+        ...
 
 
-async def build(journal: Journal, run_id: str) -> dict[str, Any]:
-    """The JSON report of ``run_id`` (keys pinned by tests/test_report_contract.py)."""
+@dataclass(frozen=True, slots=True)
+class _FromJournal:
+    journal: Journal
+    run_id: str
+
+    async def pages(
+        self, *, wave: str | None = None, errors_only: bool = False
+    ) -> AsyncIterator[list[Item]]:
+        async for page in self.journal.item_pages(self.run_id, wave=wave, errors_only=errors_only):
+            writes = await self.journal.write_correlation_ids(
+                self.run_id, page[0].seq, page[-1].seq
+            )
+            yield [_item(row, writes.get(row.seq, [])) for row in page]
+
+
+@dataclass(frozen=True, slots=True)
+class _FromReport:
+    report: dict[str, Any]
+
+    async def pages(
+        self, *, wave: str | None = None, errors_only: bool = False
+    ) -> AsyncIterator[list[Item]]:
+        yield [
+            i
+            for i in self.report["items"]
+            if (wave is None or i["wave"] == wave) and (i["error"] or not errors_only)
+        ]
+
+
+async def head(journal: Journal, run_id: str) -> dict[str, Any]:
+    """The JSON report of ``run_id`` without its items (``items`` is an empty list)."""
     run = await journal.run(run_id)
-    items = await journal.items(run_id)
     waves = await journal.waves(run_id)
-    events = await journal.events(run_id)
-    writes = _write_correlation_ids(events)
-    summary = summarize(Counter(i.status for i in items))
-    shards = await shardview.shards(journal, run, items)
+    events = await journal.run_events(run_id, _RUN_EVENTS)
+    summary = summarize(await journal.status_counts(run_id))
+    shards = await shardview.shards(journal, run)
     http = shardview.http_total(shards, _HTTP_KEYS) or {
         k: int(run.http.get(k, 0)) for k in _HTTP_KEYS
     }
@@ -67,13 +106,83 @@ async def build(journal: Journal, run_id: str) -> dict[str, Any]:
             }
             for w in waves
         ],
-        "items": [_item(i, writes.get(i.seq, [])) for i in items],
+        "items": [],
         "http": http,
         "pacing": _pacing(events),
         "limit": _limit(events),
         "shards": shards,
         "reviewed": reviewed(events),
     }
+
+
+async def build(journal: Journal, run_id: str) -> dict[str, Any]:
+    """The whole JSON report of ``run_id`` in memory (keys pinned by tests/test_report_contract.py).
+
+    For a run of any size, :func:`stream` writes the same report without holding it.
+    """
+    report = await head(journal, run_id)
+    async for page in _FromJournal(journal, run_id).pages():
+        report["items"] += page
+    return report
+
+
+@dataclass(slots=True)
+class Tally:
+    """What a report's writer saw of the items on the way."""
+
+    in_doubt: bool = False  # an item ended with a write that may have happened
+
+
+async def stream(journal: Journal, run_id: str, fmt: str, write: Callable[[str], Any]) -> Tally:
+    """Write ``run_id``'s report in ``fmt`` through ``write``, a page of items at a time."""
+    return await _drive(await head(journal, run_id), _FromJournal(journal, run_id), fmt, write)
+
+
+async def render(report: dict[str, Any], fmt: str) -> str:
+    """A built report (:func:`build`) in ``fmt`` (one of :data:`FORMATS`), as one string."""
+    out: list[str] = []
+    await _drive(report, _FromReport(report), fmt, out.append)
+    return "".join(out)
+
+
+async def _drive(
+    report: dict[str, Any], source: Source, fmt: str, write: Callable[[str], Any]
+) -> Tally:
+    """Feed ``fmt``'s writer the head, then pages of items in the order it asks for."""
+    cls = _FORMATS[fmt]
+    escape = cls.escape
+    top = _clean({k: [] if k == "items" else v for k, v in report.items()}, escape=escape)
+    out, tally = cls(top), Tally()
+
+    def say(text: str) -> None:
+        if text:
+            write(redact(text))
+
+    async def pages(**query: Any) -> AsyncIterator[list[Item]]:
+        async for page in source.pages(**query):
+            if page:
+                tally.in_doubt |= any(
+                    (i["error"] or {}).get("code") == "write.unknown" for i in page
+                )
+                yield [_clean(i, escape=escape) for i in page]
+
+    say(out.begin())
+    if not cls.by_wave:
+        async for page in pages():
+            say(out.rows(page))
+    for wave in top["waves"] if cls.by_wave else ():
+        if cls.measures:
+            async for page in pages(wave=wave["name"]):
+                out.measure(page)
+        say(out.wave_start(wave))
+        async for page in pages(wave=wave["name"]):
+            say(out.rows(page))
+        say(out.wave_end(wave))
+    if cls.problems:
+        async for page in pages(errors_only=True):
+            say(out.problem_rows(page))
+    say(out.end())
+    return tally
 
 
 def _limit(events: list[Event]) -> dict[str, list[str]] | None:
@@ -83,14 +192,6 @@ def _limit(events: list[Event]) -> dict[str, list[str]] | None:
             detail = event.detail
             return {"patterns": list(detail["limit"]), "left_out": list(detail["left_out"])}
     return None
-
-
-def _limit_line(report: dict[str, Any]) -> str | None:
-    limit = report.get("limit")
-    if not limit:
-        return None
-    left = ", ".join(limit["left_out"]) or "nothing"
-    return f"--limit {','.join(limit['patterns'])}: left out {left}"
 
 
 def _pacing(events: list[Event]) -> list[dict[str, Any]]:
@@ -106,17 +207,7 @@ def _pacing(events: list[Event]) -> list[dict[str, Any]]:
     ]
 
 
-def _pacing_lines(report: dict[str, Any]) -> list[str]:
-    return [
-        f"{p['org']}: server allows {p['allowed']}/min; the environment file says {p['configured']}"
-        for p in report.get("pacing") or []
-    ]
-
-
-_HTTP_KEYS = ("requests", "retries", "conflicts", "rate_limited", "server_errors")
-
-
-def summarize(counts: Mapping[Status | None, int]) -> dict[str, int]:
+def summarize(counts: dict[Status | None, int]) -> dict[str, int]:
     """The report's ``summary`` from item counts per status (None: not final yet)."""
     summary = {"total": sum(counts.values())} | {s.value: counts.get(s, 0) for s in Status}
     summary[PENDING] = counts.get(None, 0)
@@ -125,22 +216,6 @@ def summarize(counts: Mapping[Status | None, int]) -> dict[str, int]:
 
 def _status(item: ItemRow) -> str:
     return item.status.value if item.status is not None else PENDING
-
-
-# Events of a write that may have changed the resource: confirmed, or answered
-# with an error or not at all (its correlation id, when the server sent one).
-_WRITE_EVENTS = ("write.confirmed", "write.unknown")
-
-
-def _write_correlation_ids(events: list[Event]) -> dict[int, list[str]]:
-    """Per item, the ININ-Correlation-Id of every write that may have changed it."""
-    found: dict[int, list[str]] = {}
-    for event in events:
-        detail = event.detail if isinstance(event.detail, dict) else {}
-        correlation = detail.get("correlation_id")
-        if event.seq is not None and event.event in _WRITE_EVENTS and correlation:
-            found.setdefault(event.seq, []).append(str(correlation))
-    return found
 
 
 def _item(item: ItemRow, write_correlation_ids: list[str]) -> dict[str, Any]:
@@ -169,12 +244,6 @@ def _seconds(text: str | None) -> str | None:
     return None if text is None else zulu_of(text)
 
 
-def render(report: dict[str, Any], fmt: str) -> str:
-    """The report in ``fmt`` (one of :data:`FORMATS`), secrets masked, controls escaped."""
-    renderers = {"json": _json, "text": _text, "markdown": _markdown, "junit": _junit}
-    return redact(renderers[fmt](_clean(report, escape=fmt != "json")))
-
-
 def _clean(value: Any, *, escape: bool) -> Any:
     """``value`` with every string redacted (and, for people, made printable)."""
     if isinstance(value, str):
@@ -185,193 +254,3 @@ def _clean(value: Any, *, escape: bool) -> Any:
     if isinstance(value, list):
         return [_clean(v, escape=escape) for v in value]
     return value
-
-
-def _json(report: dict[str, Any]) -> str:
-    return json.dumps(report, indent=2) + "\n"
-
-
-def _summary_line(report: dict[str, Any]) -> str:
-    s = report["summary"]
-    parts = [f"{s[k]} {k.replace('_', ' ')}" for k in list(s)[1:] if s[k]]
-    return f"{s['total']} items: " + (", ".join(parts) or "none")
-
-
-def _version(value: Any) -> str:
-    return "-" if value is None else f"v{value}"
-
-
-def _text(report: dict[str, Any]) -> str:
-    lines = [
-        f"run {report['run_id']}: {report['status'].upper()}"
-        + (f" ({report['reason']})" if report["reason"] else ""),
-        f"plan {report['plan']['name']} ({report['plan']['path']}), "
-        f"started {report['started_at']}, finished {report['finished_at'] or '-'}",
-        _summary_line(report),
-        "",
-    ]
-    for wave in report["waves"]:
-        rows = [i for i in report["items"] if i["wave"] == wave["name"]]
-        lines.append(
-            f"wave {wave['name']}: {wave['status']}, {wave['failed']} failed of {wave['items']}"
-            + (f" ({wave['reason']})" if wave["reason"] else "")
-        )
-        lines.extend(_table(rows))
-        lines.append("")
-    failures = [i for i in report["items"] if i["error"]]
-    if failures:
-        lines.append("problems:")
-        for item in failures:
-            err = item["error"]
-            corr = f" [correlation id {err['correlation_id']}]" if err.get("correlation_id") else ""
-            status = f"HTTP {err['http_status']} " if err.get("http_status") else ""
-            lines.append(
-                f"  {item['org']} {item['id']}: {item['status']}: {status}{err.get('code')}: "
-                f"{err.get('message')}{corr}"
-            )
-        lines.append("")
-    pacing = _pacing_lines(report)
-    if pacing:
-        lines += ["pacing:", *(f"  {line}" for line in pacing), ""]
-    if shards := shardview.shard_lines(report):
-        lines += ["shards:", *(f"  {line}" for line in shards), ""]
-    if limit := _limit_line(report):
-        lines += [limit, ""]
-    if saved := reviewed_line(report):
-        lines += [saved, ""]
-    h = report["http"]
-    lines.append(
-        f"http: {h['requests']} requests, {h['retries']} retries, {h['conflicts']} conflicts, "
-        f"{h['rate_limited']} rate-limited, {h['server_errors']} server errors"
-    )
-    return "\n".join(lines) + "\n"
-
-
-def _table(rows: list[dict[str, Any]]) -> list[str]:
-    head = ("org", "config", "from", "target", "new", "status", "tries")
-    body = [
-        (
-            r["org"],
-            (r["name"] + " " if r["name"] else "") + f"({r['id'][:8]})" + _kind_tag(r["kind"]),
-            _version(r["from_version"]),
-            r["target"] or _version(r["target_version"]),
-            _version(r["new_version"]),
-            r["status"],
-            str(r["attempts"]),
-        )
-        for r in rows
-    ]
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *body, strict=False)]
-    fmt = "  " + "  ".join(f"{{:<{w}}}" for w in widths)
-    return [fmt.format(*head).rstrip()] + [fmt.format(*row).rstrip() for row in body]
-
-
-def _kind_tag(kind: str) -> str:
-    # One assistant id can be two items (the assistant, its queues): say which.
-    return "" if kind == "agentassist-config" else f" [{kind}]"
-
-
-def _markdown(report: dict[str, Any]) -> str:
-    status = report["status"]
-    lines = [
-        f"### Rollback run `{report['run_id']}`: **{status}**",
-        "",
-        f"Plan `{report['plan']['name']}` · started {report['started_at']} · finished "
-        f"{report['finished_at'] or '-'} · {_summary_line(report)}",
-    ]
-    if report["reason"]:
-        lines += ["", f"> {report['reason']}"]
-    for wave in report["waves"]:
-        rows = [i for i in report["items"] if i["wave"] == wave["name"]]
-        lines += [
-            "",
-            f"#### Wave `{wave['name']}`: {wave['status']} ({wave['failed']} failed of "
-            f"{wave['items']})",
-            "",
-            "| org | config | from | target | new | status | attempts |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        for r in rows:
-            name = _md(r["name"] or "")
-            lines.append(
-                f"| {r['org']} | {name} `{r['id']}` | {_version(r['from_version'])} | "
-                f"{_md(r['target'] or _version(r['target_version']))} | "
-                f"{_version(r['new_version'])} | {r['status']} | {r['attempts']} |"
-            )
-    failures = [i for i in report["items"] if i["error"]]
-    if failures:
-        lines += [
-            "",
-            "#### Needs attention",
-            "",
-            "| org | config | status | error | correlation id |",
-        ]
-        lines.append("|---|---|---|---|---|")
-        for item in failures:
-            err = item["error"]
-            code = f"HTTP {err['http_status']} " if err.get("http_status") else ""
-            lines.append(
-                f"| {item['org']} | `{item['id']}` | {item['status']} | {code}`{err.get('code')}`:"
-                f" {_md(str(err.get('message')))} | {err.get('correlation_id') or '-'} |"
-            )
-        steps = sorted({err_code for i in failures if (err_code := i["error"].get("code"))})
-        advice = [
-            f"- `{c}`: {NEXT_STEPS[c].replace('RUN_ID', report['run_id'])}"
-            for c in steps
-            if c in NEXT_STEPS
-        ]
-        if advice:
-            lines += ["", "**What to do next**", "", *advice]
-    pacing = _pacing_lines(report)
-    if pacing:
-        lines += ["", "**Pacing**", "", *(f"- {_md(line)}" for line in pacing)]
-    if shards := shardview.shard_lines(report):
-        lines += ["", "**Shards**", "", *(f"- {_md(line)}" for line in shards)]
-    if limit := _limit_line(report):
-        lines += ["", _md(limit)]
-    if saved := reviewed_line(report):
-        lines += ["", _md(saved)]
-    if report["summary"].get(PENDING):
-        lines += ["", f"Unfinished items: `orchestrator resume {report['run_id']}` finishes them."]
-    return "\n".join(lines) + "\n"
-
-
-def _is_failure(status: str) -> bool:
-    return status != PENDING and Status(status).is_failure
-
-
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _junit(report: dict[str, Any]) -> str:
-    suites = ET.Element("testsuites", name=f"orchestrator {report['run_id']}")
-    for wave in report["waves"]:
-        rows = [i for i in report["items"] if i["wave"] == wave["name"]]
-        failed = sum(1 for r in rows if _is_failure(r["status"]))
-        skipped = sum(1 for r in rows if r["status"] in (Status.SKIPPED, PENDING))
-        suite = ET.SubElement(
-            suites,
-            "testsuite",
-            name=wave["name"],
-            tests=str(len(rows)),
-            failures=str(failed),
-            skipped=str(skipped),
-        )
-        for r in rows:
-            case = ET.SubElement(
-                suite,
-                "testcase",
-                classname=f"{r['org']}.{r['kind']}",
-                name=r["id"],
-                time=f"{r['duration_s'] or 0:.3f}",
-            )
-            err = r["error"] or {}
-            message = f"{r['status']}: {err.get('code')}: {err.get('message')}"
-            if r["status"] == PENDING or r["status"] == Status.SKIPPED:
-                ET.SubElement(case, "skipped", message=message)
-            elif _is_failure(r["status"]):
-                node = ET.SubElement(case, "failure", message=message, type=str(err.get("code")))
-                node.text = json.dumps(err, indent=2)
-    ET.indent(suites)
-    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from orchestrator.engine.shards import SILENT_SECONDS, assign
-from orchestrator.journal.rows import ItemRow, RunRow
+from orchestrator.journal.rows import RunRow
 from orchestrator.journal.store import Journal
 from orchestrator.models import Plan
 from orchestrator.timestamps import parse_instant, utcnow
@@ -21,13 +21,12 @@ from orchestrator.timestamps import parse_instant, utcnow
 _ENDED = frozenset({"done", "held", "interrupted", "refused"})
 
 
-async def shards(journal: Journal, run: RunRow, items: Sequence[ItemRow]) -> list[dict[str, Any]]:
+async def shards(journal: Journal, run: RunRow) -> list[dict[str, Any]]:
     """One entry per shard of ``run`` (none for a run of one process)."""
     if run.shards is None:
         return []
     seen = {row.idx: row for row in await journal.shards(run.id)}
-    total = Counter(item.shard for item in items)
-    final = Counter(item.shard for item in items if item.status is not None)
+    counts = await journal.shard_counts(run.id)
     out = []
     for idx in range(run.shards):
         row = seen.get(idx)
@@ -35,8 +34,8 @@ async def shards(journal: Journal, run: RunRow, items: Sequence[ItemRow]) -> lis
             "shard": f"{idx}/{run.shards}",
             "state": "not started" if row is None else row.state,
             "wave": None if row is None else row.wave,
-            "items": total[idx],
-            "final": final[idx],
+            "items": counts.get(idx, (0, 0))[0],
+            "final": counts.get(idx, (0, 0))[1],
             "heartbeat_at": None if row is None else row.heartbeat_at,
             "holder": None if row is None else row.holder,
             "actor": None if row is None else row.actor,

@@ -196,7 +196,7 @@ async def test_a_lost_answer_that_no_read_can_settle_is_unverified_then_resumed(
     assert "may have happened" in item["error"]["message"]
     assert result.exit_code == 1
     assert hostile.applied(ONE) == 1
-    markdown = report.render(data, "markdown")
+    markdown = await report.render(data, "markdown")
     assert f"orchestrator resume {data['run_id']}" in markdown and "write.unknown" in markdown
     hostile.reset()
     result, data = await resume(journal)

@@ -26,7 +26,7 @@ async def test_secrets_never_reach_the_journal_or_report(
     plan = make_plan(tmp_path, sandbox.url, {"canary": CANARY, "emea-prod": EMEA})
     result, data = await execute(plan, journal)
     assert result.run_id
-    texts = [report.render(data, fmt) for fmt in report.FORMATS]
+    texts = [await report.render(data, fmt) for fmt in report.FORMATS]
     raw = (tmp_path / "journal.sqlite3").read_bytes()
     for secret in ("canary-secret", "emea-prod-secret"):
         assert all(secret not in t for t in texts)

@@ -225,7 +225,7 @@ async def test_an_unmapped_reference_is_refused_at_planning(
     field = UNMAPPED[kind] or reference
     assert f"{field} holds {reference}" in row["error"]["message"]
     assert [r for r in sb.requests if r.method in ("PUT", "PATCH", "DELETE")] == []
-    assert "- `ids.unmapped`: map each id named" in report.render(data, "markdown")
+    assert "- `ids.unmapped`: map each id named" in await report.render(data, "markdown")
 
 
 async def test_a_content_file_puts_its_fields_with_ids_mapped(

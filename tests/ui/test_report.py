@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from orchestrator.engine.events import Observer
 from orchestrator.engine.run import Options, run_plan
-from orchestrator.journal import opened
+from orchestrator.journal import opened, reading
 from orchestrator.planfile.loader import load_plan
 from orchestrator.sandbox import Sandbox
 from orchestrator.ui import report
@@ -121,3 +122,45 @@ async def test_every_write_in_the_report_carries_the_servers_correlation_id(
     for item in data["items"]:
         assert item["status"] == "succeeded"
         assert item["write_correlation_ids"] == [applied[item["id"]]]
+
+
+@pytest.mark.backends
+async def test_a_report_streamed_a_page_at_a_time_says_what_the_whole_report_says(
+    sandbox: Sandbox, tmp_path: Path, journal_at: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages of one item: every format, byte for byte, as the report built in one piece."""
+    sandbox.set_permissions("emea-prod", ["agentassist:config:read"])  # its writes fail
+    plan = load_plan(
+        write_plan(
+            tmp_path,
+            sandbox.url,
+            {"canary": CONFIGS["canary"], "emea-prod": CONFIGS["emea-prod"]},
+            waves=[{"name": "canary", "orgs": ["canary"]}, {"name": "rest", "orgs": ["*"]}],
+        )
+    )
+    async with opened(journal_at) as journal:
+        result = await run_plan(
+            plan,
+            journal,
+            observer=Observer(),
+            approver=approve_all,
+            options=Options(handle_signals=False),
+        )
+        assert result.run_id
+        data = await report.build(journal, result.run_id)
+        whole = {fmt: await report.render(data, fmt) for fmt in report.FORMATS}
+        monkeypatch.setattr(reading, "PAGE", 1)
+        for fmt in report.FORMATS:
+            out: list[str] = []
+            tally = await report.stream(journal, result.run_id, fmt, out.append)
+            assert "".join(out) == whole[fmt], fmt
+            assert not tally.in_doubt
+    assert json.loads(whole["json"]) == data
+    assert [i["id"] for i in data["items"]] == CONFIGS["canary"] + CONFIGS["emea-prod"]
+    assert any(i["error"] for i in data["items"]) and "problems:" in whole["text"]
+    applied = {r.resource_id: r.correlation_id for r in puts(sandbox) if r.applied}
+    assert applied  # what the server recorded is what every format names
+    for item in data["items"]:
+        assert item["write_correlation_ids"] == (
+            [applied[item["id"]]] if item["id"] in applied else []
+        )

@@ -1,0 +1,100 @@
+"""Reads for reports and ``status`` that stream: pages of items, never the whole run.
+
+A report of a 100,000-item run must not hold 100,000 items (still less
+their content) at once. These statements read items a page at a time in
+plan order, without the target content the engine keeps for its own
+use, and count in the database what a report only sums.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+
+from orchestrator.journal.backend import QueuedJournal
+from orchestrator.journal.columns import ITEM_COLUMNS, record
+from orchestrator.journal.rows import Event, ItemRow
+from orchestrator.statuses import Status
+
+PAGE = 500  # items per read: a few hundred KiB however large the run
+# Every column a report shows: the target's content stays in the journal.
+_LEAN_COLUMNS = ITEM_COLUMNS.replace(" target_fields,", " NULL AS target_fields,")
+_WRITE_EVENTS = ("write.confirmed", "write.unknown")
+
+
+class ReadingStatements(QueuedJournal):
+    """Paged item reads, write correlation ids by page, run-level events, shard counts."""
+
+    async def item_pages(
+        self, run_id: str, *, wave: str | None = None, errors_only: bool = False
+    ) -> AsyncIterator[list[ItemRow]]:
+        """The run's items in plan order, :data:`PAGE` at a time, without target content.
+
+        ``wave``: that wave's only; ``errors_only``: only items that recorded an error.
+        """
+        where = "run_id = ? AND seq > ?"
+        extra: tuple[str, ...] = ()
+        if wave is not None:
+            where += " AND wave = ?"
+            extra = (wave,)
+        if errors_only:
+            where += " AND error IS NOT NULL"
+        sql = f"SELECT {_LEAN_COLUMNS} FROM items WHERE {where} ORDER BY seq LIMIT {PAGE}"
+        after = -1
+        while True:
+            rows = await self._select(sql, (run_id, after, *extra))
+            if not rows:
+                return
+            page = [record(ItemRow, r, status=Status) for r in rows]
+            yield page
+            if len(page) < PAGE:
+                return
+            after = page[-1].seq
+
+    async def write_correlation_ids(
+        self, run_id: str, first: int, last: int
+    ) -> dict[int, list[str]]:
+        """Items ``first``..``last``: the ININ-Correlation-Id of each write that may have landed."""
+        rows = await self._select(
+            "SELECT seq, at, event, detail FROM events WHERE run_id = ? AND seq BETWEEN ? AND ?"
+            f" AND event IN ({', '.join('?' for _ in _WRITE_EVENTS)}) ORDER BY id",
+            (run_id, first, last, *_WRITE_EVENTS),
+        )
+        found: dict[int, list[str]] = {}
+        for event in (record(Event, r) for r in rows):
+            detail = event.detail if isinstance(event.detail, dict) else {}
+            if event.seq is not None and (correlation := detail.get("correlation_id")):
+                found.setdefault(event.seq, []).append(str(correlation))
+        return found
+
+    async def run_events(self, run_id: str, names: Sequence[str]) -> list[Event]:
+        """The run's events named ``names`` (few per run: pacing, limits, reviews), in order."""
+        rows = await self._select(
+            "SELECT seq, at, event, detail FROM events WHERE run_id = ?"
+            f" AND event IN ({', '.join('?' for _ in names)}) ORDER BY id",
+            (run_id, *names),
+        )
+        return [record(Event, r) for r in rows]
+
+    async def shard_counts(self, run_id: str) -> dict[int | None, tuple[int, int]]:
+        """Per shard: its items, and how many of them are final."""
+        rows = await self._select(
+            "SELECT shard, COUNT(*) AS n, COUNT(status) AS final FROM items WHERE run_id = ?"
+            " GROUP BY shard",
+            (run_id,),
+        )
+        return {r["shard"]: (int(r["n"]), int(r["final"])) for r in rows}
+
+    async def wave_items(self, run_id: str) -> dict[str, tuple[int, int, int]]:
+        """Per wave: its items, its failures, and those skipped or not final (JUnit's counts)."""
+        failures = tuple(s.value for s in Status if s.is_failure)
+        rows = await self._select(
+            "SELECT wave, COUNT(*) AS n,"
+            f" SUM(CASE WHEN status IN ({', '.join('?' for _ in failures)}) THEN 1 ELSE 0 END)"
+            " AS failed,"
+            " SUM(CASE WHEN status IS NULL OR status = ? THEN 1 ELSE 0 END) AS skipped"
+            " FROM items WHERE run_id = ? GROUP BY wave",
+            (*failures, Status.SKIPPED.value, run_id),
+        )
+        return {
+            r["wave"]: (int(r["n"]), int(r["failed"] or 0), int(r["skipped"] or 0)) for r in rows
+        }

@@ -76,8 +76,8 @@ def cmd_events(args: argparse.Namespace) -> int:
 
     async def show() -> None:
         async with opened(args.journal) as journal:
-            records = await trail.trail(journal, args.run_id)
-        sys.stdout.writelines(trail.jsonl(records))
+            async for record in trail.trail(journal, args.run_id):
+                sys.stdout.write(trail.jsonl(record))
 
     anyio.run(show)
     return 0

@@ -66,6 +66,30 @@ class ReadingStatements(QueuedJournal):
                 found.setdefault(event.seq, []).append(str(correlation))
         return found
 
+    async def event_pages(self, run_id: str) -> AsyncIterator[list[Event]]:
+        """The run's audit trail in order, :data:`PAGE` events at a time."""
+        sql = (
+            "SELECT id, seq, at, event, detail FROM events WHERE run_id = ? AND id > ?"
+            f" ORDER BY id LIMIT {PAGE}"
+        )
+        after = -1
+        while rows := await self._select(sql, (run_id, after)):
+            after = rows[-1]["id"]
+            yield [record(Event, {k: v for k, v in r.items() if k != "id"}) for r in rows]
+            if len(rows) < PAGE:
+                return
+
+    async def item_keys(self, run_id: str, seqs: Sequence[int]) -> dict[int, tuple[str, str, str]]:
+        """Items ``seqs`` of the run: their org, kind and resource id."""
+        if not seqs:
+            return {}
+        rows = await self._select(
+            "SELECT seq, org, kind, resource_id FROM items WHERE run_id = ?"
+            f" AND seq IN ({', '.join('?' for _ in seqs)})",
+            (run_id, *seqs),
+        )
+        return {r["seq"]: (r["org"], r["kind"], r["resource_id"]) for r in rows}
+
     async def run_events(self, run_id: str, names: Sequence[str]) -> list[Event]:
         """The run's events named ``names`` (few per run: pacing, limits, reviews), in order."""
         rows = await self._select(

@@ -166,6 +166,14 @@ class Journal(Protocol):
         """Items ``first``..``last``: the correlation id of each write that may have landed."""
         ...
 
+    def event_pages(self, run_id: str) -> AsyncIterator[list[Event]]:
+        """The run's audit trail in order, a page at a time."""
+        ...
+
+    async def item_keys(self, run_id: str, seqs: Sequence[int]) -> dict[int, tuple[str, str, str]]:
+        """Items ``seqs`` of the run: their org, kind and resource id."""
+        ...
+
     async def run_events(self, run_id: str, names: Sequence[str]) -> list[Event]:
         """The run's events with these names, in order."""
         ...

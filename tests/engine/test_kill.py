@@ -17,6 +17,7 @@ import os
 import random
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -232,15 +233,17 @@ async def interrupt_until_done(
             assert hits >= times, f"the run finished after only {hits} interruptions"
             return run_id, codes
         args = ["run", str(plan)] if run_id is None else ["resume", run_id]
-        writes_before, requests_before = _puts(sb), len(sb.requests)
+        # Counted from what arrives after the start: a request of the previous process
+        # whose answer was dropped can reach the sandbox's log after that process ended.
+        begun = time.monotonic()
         process = await start(args, journal)
         if hits < times:
             if rng.random() < 0.5:
-                await _wait_for(lambda n=writes_before: _puts(sb) > n, process, limit=30)
+                await _wait_for(lambda t=begun: _puts(sb, since=t) > 0, process, limit=30)
             elif sig is signal.SIGINT:
                 # Ctrl-C during a run: once the process talks to the server, not while
                 # Python is still importing (that just exits 130 with nothing begun).
-                await _wait_for(lambda n=requests_before: len(sb.requests) > n, process, limit=30)
+                await _wait_for(lambda t=begun: _requests(sb, since=t) > 0, process, limit=30)
             await anyio.sleep(rng.uniform(0.05, 1.2))
             if process.returncode is None:
                 if sig is signal.SIGINT and run_id is None:
@@ -274,8 +277,16 @@ async def _finish(process: Process) -> tuple[int, bytes]:
     return code, b"".join(chunks["out"])
 
 
-def _puts(sb: Sandbox) -> int:
-    return sum(1 for r in sb.requests if r.method != "GET" and r.path.startswith("/api/"))
+def _puts(sb: Sandbox, *, since: float = 0.0) -> int:
+    return sum(
+        1
+        for r in sb.requests
+        if r.method != "GET" and r.path.startswith("/api/") and r.time >= since
+    )
+
+
+def _requests(sb: Sandbox, *, since: float) -> int:
+    return sum(1 for r in sb.requests if r.time >= since)
 
 
 async def _wait_for(condition: Any, process: Process, *, limit: float) -> None:

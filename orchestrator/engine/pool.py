@@ -1,50 +1,73 @@
-"""A bounded pool of workers pulling from a memory object stream."""
+"""Items of many orgs worked on at once: each org at its own width, the run at its own.
+
+Only the items in work have a task: a run over a thousand orgs does not keep
+a thousand orgs' worth of idle workers (each was several KiB of frames,
+cancel scopes and waiters) for the whole run.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
 import anyio
-from anyio.abc import ObjectReceiveStream
 
 T = TypeVar("T")
 
 
-async def drain(
-    items: Sequence[T],
-    workers: int,
+async def fan_out(
+    groups: Mapping[str, Sequence[T]],
+    width: Callable[[str], int],
     handle: Callable[[T], Awaitable[None]],
     *,
+    total: int,
     proceed: Callable[[], bool] = lambda: True,
 ) -> None:
-    """Feed ``items`` to at most ``workers`` concurrent calls of ``handle``.
+    """Call ``handle`` on every item of every group, each call a task of its own.
 
-    ``proceed`` is asked before each item starts; once it says no, the items
-    not yet started are left untouched (the caller decides what they become).
+    At most ``width(group)`` calls of one group and ``total`` calls in all run
+    at once. A group's items start in their order; groups take turns, so one
+    large org never holds back the others. ``proceed`` is asked before each
+    item starts; once it says no, the items not yet started are left
+    untouched (the caller decides what they become).
     """
-    if not items:
-        return
-    send, receive = anyio.create_memory_object_stream[T](len(items))
-    with send:
-        for item in items:
-            send.send_nowait(item)
+    waiting = {g: deque(items) for g, items in groups.items() if items}
+    ready = deque(waiting)  # groups with an item waiting and room for it, in turn
+    busy: Counter[str] = Counter()
+    running = 0
+    changed = anyio.Event()
+
+    async def one(group: str, item: T) -> None:
+        nonlocal running, changed
+        try:
+            await handle(item)
+        finally:
+            running -= 1
+            busy[group] -= 1
+            if waiting.get(group) and busy[group] == width(group) - 1:
+                ready.append(group)  # it was full: its turn comes again
+            changed.set()
+
     async with anyio.create_task_group() as tg:
-        for _ in range(max(1, min(workers, len(items)))):
-            tg.start_soon(_work, receive.clone(), handle, proceed)
-    receive.close()
-
-
-async def _work(
-    receive: ObjectReceiveStream[T],
-    handle: Callable[[T], Awaitable[None]],
-    proceed: Callable[[], bool],
-) -> None:
-    async with receive:
-        async for item in receive:
-            if proceed():
-                await handle(item)
+        while waiting:
+            if running >= total or not ready:
+                await changed.wait()
+                changed = anyio.Event()
+                continue
+            if not proceed():
+                return
+            group = ready.popleft()
+            queue = waiting[group]
+            item = queue.popleft()
+            if not queue:
+                del waiting[group]
+            running += 1
+            busy[group] += 1
+            if queue and busy[group] < width(group):
+                ready.append(group)
+            tg.start_soon(one, group, item)
 
 
 @asynccontextmanager

@@ -21,7 +21,7 @@ from orchestrator.engine.failures import journal_failures
 from orchestrator.engine.gates import Approver, Gates, Verdict
 from orchestrator.engine.job import Job, by_org
 from orchestrator.engine.planner import OrgCheck, Planner, preflight
-from orchestrator.engine.pool import drain
+from orchestrator.engine.pool import fan_out
 from orchestrator.engine.recorder import Recorder
 from orchestrator.engine.remembered import honour_pauses, relearn
 from orchestrator.engine.resume import named_run, recall_baselines, reopen, rescoped, restore
@@ -319,12 +319,13 @@ async def _prepare(
             client=client, environment=plan.environment, limits=plan.limits, recorder=recorder
         ),
     )
-    async with anyio.create_task_group() as tg:
-        for name, org_jobs in by_org(todo).items():
-            size = plan.environment.org(name).concurrency
-            tg.start_soon(
-                partial(drain, org_jobs, size, planner.plan, proceed=lambda: not stop.is_set())
-            )
+    await fan_out(
+        by_org(todo),
+        lambda name: plan.environment.org(name).concurrency,
+        planner.plan,
+        total=plan.limits.concurrency,
+        proceed=lambda: not stop.is_set(),
+    )
     for name, exc in planner.refused.items():
         refused.setdefault(name, str(exc))
     return [checks[n] for n in orgs], refused

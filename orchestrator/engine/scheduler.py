@@ -9,13 +9,12 @@ from exactly where a gate stopped it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from functools import partial
 
 import anyio
 
 from orchestrator.engine.gates import Gates, Tripwire, Verdict
 from orchestrator.engine.job import Job, by_org, failure
-from orchestrator.engine.pool import drain
+from orchestrator.engine.pool import fan_out
 from orchestrator.engine.recorder import Recorder
 from orchestrator.engine.shards import Coordinator
 from orchestrator.engine.verifier import Verifier
@@ -134,10 +133,9 @@ class Scheduler:
             return not stopped() and not self._halted
 
         async def pools() -> None:
-            async with anyio.create_task_group() as inner:
-                for org, org_jobs in by_org(pending).items():
-                    size = self._plan.environment.org(org).concurrency
-                    inner.start_soon(partial(drain, org_jobs, size, worker.run, proceed=proceed))
+            await fan_out(
+                by_org(pending), self._width, worker.run, total=self._total, proceed=proceed
+            )
             verifier.close()
 
         def halt() -> None:
@@ -159,9 +157,14 @@ class Scheduler:
         if self._stop.is_set():
             return
         held = [j for j in jobs if j.status in (Status.SUCCEEDED, Status.ALREADY_AT_TARGET)]
-        for org, org_jobs in by_org(held).items():
-            size = self._plan.environment.org(org).concurrency
-            await drain(org_jobs, size, self._recheck)
+        await fan_out(by_org(held), self._width, self._recheck, total=self._total)
+
+    def _width(self, org: str) -> int:
+        return self._plan.environment.org(org).concurrency
+
+    @property
+    def _total(self) -> int:
+        return self._plan.limits.concurrency
 
     async def _recheck(self, job: Job) -> None:
         assert job.target is not None

@@ -70,6 +70,9 @@ class ItemDone:
     new_version: int | None
     error: ItemError | None
     duration_s: float | None = None  # from its first step in this process to its status
+    # The status it was counted with until now (None: not final): a display moves it
+    # from there, so no display keeps a map of every item's status.
+    previous: Status | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -51,6 +51,7 @@ class Job:
     carried_attempts: int = 0  # spent by earlier processes on this item (resume)
     carried_requests: int = 0
     target_shed: bool = False  # the target's content is in the journal only (see ``shed``)
+    told: Status | None = None  # the status displays last heard of (see ItemDone.previous)
 
     @property
     def attempts(self) -> int:
@@ -138,8 +139,9 @@ class Job:
         a bake's re-check needs the target's hash, nothing more.
         """
         self.shed()
-        self.baseline = _slim(self.baseline)
-        self.written = _slim(self.written)
+        target_hash = self.target.hash if self.target is not None else None
+        self.baseline = _slim(self.baseline, target_hash)
+        self.written = _slim(self.written, target_hash)
 
     def begin(self) -> None:
         """Start the item's clock (once)."""
@@ -147,7 +149,8 @@ class Job:
             self.started = time.monotonic()
 
     def view(self) -> ItemView:
-        """The item as a display sees it."""
+        """The item as a display sees it (and, from now on, has counted)."""
+        self.told = self.status
         return ItemView(
             seq=self.seq,
             org=self.org,
@@ -158,8 +161,9 @@ class Job:
         )
 
     def done_event(self) -> ItemDone:
-        """The event of its (latest) final status."""
+        """The event of its (latest) final status (which displays then count it with)."""
         assert self.status is not None
+        previous, self.told = self.told, self.status
         return ItemDone(
             seq=self.seq,
             org=self.org,
@@ -170,6 +174,7 @@ class Job:
             new_version=self.written.version if self.written else None,
             error=self.error,
             duration_s=self.duration,
+            previous=previous,
         )
 
 
@@ -177,10 +182,12 @@ UNKNOWN = "write.unknown"
 NO_FIELDS: Mapping[str, Any] = MappingProxyType({})  # content not held (shared: no dict per item)
 
 
-def _slim(live: Live | None) -> Live | None:
+def _slim(live: Live | None, target_hash: str | None) -> Live | None:
+    """Version and hash only; a hash equal to the target's is that very string (one, not two)."""
     if live is None:
         return None
-    return Live(version=live.version, etag=None, modified=None, fields=NO_FIELDS, hash=live.hash)
+    same = target_hash if live.hash == target_hash else live.hash
+    return Live(version=live.version, etag=None, modified=None, fields=NO_FIELDS, hash=same)
 
 
 def exhausted(job: Job, error: RequestError) -> str:

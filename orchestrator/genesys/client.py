@@ -61,7 +61,13 @@ class HttpStats:
     conflicts: int = 0
     rate_limited: int = 0
     server_errors: int = 0
-    # (method, HTTP status or "error" when no answer came) -> count; run-wide only.
+
+
+@dataclass(slots=True)
+class RunStats(HttpStats):
+    """A run's counts, and its answers by method and status (an item's stats carry no map)."""
+
+    # (method, HTTP status or "error" when no answer came) -> count.
     answers: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
@@ -108,7 +114,7 @@ class Client:
         self.session = session
         self.limits = limits
         self.listener = listener
-        self.stats = HttpStats()
+        self.stats = RunStats()
         self._shared = anyio.CapacityLimiter(limits.concurrency)
         # Items in work at once: one waiting for a request slot holds content in memory.
         self.work = anyio.CapacityLimiter(limits.concurrency)

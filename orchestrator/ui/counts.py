@@ -135,7 +135,6 @@ class RunCounts:
         self.notes: deque[tuple[int, str]] = deque(maxlen=NOTES_KEPT)
         self.failures: deque[tuple[int, str]] = deque(maxlen=FAILURES_KEPT)
         self._said = itertools.count()  # orders notes and failures when they are merged
-        self._statuses: dict[int, Status] = {}  # by job seq: a re-check may change one
 
     def start(self, event: RunStarted) -> None:
         """The run exists: lay out its waves and orgs, counting items already final."""
@@ -147,7 +146,7 @@ class RunCounts:
                 for count in (self.count, wave.count, org.count):
                     count.total += 1
                 if item.status is not None:  # finished by an earlier process (resume)
-                    self._record(item.seq, item.status, wave, org)
+                    self._record(None, item.status, wave, org)
 
     def set_phase(self, text: str) -> None:
         """A new phase replaces the last one and any countdown."""
@@ -174,7 +173,7 @@ class RunCounts:
                 org = wave.orgs[event.org] = OrgCount(event.org, self.pace)
                 for count in (self.count, wave.count, org.count):
                     count.total += 1
-            self._record(event.seq, event.status, wave, org)
+            self._record(event.previous, event.status, wave, org)  # a re-check may change one
             if event.status.is_failure:
                 message = event.error.message if event.error else ""
                 line = f"{event.org} {event.name or event.id}: {event.status}: {message}"
@@ -235,9 +234,7 @@ class RunCounts:
     def _wave(self, name: str) -> WaveCount:
         return self.waves.setdefault(name, WaveCount(name))
 
-    def _record(self, seq: int, status: Status, wave: WaveCount, org: OrgCount) -> None:
-        old = self._statuses.get(seq)
-        self._statuses[seq] = status
+    def _record(self, old: Status | None, status: Status, wave: WaveCount, org: OrgCount) -> None:
         for count in (self.count, wave.count, org.count):
             count.record(old, status)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from orchestrator.engine.events import (
     WaveStarted,
 )
 from orchestrator.errors import UsageError
-from orchestrator.genesys.client import HttpStats
+from orchestrator.genesys.client import RunStats
 from orchestrator.statuses import RunStatus, Status
 
 INTERVAL = 5.0  # seconds between writes while the run works
@@ -81,7 +82,7 @@ class _RunCollector(Collector):
         yield from _org_metrics(o.pace, o.orgs)
 
 
-def _http_metrics(stats: HttpStats | None) -> Iterator[Metric]:
+def _http_metrics(stats: RunStats | None) -> Iterator[Metric]:
     if stats is None:
         return
     requests = CounterMetricFamily(
@@ -128,9 +129,9 @@ class MetricsObserver(Observer):
         self.run_id: str | None = None
         self.status = "running"
         self.pace: Pace | None = None
-        self.stats: HttpStats | None = None
+        self.stats: RunStats | None = None
         self.orgs: tuple[str, ...] = ()
-        self._statuses: dict[int, Status | None] = {}
+        self._statuses: Counter[Status | None] = Counter()  # items per status (None: pending)
         self._lock = threading.RLock()  # write() holds it while collect() counts
         self._stop = threading.Event()
         self._registry = CollectorRegistry(auto_describe=True)
@@ -147,10 +148,10 @@ class MetricsObserver(Observer):
     def status_counts(self) -> dict[str, int]:
         """Items per status now (``pending``: not final yet)."""
         with self._lock:
-            found = list(self._statuses.values())
+            found = dict(self._statuses)
         counts = {s.value: 0 for s in Status} | {"pending": 0}
-        for status in found:
-            counts[status.value if status else "pending"] += 1
+        for status, n in found.items():
+            counts[status.value if status else "pending"] += n
         return counts
 
     def write(self) -> None:
@@ -174,17 +175,19 @@ class MetricsObserver(Observer):
         self.run_id = event.run_id
         self.pace = event.pace
         stats = getattr(event.pace, "stats", None)
-        self.stats = stats if isinstance(stats, HttpStats) else None
+        self.stats = stats if isinstance(stats, RunStats) else None
         self.orgs = tuple(sorted({item.org for item in event.items}))
         with self._lock:
-            self._statuses = {item.seq: item.status for item in event.items}
+            self._statuses = Counter(item.status for item in event.items)
         if not self._writer.is_alive() and not self._stop.is_set():
             self._writer.start()
         self._inner.run_started(event)
 
     def item_done(self, event: ItemDone) -> None:
         with self._lock:
-            self._statuses[event.seq] = event.status
+            if self._statuses[event.previous] > 0:  # else: an item no event announced
+                self._statuses[event.previous] -= 1
+            self._statuses[event.status] += 1
         if event.duration_s is not None:
             self._durations.observe(event.duration_s)
         self._inner.item_done(event)

@@ -69,9 +69,13 @@ def make_run(layout: dict[str, dict[str, int]], rates: dict[str, int] | None = N
 
 
 def finish(
-    item: ItemView, status: Status, message: str | None = None, version: int = 8
+    item: ItemView,
+    status: Status,
+    message: str | None = None,
+    version: int = 8,
+    previous: Status | None = None,
 ) -> ItemDone:
-    """The event of ``item`` reaching ``status``."""
+    """The event of ``item`` reaching ``status`` (from ``previous``: a bake's re-check)."""
     return ItemDone(
         seq=item.seq,
         org=item.org,
@@ -81,6 +85,7 @@ def finish(
         status=status,
         new_version=version if status is Status.SUCCEEDED else None,
         error=ItemError(code="x", message=message) if message else None,
+        previous=previous,
     )
 
 

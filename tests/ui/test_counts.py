@@ -19,7 +19,9 @@ def test_tally_counts_a_recheck_once_and_resumed_items_at_start() -> None:
     first, second = run.of("canary")
     counts.item_done(finish(first, Status.SUCCEEDED))
     counts.item_done(finish(second, Status.SUCCEEDED))
-    counts.item_done(finish(first, Status.FAILED, "moved during the bake"))
+    counts.item_done(
+        finish(first, Status.FAILED, "moved during the bake", previous=Status.SUCCEEDED)
+    )
     canary = counts.waves["canary"].count
     assert (canary.done, canary.ok, canary.failed) == (2, 1, 1)
     assert (counts.count.done, counts.count.skipped, counts.count.total) == (3, 1, 4)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
@@ -134,3 +135,25 @@ def test_the_file_is_rewritten_while_the_run_works(tmp_path: Path) -> None:
     running = frozenset({("run_id", "r1"), ("status", "running")})
     assert got["orchestrator_run_status", running] == 1
     metrics.close()
+
+
+def test_a_recheck_moves_an_item_from_its_first_status(tmp_path: Path) -> None:
+    """A bake's re-check sends a second status; the first is taken back, not counted twice."""
+    metrics = MetricsObserver(Observer(), tmp_path / "orchestrator.prom")
+    view = ItemView(seq=0, org="canary", wave="w", id="id-0", name=None, status=None)
+    metrics.run_started(RunStarted(run_id="r1", items=(view,), pace=_Pace()))
+    first = ItemDone(
+        seq=0,
+        org="canary",
+        wave="w",
+        id="id-0",
+        name=None,
+        status=Status.SUCCEEDED,
+        new_version=2,
+        error=None,
+    )
+    metrics.item_done(first)
+    metrics.item_done(dataclasses.replace(first, status=Status.DRIFTED, previous=Status.SUCCEEDED))
+    counts = metrics.status_counts()
+    metrics.close()
+    assert (counts["succeeded"], counts["drifted"], counts["pending"]) == (0, 1, 0)

@@ -26,7 +26,9 @@ def test_plain_prints_one_line_per_finished_item() -> None:
     observer.wave_started(run.wave(0, "canary"))
     observer.item_done(finish(first, Status.SUCCEEDED, version=9))
     observer.item_done(finish(second, Status.FAILED, "HTTP 403: missing permission"))
-    observer.item_done(finish(first, Status.FAILED, "moved during the bake"))
+    observer.item_done(
+        finish(first, Status.FAILED, "moved during the bake", previous=Status.SUCCEEDED)
+    )
     observer.wave_finished(ended(0, "canary", WaveStatus.PARTIAL))
     assert out.getvalue().splitlines() == [
         "run RUN started: 2 items",

@@ -7,6 +7,7 @@ written once against it.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -56,6 +57,8 @@ class Target:
     ) -> Target:
         """Target content from history or a snapshot, with ``set`` laid on top."""
         merged = {**fields, **overrides}
+        # Labels repeat ("v4", "snapshot <instant>"): one string each, not one per item.
+        label = sys.intern(label)
         return cls(fields=merged, hash=content_hash(merged), version=version, label=label)
 
 

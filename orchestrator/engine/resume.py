@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from orchestrator.engine.job import UNKNOWN, Job
+from orchestrator.engine.job import NO_FIELDS, UNKNOWN, Job
 from orchestrator.engine.recorder import REVIEWED_SPEC, Recorder
 from orchestrator.engine.scheduler import RESUMABLE_SKIPS
 from orchestrator.errors import JournalError
@@ -80,7 +80,7 @@ async def rescoped(journal: Journal, run_id: str, plan: Plan) -> Plan:
     for event in events:
         if event.event == REVIEWED and isinstance(event.detail, dict):
             return reviewed_of(plan, event.detail)
-    if any(row.spec.startswith(REVIEWED_SPEC) for row in await journal.items(run_id)):
+    if any(row.spec.startswith(REVIEWED_SPEC) for row in await lean_items(journal, run_id)):
         raise JournalError(
             f"run {run_id} is an apply that stopped before its saved plan was journaled"
             " (before any request: nothing was written); run `orchestrator apply FILE` again"
@@ -101,7 +101,16 @@ async def _unknown_writes(journal: Journal, run_id: str) -> int:
     counts = await journal.status_counts(run_id)
     if not counts.get(Status.UNVERIFIED):
         return 0
-    return sum(1 for item in await journal.items(run_id) if _in_doubt(item))
+    return sum(1 for item in await lean_items(journal, run_id) if _in_doubt(item))
+
+
+async def lean_items(journal: Journal, run_id: str) -> list[ItemRow]:
+    """Every item of the run without its target content, which stays in the journal.
+
+    A resumed 100,000-item run would otherwise hold every target at once; the
+    worker reads an item's back at its turn (``Job.target_shed``).
+    """
+    return [row async for page in journal.item_pages(run_id) for row in page]
 
 
 def _in_doubt(row: ItemRow) -> bool:
@@ -146,11 +155,13 @@ def restore(job: Job, row: ItemRow) -> None:
         )
     if row.target_hash is not None:
         job.target = Target(
-            fields=row.target_fields or {},
+            fields=row.target_fields or NO_FIELDS,
             hash=row.target_hash,
             version=row.target_version,
             label=row.target_label or "",
         )
+        # Read without its content (lean_items): the worker reads it back at the item's turn.
+        job.target_shed = row.target_fields is None
     if row.state is State.WRITTEN:
         job.written = Live(
             version=row.new_version, etag=None, modified=None, fields={}, hash=row.target_hash or ""

@@ -24,7 +24,14 @@ from orchestrator.engine.planner import OrgCheck, Planner, preflight
 from orchestrator.engine.pool import fan_out
 from orchestrator.engine.recorder import Recorder
 from orchestrator.engine.remembered import honour_pauses, relearn
-from orchestrator.engine.resume import named_run, recall_baselines, reopen, rescoped, restore
+from orchestrator.engine.resume import (
+    lean_items,
+    named_run,
+    recall_baselines,
+    reopen,
+    rescoped,
+    restore,
+)
 from orchestrator.engine.resume import resumable as resumable  # part of this module's API
 from orchestrator.engine.scheduler import Scheduler
 from orchestrator.engine.shards import Coordinator, assign, check_shards, lock_key
@@ -158,7 +165,7 @@ async def resume_run(
         await journal.lock(key)
         try:
             recorder = Recorder(journal, row.id, row.started_at, observer)
-            items = await journal.items(row.id)
+            items = await lean_items(journal, row.id)
             if shard is not None:
                 items = [item for item in items if item.shard == shard.index]
             items = reopen(recorder, items)
@@ -199,6 +206,7 @@ async def _drive(
                 jobs = [j for j in jobs if mine[j.org] == shard.index]
         else:
             jobs = _rebuilt_jobs(plan, client, items)
+            items.clear()  # the rows (the caller's list too): the jobs keep what they need
             await relearn(journal, row.id, client, plan)
             await recall_baselines(journal, jobs)
         gates = Gates(

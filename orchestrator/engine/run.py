@@ -199,6 +199,7 @@ async def _drive(
         await shared.say("planning")
     async with new_session(plan.limits) as session:
         client = Client(session, plan.limits, listener=recorder)
+        client.writes_held = stop.is_set  # a write waiting for its turn does not leave after
         if items is None:
             jobs = _new_jobs(plan, client)
             if shard is not None:

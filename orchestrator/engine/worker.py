@@ -48,6 +48,7 @@ from orchestrator.errors import (
     RequestError,
     TransportError,
 )
+from orchestrator.genesys.client import WriteHeld
 from orchestrator.genesys.content import between, content_hash
 from orchestrator.genesys.kinds import Live
 from orchestrator.genesys.retry import backoff_delay
@@ -269,6 +270,8 @@ class Worker:
             await self._recorder.intent(job, live, keep=replaces_baseline)
             try:
                 written = await job.kind.write(job.client, job.rid, live, job.target, job.stats)
+            except WriteHeld:
+                return None  # stopped at the gate: the intent stays, `resume` reads first
             except PermissionDenied as exc:
                 self._writes.block(job.org, exc)
                 raise

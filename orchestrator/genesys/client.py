@@ -21,10 +21,7 @@ redacted and bounded in length before it goes anywhere.
 from __future__ import annotations
 
 import json
-import urllib.request
-from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import aiohttp
@@ -42,64 +39,23 @@ from orchestrator.genesys.answers import (
     redirected,
 )
 from orchestrator.genesys.pacing import OrgGate, OrgPaused, PacingListener, ratelimit_headers
+from orchestrator.genesys.session import USER_AGENT as USER_AGENT
+from orchestrator.genesys.session import HttpStats as HttpStats
+from orchestrator.genesys.session import RunStats as RunStats
+from orchestrator.genesys.session import new_session as new_session
+from orchestrator.genesys.session import proxy_for
 from orchestrator.genesys.tokens import TokenSource
 from orchestrator.logs import redact
 from orchestrator.models import Limits, Org
 
 MAX_BODY = 8 * 1024 * 1024  # a config is at most 256 KiB; anything near this is wrong
-USER_AGENT = "orchestrator/0.1 (genesys-rollback-orchestrator; rollback tool)"
 WRITES = frozenset({"PUT", "PATCH", "POST", "DELETE"})
 MAX_REDIRECTS = 5  # same-origin hops a GET may take
+CHANGES = frozenset({"PUT", "PATCH", "DELETE"})  # requests that change a resource
 
 
-@dataclass(slots=True)
-class HttpStats:
-    """Counts for the report's ``http`` section (for a run, or one item)."""
-
-    requests: int = 0
-    retries: int = 0
-    conflicts: int = 0
-    rate_limited: int = 0
-    server_errors: int = 0
-
-
-@dataclass(slots=True)
-class RunStats(HttpStats):
-    """A run's counts, and its answers by method and status (an item's stats carry no map)."""
-
-    # (method, HTTP status or "error" when no answer came) -> count.
-    answers: Counter[tuple[str, str]] = field(default_factory=Counter)
-
-
-def proxy_for(base: str) -> str | None:
-    """The proxy the environment names for ``base`` (``NO_PROXY`` honoured), or None."""
-    host = URL(base).host or ""
-    if urllib.request.proxy_bypass(host):
-        return None
-    proxies = urllib.request.getproxies()
-    return proxies.get(URL(base).scheme) or None
-
-
-def new_session(limits: Limits) -> aiohttp.ClientSession:
-    """The run's session; created inside the running loop, closed by the caller."""
-    connector = aiohttp.TCPConnector(limit=limits.concurrency + 8, limit_per_host=0)
-    session = aiohttp.ClientSession(
-        connector=connector,
-        # The per-attempt timeout is aiohttp's own timer on each request: a cancel
-        # scope around every request cost 5% of the CPU in the throughput benchmark.
-        timeout=aiohttp.ClientTimeout(total=limits.request_timeout),
-        # Nothing here uses cookies; filtering them costs per request.
-        cookie_jar=aiohttp.DummyCookieJar(),
-        # HTTPS_PROXY / HTTP_PROXY / NO_PROXY are read once per org (proxy_for),
-        # not by aiohttp per request: its trust_env costs two thread hops each.
-        headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-    )
-    # aiohttp silently re-sends an idempotent request (PUT included) once when
-    # a reused connection drops. That spends rate budget and hides a write
-    # whose outcome is unknown; the worker must decide after a re-read.
-    # There is no public switch (aio-libs/aiohttp#10790); tests guard this.
-    session._retry_connection = False
-    return session
+class WriteHeld(Exception):
+    """A write's turn came after the run stopped new writes: it was not sent."""
 
 
 class Client:
@@ -120,6 +76,9 @@ class Client:
         self.work = anyio.CapacityLimiter(limits.concurrency)
         self._smoothing = AsyncLimiter(limits.max_rate, 1.0) if limits.max_rate else None
         self._orgs: dict[str, OrgClient] = {}
+        # Asked when a change's turn at its org's gate comes (it may have waited there):
+        # once true, none leaves (a stop signal; the journal's intent stays for resume).
+        self.writes_held: Callable[[], bool] = lambda: False
 
     def requests_last_minute(self, org: str) -> int:
         """Requests sent to ``org`` in the last 60 s (safe from any thread)."""
@@ -282,6 +241,8 @@ class OrgClient:
         try:
             await self.gate.enter(max_pause=self._parent.limits.max_retry_after)
             try:
+                if method in CHANGES and self._parent.writes_held():
+                    raise WriteHeld(f"{method} {path}: not sent, new writes are stopped")
                 stats.requests += 1
                 if item_stats is not None:
                     item_stats.requests += 1

@@ -1,8 +1,8 @@
 """Items of many orgs worked on at once: each org at its own width, the run at its own.
 
-Only the items in work have a task: a run over a thousand orgs does not keep
-a thousand orgs' worth of idle workers (each was several KiB of frames,
-cancel scopes and waiters) for the whole run.
+A run over a thousand orgs keeps ``total`` workers, not a thousand orgs'
+worth of idle ones (each was several KiB of frames, cancel scopes and
+waiters) for the whole run.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ async def fan_out(
     total: int,
     proceed: Callable[[], bool] = lambda: True,
 ) -> None:
-    """Call ``handle`` on every item of every group, each call a task of its own.
+    """Call ``handle`` on every item of every group, ``total`` workers sharing them.
 
     At most ``width(group)`` calls of one group and ``total`` calls in all run
     at once. A group's items start in their order; groups take turns, so one
@@ -36,25 +36,13 @@ async def fan_out(
     waiting = {g: deque(items) for g, items in groups.items() if items}
     ready = deque(waiting)  # groups with an item waiting and room for it, in turn
     busy: Counter[str] = Counter()
-    running = 0
-    changed = anyio.Event()
+    changed = anyio.Event()  # set (and replaced) whenever an item ends
 
-    async def one(group: str, item: T) -> None:
-        nonlocal running, changed
-        try:
-            await handle(item)
-        finally:
-            running -= 1
-            busy[group] -= 1
-            if waiting.get(group) and busy[group] == width(group) - 1:
-                ready.append(group)  # it was full: its turn comes again
-            changed.set()
-
-    async with anyio.create_task_group() as tg:
+    async def worker() -> None:
+        nonlocal changed
         while waiting:
-            if running >= total or not ready:
+            if not ready:  # every group with items left is at its width
                 await changed.wait()
-                changed = anyio.Event()
                 continue
             if not proceed():
                 return
@@ -63,11 +51,22 @@ async def fan_out(
             item = queue.popleft()
             if not queue:
                 del waiting[group]
-            running += 1
             busy[group] += 1
             if queue and busy[group] < width(group):
                 ready.append(group)
-            tg.start_soon(one, group, item)
+            try:
+                await handle(item)
+            finally:
+                busy[group] -= 1
+                if waiting.get(group) and busy[group] == width(group) - 1:
+                    ready.append(group)  # it was full: its turn comes again
+                done, changed = changed, anyio.Event()
+                done.set()
+
+    count = sum(len(q) for q in waiting.values())
+    async with anyio.create_task_group() as tg:
+        for _ in range(min(total, count)):
+            tg.start_soon(worker)
 
 
 @asynccontextmanager

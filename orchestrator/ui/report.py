@@ -116,7 +116,7 @@ async def head(journal: Journal, run_id: str) -> dict[str, Any]:
 
 
 async def build(journal: Journal, run_id: str) -> dict[str, Any]:
-    """The whole JSON report of ``run_id`` in memory (keys pinned by tests/test_report_contract.py).
+    """The whole JSON report of ``run_id`` in memory (keys pinned by tests/ui/test_report.py).
 
     For a run of any size, :func:`stream` writes the same report without holding it.
     """

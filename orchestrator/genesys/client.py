@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-import anyio
 from aiolimiter import AsyncLimiter
 from yarl import URL
 
@@ -41,7 +40,13 @@ from orchestrator.genesys.answers import (
     parse_json,
     redirected,
 )
-from orchestrator.genesys.pacing import OrgGate, OrgPaused, PacingListener, ratelimit_headers
+from orchestrator.genesys.pacing import (
+    OrgGate,
+    OrgPaused,
+    PacingListener,
+    ratelimit_headers,
+    slots,
+)
 from orchestrator.genesys.tokens import TokenSource
 from orchestrator.logs import redact
 from orchestrator.models import Limits, Org
@@ -109,9 +114,9 @@ class Client:
         self.limits = limits
         self.listener = listener
         self.stats = HttpStats()
-        self._shared = anyio.CapacityLimiter(limits.concurrency)
+        self._shared = slots(limits.concurrency)
         # Items in work at once: one waiting for a request slot holds content in memory.
-        self.work = anyio.CapacityLimiter(limits.concurrency)
+        self.work = slots(limits.concurrency)
         self._smoothing = AsyncLimiter(limits.max_rate, 1.0) if limits.max_rate else None
         self._orgs: dict[str, OrgClient] = {}
 

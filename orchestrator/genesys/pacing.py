@@ -151,8 +151,19 @@ class OrgPaused(Exception):
         super().__init__(f"org paused for {remaining:.0f} s")
 
 
-async def _take(limiter: anyio.CapacityLimiter) -> None:
-    """Acquire without a trip through the event loop when a token is free."""
+def slots(count: int) -> anyio.Semaphore:
+    """A concurrency cap for a path taken by every request or item.
+
+    A semaphore, not a ``CapacityLimiter``: nothing here needs to know who holds
+    a slot, and a limiter looks up the current task on every acquire and release
+    (about a tenth of the orchestrator's CPU when it was one). ``fast_acquire``:
+    a free slot is taken without a trip through the event loop.
+    """
+    return anyio.Semaphore(count, fast_acquire=True)
+
+
+async def _take(limiter: anyio.Semaphore) -> None:
+    """Acquire without a trip through the event loop when a slot is free."""
     try:
         limiter.acquire_nowait()
     except anyio.WouldBlock:
@@ -179,7 +190,7 @@ class OrgGate:
         *,
         requests_per_minute: int,
         concurrency: int,
-        shared: anyio.CapacityLimiter,
+        shared: anyio.Semaphore,
         smoothing: AsyncLimiter | None = None,
         window: float | None = None,
         name: str = "",
@@ -187,7 +198,8 @@ class OrgGate:
         self.name = name  # the org's, for log lines
         self.configured = requests_per_minute  # the operator's ceiling
         self._concurrency_wanted = concurrency
-        self._concurrency = anyio.CapacityLimiter(1)
+        self._concurrency = slots(1)  # opened to ``concurrency`` once the limit is known
+        self._concurrency_opened = False
         # Read at construction so a scale-model test can shorten the minute.
         self._window = RateWindow(requests_per_minute, window=window or WINDOW)
         self._shared = shared
@@ -215,7 +227,10 @@ class OrgGate:
         self._window.resize(min(allowed, self.configured))
         if used is not None:
             self._window.assume(used, reset or 0.0)
-        self._concurrency.total_tokens = self._concurrency_wanted  # the limit is known now
+        if not self._concurrency_opened:  # the limit is known now: open the org's cap
+            self._concurrency_opened = True
+            for _ in range(self._concurrency_wanted - 1):
+                self._concurrency.release()  # one more slot (or a waiter let go)
         return new
 
     def pause(self, seconds: float) -> None:

@@ -78,6 +78,10 @@ class RequestLog:
         if seq in self._slots:
             self._slots[seq] = record
 
+    def in_flight(self) -> int:
+        """Requests that arrived and are not completed yet."""
+        return sum(1 for r in self._slots.values() if r is None)
+
     def records(self) -> list[RequestRecord]:
         """Completed records, arrival order."""
         return [r for r in self._slots.values() if r is not None]

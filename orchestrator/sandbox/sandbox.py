@@ -115,6 +115,10 @@ class Sandbox:
         """Every completed request, in arrival order."""
         return self._world.log.records()
 
+    def requests_in_flight(self) -> int:
+        """Requests that arrived and are not answered yet (a killed client's may still be)."""
+        return self._world.log.in_flight()
+
     def clear_requests(self) -> None:
         """Forget the request log (foreign writes are kept)."""
         self._world.log.clear()

@@ -232,6 +232,9 @@ async def interrupt_until_done(
             assert hits >= times, f"the run finished after only {hits} interruptions"
             return run_id, codes
         args = ["run", str(plan)] if run_id is None else ["resume", run_id]
+        # A killed process's requests still in flight are logged when the sandbox is done
+        # with them: counted as the next process's, a signal would hit it while importing.
+        await _settled(sb)
         writes_before, requests_before = _puts(sb), len(sb.requests)
         process = await start(args, journal)
         if hits < times:
@@ -272,6 +275,12 @@ async def _finish(process: Process) -> tuple[int, bytes]:
             code = await process.wait()
     await process.aclose()
     return code, b"".join(chunks["out"])
+
+
+async def _settled(sb: Sandbox) -> None:
+    with anyio.fail_after(30):
+        while sb.requests_in_flight():  # noqa: ASYNC110 (the sandbox's log has no event)
+            await anyio.sleep(0.01)
 
 
 def _puts(sb: Sandbox) -> int:

@@ -21,7 +21,6 @@ redacted and bounded in length before it goes anywhere.
 from __future__ import annotations
 
 import json
-import urllib.request
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -47,12 +46,13 @@ from orchestrator.genesys.pacing import (
     ratelimit_headers,
     slots,
 )
+from orchestrator.genesys.session import new_session as new_session  # re-exported
+from orchestrator.genesys.session import proxy_for
 from orchestrator.genesys.tokens import TokenSource
 from orchestrator.logs import redact
 from orchestrator.models import Limits, Org
 
 MAX_BODY = 8 * 1024 * 1024  # a config is at most 256 KiB; anything near this is wrong
-USER_AGENT = "orchestrator/0.1 (genesys-rollback-orchestrator; rollback tool)"
 WRITES = frozenset({"PUT", "PATCH", "POST", "DELETE"})
 MAX_REDIRECTS = 5  # same-origin hops a GET may take
 
@@ -68,37 +68,6 @@ class HttpStats:
     server_errors: int = 0
     # (method, HTTP status or "error" when no answer came) -> count; run-wide only.
     answers: Counter[tuple[str, str]] = field(default_factory=Counter)
-
-
-def proxy_for(base: str) -> str | None:
-    """The proxy the environment names for ``base`` (``NO_PROXY`` honoured), or None."""
-    host = URL(base).host or ""
-    if urllib.request.proxy_bypass(host):
-        return None
-    proxies = urllib.request.getproxies()
-    return proxies.get(URL(base).scheme) or None
-
-
-def new_session(limits: Limits) -> aiohttp.ClientSession:
-    """The run's session; created inside the running loop, closed by the caller."""
-    connector = aiohttp.TCPConnector(limit=limits.concurrency + 8, limit_per_host=0)
-    session = aiohttp.ClientSession(
-        connector=connector,
-        # The per-attempt timeout is aiohttp's own timer on each request: a cancel
-        # scope around every request cost 5% of the CPU in the throughput benchmark.
-        timeout=aiohttp.ClientTimeout(total=limits.request_timeout),
-        # Nothing here uses cookies; filtering them costs per request.
-        cookie_jar=aiohttp.DummyCookieJar(),
-        # HTTPS_PROXY / HTTP_PROXY / NO_PROXY are read once per org (proxy_for),
-        # not by aiohttp per request: its trust_env costs two thread hops each.
-        headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-    )
-    # aiohttp silently re-sends an idempotent request (PUT included) once when
-    # a reused connection drops. That spends rate budget and hides a write
-    # whose outcome is unknown; the worker must decide after a re-read.
-    # There is no public switch (aio-libs/aiohttp#10790); tests guard this.
-    session._retry_connection = False
-    return session
 
 
 class Client:
@@ -119,6 +88,17 @@ class Client:
         self.work = slots(limits.concurrency)
         self._smoothing = AsyncLimiter(limits.max_rate, 1.0) if limits.max_rate else None
         self._orgs: dict[str, OrgClient] = {}
+        self._proxies: dict[str, str | None] = {}  # base -> proxy_for(base), read once per run
+
+    def proxy(self, base: str) -> str | None:
+        """:func:`proxy_for` ``base``, read from the environment once per run and base.
+
+        Orgs mostly share their bases; reading the environment costs a walk
+        over every variable, twice, per call.
+        """
+        if base not in self._proxies:
+            self._proxies[base] = proxy_for(base)
+        return self._proxies[base]
 
     def requests_last_minute(self, org: str) -> int:
         """Requests sent to ``org`` in the last 60 s (safe from any thread)."""
@@ -155,8 +135,8 @@ class OrgClient:
         self._parent = parent
         self._tokens = TokenSource(org, parent.limits, self._post_form)
         # HTTPS_PROXY / HTTP_PROXY / NO_PROXY, as every other tool on the host.
-        self._api_proxy = proxy_for(org.api_base)
-        self._login_proxy = proxy_for(org.login_base)
+        self._api_proxy = parent.proxy(org.api_base)
+        self._login_proxy = parent.proxy(org.login_base)
         self._last_429: str | None = None
         self.stats = parent.stats  # the run's counters
 

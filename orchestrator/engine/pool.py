@@ -1,13 +1,12 @@
-"""A bounded pool of workers pulling from a memory object stream."""
+"""A bounded pool of workers pulling from one shared iterator."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
 import anyio
-from anyio.abc import ObjectReceiveStream
 
 T = TypeVar("T")
 
@@ -23,28 +22,25 @@ async def drain(
 
     ``proceed`` is asked before each item starts; once it says no, the items
     not yet started are left untouched (the caller decides what they become).
+
+    Workers take items, in order, from one shared iterator: taking one needs
+    no trip through the event loop (a memory stream's ``receive`` yields on
+    every item, a loop turn per item per pool).
     """
     if not items:
         return
-    send, receive = anyio.create_memory_object_stream[T](len(items))
-    with send:
-        for item in items:
-            send.send_nowait(item)
+    queue = iter(items)
     async with anyio.create_task_group() as tg:
         for _ in range(max(1, min(workers, len(items)))):
-            tg.start_soon(_work, receive.clone(), handle, proceed)
-    receive.close()
+            tg.start_soon(_work, queue, handle, proceed)
 
 
 async def _work(
-    receive: ObjectReceiveStream[T],
-    handle: Callable[[T], Awaitable[None]],
-    proceed: Callable[[], bool],
+    queue: Iterator[T], handle: Callable[[T], Awaitable[None]], proceed: Callable[[], bool]
 ) -> None:
-    async with receive:
-        async for item in receive:
-            if proceed():
-                await handle(item)
+    for item in queue:
+        if proceed():
+            await handle(item)
 
 
 @asynccontextmanager

@@ -136,7 +136,12 @@ def _secret_key(key: str) -> bool:
     return _SECRET_KEYS.search(key) is not None
 
 
+_PLAIN = frozenset({type(None), bool, int, float})  # nothing to mask or escape in these
+
+
 def _scrub(value: Any) -> Any:
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, str):
         return printable(redact(value))
     if isinstance(value, Mapping):

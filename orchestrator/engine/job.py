@@ -127,7 +127,7 @@ class Job:
         if self.target is not None and self.target.fields:
             self.target = replace(self.target, fields=NO_FIELDS)
             self.target_shed = True
-        if self.baseline is not None and not self.kind.partial_writes:
+        if self.baseline is not None and self.baseline.fields and not self.kind.partial_writes:
             self.baseline = replace(self.baseline, fields=NO_FIELDS)
         self.changes = ()
 
@@ -178,8 +178,10 @@ NO_FIELDS: Mapping[str, Any] = MappingProxyType({})  # content not held (shared:
 
 
 def _slim(live: Live | None) -> Live | None:
-    if live is None:
-        return None
+    if live is None or (
+        not live.fields and live.etag is None and live.modified is None and not live.correlation_id
+    ):
+        return live  # slim already (release() runs once written and again once final)
     return Live(version=live.version, etag=None, modified=None, fields=NO_FIELDS, hash=live.hash)
 
 

@@ -66,11 +66,17 @@ class RateWindow:
             heapq.heappop(cooling)
         return self._inflight + len(cooling)
 
+    def acquire_nowait(self) -> bool:
+        """Count one more request if it fits now and nobody is queued (then True)."""
+        if not self._lock.locked() and self.counted() < self.limit:
+            self._inflight += 1
+            return True
+        return False
+
     async def acquire(self) -> None:
         """Wait until one more request fits, and count it; pair with :meth:`release`."""
-        if not self._lock.locked() and self.counted() < self.limit:
-            self._inflight += 1  # nobody queued and room now: no trip through the loop
-            return
+        if self.acquire_nowait():
+            return  # nobody queued and room now: no trip through the loop
         async with self._lock:
             while True:
                 now = time.monotonic()
@@ -162,14 +168,6 @@ def slots(count: int) -> anyio.Semaphore:
     return anyio.Semaphore(count, fast_acquire=True)
 
 
-async def _take(limiter: anyio.Semaphore) -> None:
-    """Acquire without a trip through the event loop when a slot is free."""
-    try:
-        limiter.acquire_nowait()
-    except anyio.WouldBlock:
-        await limiter.acquire()
-
-
 class OrgGate:
     """Everything a request to one org waits for before it may leave.
 
@@ -250,13 +248,22 @@ class OrgGate:
         Raises:
             OrgPaused: the org is paused for longer than ``max_pause``.
         """
-        await _take(self._concurrency)
+        concurrency, shared = self._concurrency, self._shared
         try:
-            await self._take_window_slot(max_pause)
+            concurrency.acquire_nowait()  # inline, as the rest of the fast path: every request
+        except anyio.WouldBlock:
+            await concurrency.acquire()
+        try:
+            # Not paused, and the window has room now: no coroutine to wait in.
+            if self._paused_until > time.monotonic() or not self._window.acquire_nowait():
+                await self._take_window_slot(max_pause)
             try:
                 if self._smoothing is not None:
                     await self._smoothing.acquire()
-                await _take(self._shared)
+                try:
+                    shared.acquire_nowait()
+                except anyio.WouldBlock:
+                    await shared.acquire()
             except BaseException:
                 self._window.release(used=False)
                 raise

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -125,10 +125,10 @@ class Job:
         can stop halfway (``partial_writes``), which keep it.
         """
         if self.target is not None and self.target.fields:
-            self.target = replace(self.target, fields=NO_FIELDS)
+            self.target = self.target.holding(NO_FIELDS)
             self.target_shed = True
         if self.baseline is not None and self.baseline.fields and not self.kind.partial_writes:
-            self.baseline = replace(self.baseline, fields=NO_FIELDS)
+            self.baseline = self.baseline.holding(NO_FIELDS)
         self.changes = ()
 
     def release(self) -> None:

@@ -98,6 +98,8 @@ def printable(text: str) -> str:
     move the cursor, erase or recolour what the terminal already shows, or
     start a line of its own in a report.
     """
+    if text.isascii() and text.isprintable():  # no control character: the common case
+        return text
     if _UNSAFE.search(text) is None:
         return text
     return _UNSAFE.sub(_escape, text)

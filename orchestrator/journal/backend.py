@@ -17,22 +17,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import anyio
-from anyio.lowlevel import checkpoint
 
 from orchestrator.journal.columns import dumps
 from orchestrator.timestamps import stamp
 
 Statement = tuple[str, tuple[Any, ...]]
-
-
-class _Group:
-    """Durable steps that wait for one commit (see :meth:`QueuedJournal.durable`)."""
-
-    __slots__ = ("committed", "ended")
-
-    def __init__(self) -> None:
-        self.ended = anyio.Event()
-        self.committed = False
 
 
 class QueuedJournal:
@@ -44,7 +33,6 @@ class QueuedJournal:
         # One transaction in flight (see the module doc). A semaphore of one, not a
         # Lock: a Lock looks up the current task on every acquire and release.
         self._committing = anyio.Semaphore(1, fast_acquire=True)
-        self._next: _Group | None = None  # the grouped commit not begun yet (see durable)
 
     # ----- what a backend supplies -----------------------------------------
 
@@ -93,48 +81,13 @@ class QueuedJournal:
         if self._pending or self._events or self._committing_now():
             await self._commit(())
 
-    async def durable(self) -> None:
-        """Commit every queued step, grouped with the other durable steps taken meanwhile.
-
-        The first caller waits one turn of the event loop, so that every task
-        ready in that turn (other items reaching their intent) queues its steps
-        and joins the same transaction; each caller returns only once a commit
-        that holds its steps has ended. On a failure the caller commits again
-        itself (and so meets the error, or succeeds).
-        """
-        while self._pending or self._events or self._committing_now():
-            group = self._next
-            if group is not None:  # a commit not begun yet takes our steps: wait for its end
-                await group.ended.wait()
-                if group.committed:
-                    return
-                continue
-            group = self._next = _Group()
-            try:
-                await checkpoint()  # let the tasks ready now queue theirs
-                await self._commit((), grouped=group)
-                group.committed = True
-            finally:
-                if self._next is group:
-                    self._next = None
-                group.ended.set()
-            return
-
-    async def _commit(
-        self,
-        statements: Iterable[Statement],
-        events: Iterable[Any] = (),
-        *,
-        grouped: _Group | None = None,
-    ) -> None:
+    async def _commit(self, statements: Iterable[Statement], events: Iterable[Any] = ()) -> None:
         """The queue, then ``statements``, then every event, in one transaction."""
         statements, events = list(statements), list(events)
         if self._committing_now():
             await self._committing.acquire()
         else:
             self._committing.acquire_nowait()  # no trip through the event loop (SQLite: always)
-        if grouped is not None and self._next is grouped:
-            self._next = None  # it takes the queue now: a later durable step waits for the next
         try:
             pending, queued = self._pending, self._events
             if not (pending or queued or statements or events):

@@ -279,7 +279,7 @@ class SqlJournal(ShardStatements, PauseStatements):
             requests=requests,
             started_at_default=stamp(),
         )
-        await self.durable()
+        await self.flush()
 
     def record_written(
         self,

@@ -78,33 +78,3 @@ async def test_each_intent_is_committed_when_it_returns_however_many_race(
     assert unseen == []
     assert await journal.target_fields("r1", 7) == {"n": 7}
     assert await journal.target_fields("r1", ITEMS + 1) is None
-
-
-async def test_intents_taken_in_one_turn_share_one_commit(journal: Journal) -> None:
-    """Items reaching their intent together are committed together, each durable on return."""
-    await _run_with_items(journal)
-    transactions = 0
-    real = journal._transaction  # type: ignore[attr-defined]
-
-    async def counted(*args: object, **kwargs: object) -> bool:
-        nonlocal transactions
-        transactions += 1
-        result: bool = await real(*args, **kwargs)
-        return result
-
-    journal._transaction = counted  # type: ignore[attr-defined]
-    returned: list[int] = []
-
-    async def intend(seq: int) -> None:
-        await journal.record_intent(
-            "r1", seq, expected_version=2, etag="e", attempts=1, conflicts=0, requests=1
-        )
-        returned.append(seq)
-
-    async with anyio.create_task_group() as tg:
-        for seq in range(ITEMS):
-            tg.start_soon(intend, seq)
-    assert sorted(returned) == list(range(ITEMS))
-    assert transactions < ITEMS // 4, transactions
-    states = {row.seq: row.state for row in await journal.items("r1")}
-    assert set(states.values()) == {State.INTENDED}

@@ -98,6 +98,8 @@ def printable(text: str) -> str:
     move the cursor, erase or recolour what the terminal already shows, or
     start a line of its own in a report.
     """
+    if text.isascii() and text.isprintable():  # no control character: the common case
+        return text
     if _UNSAFE.search(text) is None:
         return text
     return _UNSAFE.sub(_escape, text)
@@ -136,7 +138,12 @@ def _secret_key(key: str) -> bool:
     return _SECRET_KEYS.search(key) is not None
 
 
+_PLAIN = frozenset({type(None), bool, int, float})  # nothing to mask or escape in these
+
+
 def _scrub(value: Any) -> Any:
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, str):
         return printable(redact(value))
     if isinstance(value, Mapping):

@@ -11,9 +11,11 @@ Three forms, one module:
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime
 
 _EXAMPLE = "like 2026-11-28T14:00:00Z"
+_second: tuple[int, str] = (-1, "")  # the last whole second stamped, and its text
 
 
 def utcnow() -> datetime:
@@ -23,8 +25,21 @@ def utcnow() -> datetime:
 
 def stamp(when: datetime | None = None) -> str:
     """ISO 8601 UTC with milliseconds and ``Z``; sorts as text."""
-    when = (when or utcnow()).astimezone(UTC)
+    if when is None:
+        return _now_stamp()
+    when = when.astimezone(UTC)
     return when.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+
+
+def _now_stamp() -> str:
+    """:func:`stamp` of now: the journal stamps every step, so the whole second's text is
+    kept (a datetime per stamp cost 2% of a run's CPU)."""
+    global _second
+    ns = time.time_ns()
+    second, millis = divmod(ns // 1_000_000, 1000)
+    if second != _second[0]:
+        _second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    return f"{_second[1]}.{millis:03d}Z"
 
 
 def zulu(when: datetime) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -126,10 +126,10 @@ class Job:
         can stop halfway (``partial_writes``), which keep it.
         """
         if self.target is not None and self.target.fields:
-            self.target = replace(self.target, fields=NO_FIELDS)
+            self.target = self.target.holding(NO_FIELDS)
             self.target_shed = True
-        if self.baseline is not None and not self.kind.partial_writes:
-            self.baseline = replace(self.baseline, fields=NO_FIELDS)
+        if self.baseline is not None and self.baseline.fields and not self.kind.partial_writes:
+            self.baseline = self.baseline.holding(NO_FIELDS)
         self.changes = ()
 
     def release(self) -> None:
@@ -187,6 +187,9 @@ def _slim(live: Live | None, target_hash: str | None) -> Live | None:
     if live is None:
         return None
     same = target_hash if live.hash == target_hash else live.hash
+    slim = not live.fields and live.etag is None and live.modified is None
+    if slim and not live.correlation_id and same is live.hash:
+        return live  # slim already (release() runs once written and again once final)
     return Live(version=live.version, etag=None, modified=None, fields=NO_FIELDS, hash=same)
 
 

@@ -70,8 +70,8 @@ async def fan_out(
 
 
 @asynccontextmanager
-async def slot(limiter: anyio.CapacityLimiter) -> AsyncIterator[None]:
-    """Hold one of ``limiter``'s tokens; taken without a trip through the event loop when free.
+async def slot(limiter: anyio.Semaphore) -> AsyncIterator[None]:
+    """Hold one of ``limiter``'s slots; taken without a trip through the event loop when free.
 
     (``async with limiter`` yields twice even when a token is free: around every
     item, that reorders who goes first and costs CPU.)

@@ -99,7 +99,7 @@ class Verifier:
 
     async def _prober(self, receive: MemoryObjectReceiveStream[_Entry]) -> None:
         async with receive:
-            async for entry in receive:
+            while (entry := await _next(receive)) is not None:
                 if self._may_continue():
                     await self._probe(entry)
                 else:
@@ -146,6 +146,23 @@ class Verifier:
             f"{what} was written but not seen live within verify_timeout "
             f"({self._limits.verify_timeout:g} s)",
         )
+
+
+async def _next(receive: MemoryObjectReceiveStream[_Entry]) -> _Entry | None:
+    """The next due entry, None once the stream is closed and empty.
+
+    An entry already waiting is taken without a trip through the event loop
+    (``receive()`` yields even then: a loop turn per probe).
+    """
+    try:
+        return receive.receive_nowait()
+    except anyio.WouldBlock:
+        try:
+            return await receive.receive()
+        except anyio.EndOfStream:
+            return None
+    except anyio.EndOfStream:
+        return None
 
 
 def _worth_retrying(problem: RequestError, limits: Limits) -> bool:

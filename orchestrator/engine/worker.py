@@ -27,7 +27,6 @@ not drift: the kind then sends only what is left.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 import anyio
@@ -171,10 +170,10 @@ class Worker:
                 if (refusal := job.kind.problem(live.fields, job.target.fields)) is not None:
                     job.fail(Status.FAILED, refusal.item_error())
                     return None
-            elif not job.baseline.fields:
+            elif not job.baseline.fields and live.fields:
                 # A job rebuilt on resume knows only the baseline's hash; telling our
                 # half-written state from drift later needs its parts: these are they.
-                job.baseline = replace(job.baseline, fields=live.fields)
+                job.baseline = job.baseline.holding(live.fields)
             if not self._may_write():
                 return None  # interrupted: the item stays where the journal says it is
             if last_error is not None and not job.budget.spend():
@@ -232,7 +231,7 @@ class Worker:
                 f"item {job.seq} ({job.org} {job.rid}): the journal does not hold the target"
                 " content planning recorded"
             )
-        job.target = replace(job.target, fields=fields)
+        job.target = job.target.holding(fields)
         job.target_shed = False
 
     def _unknown(self, job: Job, exc: RequestError) -> RequestError:

@@ -25,7 +25,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import aiohttp
-import anyio
 from aiolimiter import AsyncLimiter
 from yarl import URL
 
@@ -38,7 +37,13 @@ from orchestrator.genesys.answers import (
     parse_json,
     redirected,
 )
-from orchestrator.genesys.pacing import OrgGate, OrgPaused, PacingListener, ratelimit_headers
+from orchestrator.genesys.pacing import (
+    OrgGate,
+    OrgPaused,
+    PacingListener,
+    ratelimit_headers,
+    slots,
+)
 from orchestrator.genesys.session import USER_AGENT as USER_AGENT
 from orchestrator.genesys.session import HttpStats as HttpStats
 from orchestrator.genesys.session import RunStats as RunStats
@@ -71,14 +76,25 @@ class Client:
         self.limits = limits
         self.listener = listener
         self.stats = RunStats()
-        self._shared = anyio.CapacityLimiter(limits.concurrency)
+        self._shared = slots(limits.concurrency)
         # Items in work at once: one waiting for a request slot holds content in memory.
-        self.work = anyio.CapacityLimiter(limits.concurrency)
+        self.work = slots(limits.concurrency)
         self._smoothing = AsyncLimiter(limits.max_rate, 1.0) if limits.max_rate else None
         self._orgs: dict[str, OrgClient] = {}
         # Asked when a change's turn at its org's gate comes (it may have waited there):
         # once true, none leaves (a stop signal; the journal's intent stays for resume).
         self.writes_held: Callable[[], bool] = lambda: False
+        self._proxies: dict[str, str | None] = {}  # base -> proxy_for(base), read once per run
+
+    def proxy(self, base: str) -> str | None:
+        """:func:`proxy_for` ``base``, read from the environment once per run and base.
+
+        Orgs mostly share their bases; reading the environment costs a walk
+        over every variable, twice, per call.
+        """
+        if base not in self._proxies:
+            self._proxies[base] = proxy_for(base)
+        return self._proxies[base]
 
     def requests_last_minute(self, org: str) -> int:
         """Requests sent to ``org`` in the last 60 s (safe from any thread)."""
@@ -115,8 +131,8 @@ class OrgClient:
         self._parent = parent
         self._tokens = TokenSource(org, parent.limits, self._post_form)
         # HTTPS_PROXY / HTTP_PROXY / NO_PROXY, as every other tool on the host.
-        self._api_proxy = proxy_for(org.api_base)
-        self._login_proxy = proxy_for(org.login_base)
+        self._api_proxy = parent.proxy(org.api_base)
+        self._login_proxy = parent.proxy(org.login_base)
         self._last_429: str | None = None
         self.stats = parent.stats  # the run's counters
 

@@ -66,11 +66,17 @@ class RateWindow:
             heapq.heappop(cooling)
         return self._inflight + len(cooling)
 
+    def acquire_nowait(self) -> bool:
+        """Count one more request if it fits now and nobody is queued (then True)."""
+        if not self._lock.locked() and self.counted() < self.limit:
+            self._inflight += 1
+            return True
+        return False
+
     async def acquire(self) -> None:
         """Wait until one more request fits, and count it; pair with :meth:`release`."""
-        if not self._lock.locked() and self.counted() < self.limit:
-            self._inflight += 1  # nobody queued and room now: no trip through the loop
-            return
+        if self.acquire_nowait():
+            return  # nobody queued and room now: no trip through the loop
         async with self._lock:
             while True:
                 now = time.monotonic()
@@ -151,12 +157,15 @@ class OrgPaused(Exception):
         super().__init__(f"org paused for {remaining:.0f} s")
 
 
-async def _take(limiter: anyio.CapacityLimiter) -> None:
-    """Acquire without a trip through the event loop when a token is free."""
-    try:
-        limiter.acquire_nowait()
-    except anyio.WouldBlock:
-        await limiter.acquire()
+def slots(count: int) -> anyio.Semaphore:
+    """A concurrency cap for a path taken by every request or item.
+
+    A semaphore, not a ``CapacityLimiter``: nothing here needs to know who holds
+    a slot, and a limiter looks up the current task on every acquire and release
+    (about a tenth of the orchestrator's CPU when it was one). ``fast_acquire``:
+    a free slot is taken without a trip through the event loop.
+    """
+    return anyio.Semaphore(count, fast_acquire=True)
 
 
 class OrgGate:
@@ -179,7 +188,7 @@ class OrgGate:
         *,
         requests_per_minute: int,
         concurrency: int,
-        shared: anyio.CapacityLimiter,
+        shared: anyio.Semaphore,
         smoothing: AsyncLimiter | None = None,
         window: float | None = None,
         name: str = "",
@@ -187,7 +196,8 @@ class OrgGate:
         self.name = name  # the org's, for log lines
         self.configured = requests_per_minute  # the operator's ceiling
         self._concurrency_wanted = concurrency
-        self._concurrency = anyio.CapacityLimiter(1)
+        self._concurrency = slots(1)  # opened to ``concurrency`` once the limit is known
+        self._concurrency_opened = False
         # Read at construction so a scale-model test can shorten the minute.
         self._window = RateWindow(requests_per_minute, window=window or WINDOW)
         self._shared = shared
@@ -215,7 +225,10 @@ class OrgGate:
         self._window.resize(min(allowed, self.configured))
         if used is not None:
             self._window.assume(used, reset or 0.0)
-        self._concurrency.total_tokens = self._concurrency_wanted  # the limit is known now
+        if not self._concurrency_opened:  # the limit is known now: open the org's cap
+            self._concurrency_opened = True
+            for _ in range(self._concurrency_wanted - 1):
+                self._concurrency.release()  # one more slot (or a waiter let go)
         return new
 
     def pause(self, seconds: float) -> None:
@@ -235,13 +248,22 @@ class OrgGate:
         Raises:
             OrgPaused: the org is paused for longer than ``max_pause``.
         """
-        await _take(self._concurrency)
+        concurrency, shared = self._concurrency, self._shared
         try:
-            await self._take_window_slot(max_pause)
+            concurrency.acquire_nowait()  # inline, as the rest of the fast path: every request
+        except anyio.WouldBlock:
+            await concurrency.acquire()
+        try:
+            # Not paused, and the window has room now: no coroutine to wait in.
+            if self._paused_until > time.monotonic() or not self._window.acquire_nowait():
+                await self._take_window_slot(max_pause)
             try:
                 if self._smoothing is not None:
                     await self._smoothing.acquire()
-                await _take(self._shared)
+                try:
+                    shared.acquire_nowait()
+                except anyio.WouldBlock:
+                    await shared.acquire()
             except BaseException:
                 self._window.release(used=False)
                 raise

@@ -1,6 +1,7 @@
 """The run's HTTP session, proxies, and the request counts the reports show.
 
-Split from :mod:`orchestrator.genesys.client`, which re-exports all of it.
+Split from :mod:`~orchestrator.genesys.client`, which re-exports the counts and
+:func:`new_session`; the client reads :func:`proxy_for` once per run and base.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def new_session(limits: Limits) -> aiohttp.ClientSession:
         timeout=aiohttp.ClientTimeout(total=limits.request_timeout),
         # Nothing here uses cookies; filtering them costs per request.
         cookie_jar=aiohttp.DummyCookieJar(),
-        # HTTPS_PROXY / HTTP_PROXY / NO_PROXY are read once per org (proxy_for),
+        # HTTPS_PROXY / HTTP_PROXY / NO_PROXY are read once per run (Client.proxy),
         # not by aiohttp per request: its trust_env costs two thread hops each.
         headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
     )

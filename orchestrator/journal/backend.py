@@ -31,7 +31,9 @@ class QueuedJournal:
     def __init__(self) -> None:
         self._pending: list[Statement] = []
         self._events: list[tuple[Any, ...]] = []
-        self._committing = anyio.Lock()  # one transaction in flight (see the module doc)
+        # One transaction in flight (see the module doc). A semaphore of one, not a
+        # Lock: a Lock looks up the current task on every acquire and release.
+        self._committing = anyio.Semaphore(1, fast_acquire=True)
 
     # ----- what a backend supplies -----------------------------------------
 
@@ -77,7 +79,7 @@ class QueuedJournal:
 
     async def flush(self) -> None:
         """Commit every queued step now (or wait for the commit that took them)."""
-        if self._pending or self._events or self._committing.locked():
+        if self._pending or self._events or self._committing_now():
             await self._commit(())
 
     async def keep_up(self) -> None:
@@ -93,7 +95,7 @@ class QueuedJournal:
     async def _commit(self, statements: Iterable[Statement], events: Iterable[Any] = ()) -> None:
         """The queue, then ``statements``, then every event, in one transaction."""
         statements, events = list(statements), list(events)
-        if self._committing.locked():
+        if self._committing_now():
             await self._committing.acquire()
         else:
             self._committing.acquire_nowait()  # no trip through the event loop (SQLite: always)
@@ -109,6 +111,9 @@ class QueuedJournal:
                 raise
         finally:
             self._committing.release()
+
+    def _committing_now(self) -> bool:
+        return self._committing.value == 0
 
     def _queue(self, sql: str, params: tuple[Any, ...]) -> None:
         self._pending.append((sql, params))

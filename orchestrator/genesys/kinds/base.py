@@ -35,6 +35,18 @@ class Live:
     # the key into Genesys Cloud's own audit log.
     correlation_id: str | None = None
 
+    def holding(self, fields: Mapping[str, Any]) -> Live:
+        """This state with ``fields`` as its content (``dataclasses.replace``, cheaper:
+        the engine sheds and recalls content on every item)."""
+        return Live(
+            version=self.version,
+            etag=self.etag,
+            modified=self.modified,
+            fields=fields,
+            hash=self.hash,
+            correlation_id=self.correlation_id,
+        )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Target:
@@ -45,6 +57,16 @@ class Target:
     version: int | None  # the history version (or snapshot's version) it came from
     label: str  # "v4", "snapshot 2026-11-27T22:00:00Z", "from canary/<id>"
     mapped: tuple[Mapped, ...] = ()  # references of rolled-out content, as `ids:` mapped them
+
+    def holding(self, fields: Mapping[str, Any]) -> Target:
+        """This target with ``fields`` as its content (see :meth:`Live.holding`)."""
+        return Target(
+            fields=fields,
+            hash=self.hash,
+            version=self.version,
+            label=self.label,
+            mapped=self.mapped,
+        )
 
     @classmethod
     def build(

@@ -17,7 +17,10 @@ from orchestrator.statuses import Status
 
 PAGE = 500  # items per read: a few hundred KiB however large the run
 # Every column a report shows: the target's content stays in the journal.
-_LEAN_COLUMNS = ITEM_COLUMNS.replace(" target_fields,", " NULL AS target_fields,")
+_LEAN_COLUMNS = ", ".join(
+    "NULL AS target_fields" if column == "target_fields" else column
+    for column in (c.strip() for c in ITEM_COLUMNS.split(","))
+)
 _WRITE_EVENTS = ("write.confirmed", "write.unknown")
 
 

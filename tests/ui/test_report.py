@@ -150,6 +150,10 @@ async def test_a_report_streamed_a_page_at_a_time_says_what_the_whole_report_say
         data = await report.build(journal, result.run_id)
         whole = {fmt: await report.render(data, fmt) for fmt in report.FORMATS}
         monkeypatch.setattr(reading, "PAGE", 1)
+        # Pages carry no content (the journal keeps it): a page is a page, whatever the configs.
+        assert any(r.target_fields for r in await journal.items(result.run_id))
+        async for page in journal.item_pages(result.run_id):
+            assert len(page) == 1 and page[0].target_fields is None
         for fmt in report.FORMATS:
             out: list[str] = []
             tally = await report.stream(journal, result.run_id, fmt, out.append)

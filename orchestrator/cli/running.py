@@ -198,9 +198,17 @@ async def _reports(args: argparse.Namespace, journal: Journal, run_id: str) -> W
     sys.stdout.flush()
     error = None
     if args.report:
+        # Written beside it and renamed once whole: a full disk or a journal that fails
+        # midway leaves no truncated file that could pass for the report.
+        path = Path(args.report)
+        partial = path.with_name(path.name + ".partial")
         try:
-            with open_private(Path(args.report)) as out:
-                await report.stream(journal, run_id, "json", out.write)
+            try:
+                with open_private(partial) as out:
+                    await report.stream(journal, run_id, "json", out.write)
+                partial.replace(path)
+            finally:
+                partial.unlink(missing_ok=True)
         except OSError as exc:
             error = exc.strerror or str(exc)
     return Written(in_doubt=tally.in_doubt, report_error=error)

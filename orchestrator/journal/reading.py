@@ -110,18 +110,3 @@ class ReadingStatements(QueuedJournal):
             (run_id,),
         )
         return {r["shard"]: (int(r["n"]), int(r["final"])) for r in rows}
-
-    async def wave_items(self, run_id: str) -> dict[str, tuple[int, int, int]]:
-        """Per wave: its items, its failures, and those skipped or not final (JUnit's counts)."""
-        failures = tuple(s.value for s in Status if s.is_failure)
-        rows = await self._select(
-            "SELECT wave, COUNT(*) AS n,"
-            f" SUM(CASE WHEN status IN ({', '.join('?' for _ in failures)}) THEN 1 ELSE 0 END)"
-            " AS failed,"
-            " SUM(CASE WHEN status IS NULL OR status = ? THEN 1 ELSE 0 END) AS skipped"
-            " FROM items WHERE run_id = ? GROUP BY wave",
-            (*failures, Status.SKIPPED.value, run_id),
-        )
-        return {
-            r["wave"]: (int(r["n"]), int(r["failed"] or 0), int(r["skipped"] or 0)) for r in rows
-        }

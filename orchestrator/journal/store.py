@@ -182,10 +182,6 @@ class Journal(Protocol):
         """Per shard: its items, and how many of them are final."""
         ...
 
-    async def wave_items(self, run_id: str) -> dict[str, tuple[int, int, int]]:
-        """Per wave: its items, its failures, and those skipped or not final."""
-        ...
-
     async def status_counts(self, run_id: str) -> dict[Status | None, int]:
         """How many of the run's items have each final status (None: not final yet)."""
         ...

@@ -56,6 +56,7 @@ async def test_a_clean_run_exits_0_with_the_report_on_stdout(
     report = json.loads(out)
     assert report["status"] == "succeeded"
     assert json.loads(report_file.read_text()) == report
+    assert not report_file.with_name("report.json.partial").exists()  # renamed once whole
     assert f"run {report['run_id']}" in err
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 import time
@@ -17,6 +16,7 @@ from orchestrator.sandbox import Faults
 from orchestrator.statuses import Status
 from orchestrator.ui.metrics import MetricsObserver
 from tests.support import CONFIGS, SandboxFactory, puts, write_plan
+from tests.ui.runs import finish
 
 pytestmark = pytest.mark.anyio
 
@@ -142,18 +142,8 @@ def test_a_recheck_moves_an_item_from_its_first_status(tmp_path: Path) -> None:
     metrics = MetricsObserver(Observer(), tmp_path / "orchestrator.prom")
     view = ItemView(seq=0, org="canary", wave="w", id="id-0", name=None, status=None)
     metrics.run_started(RunStarted(run_id="r1", items=(view,), pace=_Pace()))
-    first = ItemDone(
-        seq=0,
-        org="canary",
-        wave="w",
-        id="id-0",
-        name=None,
-        status=Status.SUCCEEDED,
-        new_version=2,
-        error=None,
-    )
-    metrics.item_done(first)
-    metrics.item_done(dataclasses.replace(first, status=Status.DRIFTED, previous=Status.SUCCEEDED))
+    metrics.item_done(finish(view, Status.SUCCEEDED))
+    metrics.item_done(finish(view, Status.DRIFTED, previous=Status.SUCCEEDED))
     counts = metrics.status_counts()
     metrics.close()
     assert (counts["succeeded"], counts["drifted"], counts["pending"]) == (0, 1, 0)

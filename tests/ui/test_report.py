@@ -13,7 +13,7 @@ from orchestrator.journal import opened, reading
 from orchestrator.planfile.loader import load_plan
 from orchestrator.sandbox import Sandbox
 from orchestrator.ui import report
-from tests.support import CONFIGS, approve_all, puts, write_plan
+from tests.support import CONFIGS, approve_all, execute, puts, write_plan
 
 pytestmark = pytest.mark.anyio
 
@@ -139,15 +139,8 @@ async def test_a_report_streamed_a_page_at_a_time_says_what_the_whole_report_say
         )
     )
     async with opened(journal_at) as journal:
-        result = await run_plan(
-            plan,
-            journal,
-            observer=Observer(),
-            approver=approve_all,
-            options=Options(handle_signals=False),
-        )
+        result, data = await execute(plan, journal)
         assert result.run_id
-        data = await report.build(journal, result.run_id)
         whole = {fmt: await report.render(data, fmt) for fmt in report.FORMATS}
         monkeypatch.setattr(reading, "PAGE", 1)
         # Pages carry no content (the journal keeps it): a page is a page, whatever the configs.

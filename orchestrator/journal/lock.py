@@ -1,17 +1,21 @@
-"""One process per run: an exclusive ``flock`` on a lock file beside a file journal.
+"""The locks beside a file journal: one process per run, one writer per resource.
 
-The kernel releases a ``flock`` when its holder exits, however it exits, so a
-run whose process was killed can be resumed at once. The lock file also says
-who holds it, so a refused process can name the holder.
+A run is held with an exclusive ``flock`` on a lock file of its own; a
+resource with a byte-range lock on one shared file. The kernel releases both
+when their holder exits, however it exits, so a run whose process was killed
+can be resumed at once. A run's lock file also says who holds it, so a
+refused process can name the holder.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import os
 import socket
+import struct
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -84,81 +88,108 @@ def private_folder(folder: Path) -> None:
 class ResourceLocks:
     """Per resource: at most one writer among every journal handle on this file.
 
-    A resource's key hashes to one of :data:`BUCKETS` lock files (creating a
-    lock file per resource cost more than the rest of a rollback's journal
-    work; these are created once per journal). Across handles (other runs,
-    other processes, the shards of one run) an exclusive ``flock`` on the
-    bucket excludes; inside one handle (one run, whose items are distinct
-    resources) a bucket is shared by count. A bucket's file is open only
-    while it is held, so a process never keeps thousands of descriptors. Two
-    resources in one bucket only make a run wait a moment, then re-read; with
-    4096 buckets and 64 writes in flight that is about one write in 64.
+    A resource's key names one byte of a single lock file (48 bits of its
+    hash: an offset, so two resources practically never share one), locked
+    for writing with an open-file-description record lock (Linux's
+    ``F_OFD_SETLK``). Such a lock belongs to the open file: another handle,
+    in this process or another, is refused it; the kernel drops it when the
+    file is closed or its process exits, however it exits. Inside one handle
+    (one run, whose items are distinct resources) a byte is shared by count.
+
+    Taking and dropping a lock is one system call each, on a file opened once:
+    no file per resource or bucket to create, open and close on every write.
+    Where OFD locks do not exist (macOS) the byte is locked with a POSIX
+    record lock (``lockf``), which excludes other processes but not a second
+    handle in this one.
     """
 
     def __init__(self, folder: Path) -> None:
-        self._folder = folder
-        self._fds: dict[int, int] = {}
-        self._holders: dict[int, int] = {}  # bucket -> tasks of this handle holding it
+        self._path = folder / "resources.lock"
+        self._fd: int | None = None
+        self._holders: dict[int, int] = {}  # byte -> tasks of this handle holding it
         self._taking: dict[int, anyio.Event] = {}
 
     @asynccontextmanager
     async def hold(self, key: str) -> AsyncIterator[bool]:
         """Hold ``key`` (polling while another handle holds it); yields whether it waited."""
-        bucket = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % BUCKETS
+        byte = int.from_bytes(hashlib.sha256(key.encode()).digest()[:6], "big")
         waited = False
-        while bucket not in self._holders:
-            taking = self._taking.get(bucket)
+        while byte not in self._holders:
+            taking = self._taking.get(byte)
             if taking is not None:  # another task of this handle is taking it: share it
                 await taking.wait()
                 continue
-            taking = self._taking[bucket] = anyio.Event()
+            taking = self._taking[byte] = anyio.Event()
             try:
-                self._fds[bucket], waited = await self._take(bucket)
-                self._holders[bucket] = 0
+                waited = await self._take(byte)
+                self._holders[byte] = 0
             finally:
-                del self._taking[bucket]
+                del self._taking[byte]
                 taking.set()
-        self._holders[bucket] += 1
+        self._holders[byte] += 1
         try:
             yield waited
         finally:
-            self._holders[bucket] -= 1
-            if not self._holders[bucket]:
-                del self._holders[bucket]
-                os.close(self._fds.pop(bucket))  # closing drops the flock
+            self._holders[byte] -= 1
+            if not self._holders[byte]:
+                del self._holders[byte]
+                if self._fd is not None:  # closed meanwhile: the lock went with the file
+                    _unlock(self._fd, byte)
 
-    async def _take(self, bucket: int) -> tuple[int, bool]:
-        """The bucket's file, open and ``flock``ed; whether another handle held it first."""
-        fd, waited = self._open(bucket), False
-        try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    return fd, waited
-                except BlockingIOError:
-                    waited = True
-                    await anyio.sleep(POLL_SECONDS)
-        except BaseException:
-            os.close(fd)
-            raise
+    async def _take(self, byte: int) -> bool:
+        """Lock ``byte``; whether another handle held it first."""
+        fd, waited = self._file(), False
+        while not _try_lock(fd, byte):
+            waited = True
+            await anyio.sleep(POLL_SECONDS)
+        return waited
 
-    def _open(self, bucket: int) -> int:
-        path = self._folder / f"resources-{bucket:04}.lock"
-        try:
-            return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        except FileNotFoundError:
-            private_folder(self._folder)
-            return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    def _file(self) -> int:
+        if self._fd is None:
+            try:
+                private_folder(self._path.parent)
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError as exc:
+                raise JournalError(
+                    f"cannot make the resource lock file {self._path}: {exc.strerror or exc}"
+                ) from None
+        return self._fd
 
     def close(self) -> None:
-        """Close every lock file (which drops any lock still held)."""
-        for fd in self._fds.values():
-            os.close(fd)
-        self._fds.clear()
+        """Close the lock file (which drops every lock still held)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
         self._holders.clear()
 
 
-BUCKETS = 4096
+# struct flock on 64-bit Linux: l_type, l_whence (short), l_start, l_len (off_t),
+# l_pid (int, 0 for OFD locks), padded to 32 bytes.
+_FLOCK = "@hhqqi4x"
+_OFD = getattr(fcntl, "F_OFD_SETLK", None) if struct.calcsize(_FLOCK) == 32 else None
+
+
+def _try_lock(fd: int, byte: int) -> bool:
+    """Lock one byte of ``fd`` for writing, without waiting; False if another holds it."""
+    try:
+        if _OFD is None:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, byte, os.SEEK_SET)
+        else:
+            fcntl.fcntl(fd, _OFD, struct.pack(_FLOCK, fcntl.F_WRLCK, os.SEEK_SET, byte, 1, 0))
+    except OSError as exc:
+        if exc.errno in (errno.EAGAIN, errno.EACCES):
+            return False
+        raise
+    return True
+
+
+def _unlock(fd: int, byte: int) -> None:
+    if _OFD is None:
+        fcntl.lockf(fd, fcntl.LOCK_UN, 1, byte, os.SEEK_SET)
+    else:
+        fcntl.fcntl(fd, _OFD, struct.pack(_FLOCK, fcntl.F_UNLCK, os.SEEK_SET, byte, 1, 0))
+
+
 POLL_SECONDS = 0.05
 
 

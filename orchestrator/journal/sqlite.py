@@ -192,7 +192,7 @@ class SqliteJournal(SqlJournal):
             raise failure(self.path, exc, "it cannot be read") from None
 
     def resource_lock(self, key: str) -> AbstractAsyncContextManager[bool]:
-        """One writer per resource among the processes sharing this file (a polled ``flock``)."""
+        """One writer per resource among the handles on this file (a polled byte-range lock)."""
         return self._resources.hold(key)
 
     async def lock(self, run_id: str) -> None:

@@ -135,5 +135,11 @@ CREATE TABLE IF NOT EXISTS claims (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+# v5: no table changes. Writers now hold a resource with a byte-range lock on one
+# file (``resources.lock``) instead of an ``flock`` on one of 4,096 files; the two
+# do not exclude each other, so a v4 orchestrator must refuse a file that a v5 one
+# writes to rather than write the same resource beside it.
+_V5 = ""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
 SCHEMA_VERSION = len(MIGRATIONS)

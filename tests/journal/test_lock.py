@@ -90,3 +90,62 @@ async def test_the_lock_is_released_when_its_holder_dies(journal_at: str) -> Non
     assert done.stdout.decode().strip() == "locked" and done.returncode == -9
     await first.lock("r1")  # would raise JournalError if the dead process still held it
     await first.aclose()
+
+
+async def test_a_resource_is_held_against_every_other_handle(journal_at: str) -> None:
+    """One writer per resource: another handle waits for it (and says so), not for others."""
+    first, second = await open_journal(journal_at), await open_journal(journal_at)
+    seen: list[str] = []
+    release = anyio.Event()
+
+    async def holder() -> None:
+        async with first.resource_lock("org/kind/a") as waited:
+            seen.append(f"first a waited={waited}")
+            await release.wait()
+            seen.append("first lets a go")
+
+    async def other(key: str) -> None:
+        async with second.resource_lock(key) as waited:
+            seen.append(f"second {key} waited={waited}")
+
+    try:
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(holder)
+                await anyio.sleep(0.05)
+                tg.start_soon(other, "org/kind/a")
+                tg.start_soon(other, "org/kind/b")
+                await anyio.sleep(0.3)  # six polls: the held resource must not get through
+                release.set()
+        assert seen == [
+            "first a waited=False",
+            "second org/kind/b waited=False",
+            "first lets a go",
+            "second org/kind/a waited=True",
+        ]
+    finally:
+        await first.aclose()
+        await second.aclose()
+
+
+async def test_a_resource_held_by_a_killed_process_is_free_at_once(journal_at: str) -> None:
+    """The kernel (or PostgreSQL, with the session) drops a SIGKILLed writer's resource lock."""
+    code = (
+        "import os, signal, anyio\n"
+        "from orchestrator.journal import open_journal\n"
+        "async def main():\n"
+        f"    j = await open_journal({journal_at!r})\n"
+        "    async with j.resource_lock('org/kind/a'):\n"
+        "        print('holding', flush=True)\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "anyio.run(main)\n"
+    )
+    done = await anyio.run_process([sys.executable, "-c", code], check=False)
+    assert done.stdout.decode().strip() == "holding" and done.returncode == -9
+    journal = await open_journal(journal_at)
+    try:
+        with anyio.fail_after(5):
+            async with journal.resource_lock("org/kind/a") as waited:
+                assert not waited
+    finally:
+        await journal.aclose()

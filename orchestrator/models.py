@@ -69,16 +69,21 @@ class Environment:
 
     path: Path | None
     orgs: tuple[Org, ...]
+    # By name, the first of a name winning: looked up per item, and plans have 1,000 orgs.
+    _by_name: dict[str, Org] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_name: dict[str, Org] = {}
+        for org in self.orgs:
+            by_name.setdefault(org.name, org)
+        object.__setattr__(self, "_by_name", by_name)
 
     def __contains__(self, name: object) -> bool:
-        return any(org.name == name for org in self.orgs)
+        return name in self._by_name
 
     def org(self, name: str) -> Org:
         """The org called ``name``; ``KeyError`` if there is none."""
-        for org in self.orgs:
-            if org.name == name:
-                return org
-        raise KeyError(name)
+        return self._by_name[name]
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +267,15 @@ class Plan:
     schedule: Schedule = field(default_factory=Schedule)
     limit: tuple[str, ...] = ()  # `--limit`: the org names or globs kept
     left_out: tuple[str, ...] = ()  # the plan's orgs `--limit` left out
+    # Each org's wave, the first naming it winning: looked up per item.
+    _wave_of: dict[str, Wave] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        wave_of: dict[str, Wave] = {}
+        for wave in self.waves:
+            for org in wave.orgs:
+                wave_of.setdefault(org, wave)
+        object.__setattr__(self, "_wave_of", wave_of)
 
     @property
     def orgs(self) -> tuple[str, ...]:
@@ -292,11 +306,8 @@ class Plan:
         )
 
     def wave_of(self, org: str) -> Wave:
-        """The wave an org belongs to."""
-        for wave in self.waves:
-            if org in wave.orgs:
-                return wave
-        raise KeyError(org)
+        """The wave an org belongs to; ``KeyError`` if none."""
+        return self._wave_of[org]
 
 
 _SHARD = re.compile(r"(\d{1,4})/(\d{1,4})")

@@ -9,6 +9,7 @@ item, and tells the observer. Nothing else in the engine writes to the journal.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -67,6 +68,7 @@ class Recorder:
         """
         assert self.journal is not None and self.run_id is not None
         logs.bind(run_id=self.run_id)  # planning's log lines belong to the run too
+        items_in = Counter(plan.wave_of(item.org).name for item in plan.items)
         created = await self.journal.create_run(
             run_id=self.run_id,
             plan_name=plan.name,
@@ -74,10 +76,7 @@ class Recorder:
             plan_sha256=plan.sha256,
             started_at=self.started_at or "",
             actor=actor,
-            waves=[
-                (w.name, sum(1 for i in plan.items if i.org in w.orgs), w.approve)
-                for w in plan.waves
-            ],
+            waves=[(w.name, items_in[w.name], w.approve) for w in plan.waves],
             items=[
                 NewItem(
                     seq=seq,

@@ -36,12 +36,14 @@ async def fan_out(
     waiting = {g: deque(items) for g, items in groups.items() if items}
     ready = deque(waiting)  # groups with an item waiting and room for it, in turn
     busy: Counter[str] = Counter()
-    changed = anyio.Event()  # set (and replaced) whenever an item ends
+    changed: anyio.Event | None = None  # while a worker waits: set (and dropped) as an item ends
 
     async def worker() -> None:
         nonlocal changed
         while waiting:
             if not ready:  # every group with items left is at its width
+                if changed is None:
+                    changed = anyio.Event()
                 await changed.wait()
                 continue
             if not proceed():
@@ -60,8 +62,9 @@ async def fan_out(
                 busy[group] -= 1
                 if waiting.get(group) and busy[group] == width(group) - 1:
                     ready.append(group)  # it was full: its turn comes again
-                done, changed = changed, anyio.Event()
-                done.set()
+                if changed is not None:
+                    done, changed = changed, None
+                    done.set()
 
     count = sum(len(q) for q in waiting.values())
     async with anyio.create_task_group() as tg:

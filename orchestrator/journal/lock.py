@@ -119,6 +119,9 @@ class ResourceLocks:
             if taking is not None:  # another task of this handle is taking it: share it
                 await taking.wait()
                 continue
+            if _try_lock(self._file(), byte):  # free: no waiting, nothing to share
+                self._holders[byte] = 0
+                break
             taking = self._taking[byte] = anyio.Event()
             try:
                 waited = await self._take(byte)
@@ -137,12 +140,12 @@ class ResourceLocks:
                     _unlock(self._fd, byte)
 
     async def _take(self, byte: int) -> bool:
-        """Lock ``byte``; whether another handle held it first."""
-        fd, waited = self._file(), False
-        while not _try_lock(fd, byte):
-            waited = True
+        """Lock ``byte``, held by another handle a moment ago: poll until it is free."""
+        fd = self._file()
+        while True:
             await anyio.sleep(POLL_SECONDS)
-        return waited
+            if _try_lock(fd, byte):
+                return True
 
     def _file(self) -> int:
         if self._fd is None:

@@ -26,6 +26,8 @@ not drift: the kind then sends only what is left.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -225,8 +227,8 @@ class Worker:
         """
         journal, run_id = self._recorder.journal, self._recorder.run_id
         assert job.target is not None and journal is not None and run_id is not None
-        fields = await journal.target_fields(run_id, job.seq)
-        if fields is None or content_hash(fields) != job.target.hash:
+        fields = recalled(await journal.target_text(run_id, job.seq), job.target.hash)
+        if fields is None:
             raise JournalError(
                 f"item {job.seq} ({job.org} {job.rid}): the journal does not hold the target"
                 " content planning recorded"
@@ -339,3 +341,23 @@ def _stale_error(job: Job, live: Live) -> ItemError:
 def _why(exc: RequestError) -> dict[str, Any]:
     """The log fields of a request's failure."""
     return {"status": exc.status, "code": exc.code, "correlation_id": exc.correlation_id}
+
+
+def recalled(text: str | None, target_hash: str) -> dict[str, Any] | None:
+    """The target content in ``text`` (JSON from the journal) if it hashes to ``target_hash``.
+
+    Stored canonical (schema v5 on), the text hashes as it is; text from
+    before is parsed and encoded again first. Either way the content is the
+    one planning hashed, or None.
+    """
+    if text is None:
+        return None
+    try:
+        fields = json.loads(text)
+    except ValueError:  # a damaged journal: not the content planning hashed
+        return None
+    if not isinstance(fields, dict):
+        return None
+    if hashlib.sha256(text.encode()).hexdigest() == target_hash:
+        return fields
+    return fields if content_hash(fields) == target_hash else None

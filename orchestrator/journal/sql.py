@@ -14,13 +14,18 @@ change) or by :meth:`SqlJournal.flush`, which the engine calls every
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from orchestrator.errors import JournalError
 from orchestrator.journal.backend import Statement
-from orchestrator.journal.columns import ITEM_COLUMNS, SNAPSHOT_COLUMNS, dumps, record
+from orchestrator.journal.columns import (
+    ITEM_COLUMNS,
+    SNAPSHOT_COLUMNS,
+    canonical_text,
+    dumps,
+    record,
+)
 from orchestrator.journal.pauses import PauseStatements
 from orchestrator.journal.reading import ReadingStatements
 from orchestrator.journal.rows import (
@@ -219,8 +224,9 @@ class SqlJournal(ShardStatements, PauseStatements, ReadingStatements):
         )
         return {Status(r["status"]) if r["status"] else None: int(r["n"]) for r in rows}
 
-    async def target_fields(self, run_id: str, seq: int) -> dict[str, Any] | None:
-        """The target content planning recorded for item ``seq`` (None: none recorded).
+    async def target_text(self, run_id: str, seq: int) -> str | None:
+        """The target content planning recorded for item ``seq``, as its JSON text
+        (canonical since schema v5; None: none recorded).
 
         Read without committing the queue first (a commit per item would double
         the commits of a run); only when nothing committed holds it yet does the
@@ -232,12 +238,11 @@ class SqlJournal(ShardStatements, PauseStatements, ReadingStatements):
             rows = await self._select(sql, (run_id, seq))
         if not rows or rows[0]["target_fields"] is None:
             return None
-        fields: dict[str, Any] = json.loads(rows[0]["target_fields"])
-        return fields
+        text: str = rows[0]["target_fields"]
+        return text
 
     def record_planned(self, run_id: str, seq: int, planned: Planned) -> None:
         """Queued: the item's live state and resolved target, as planning saw them."""
-        fields = None if planned.target_fields is None else dict(planned.target_fields)
         self._update_item(
             run_id,
             seq,
@@ -252,7 +257,7 @@ class SqlJournal(ShardStatements, PauseStatements, ReadingStatements):
             target_version=planned.target_version,
             target_label=planned.target_label,
             target_hash=planned.target_hash,
-            target_fields=dumps(fields),
+            target_fields=canonical_text(planned.target_fields),
             requests=planned.requests,
         )
 

@@ -186,8 +186,8 @@ class Journal(Protocol):
         """How many of the run's items have each final status (None: not final yet)."""
         ...
 
-    async def target_fields(self, run_id: str, seq: int) -> dict[str, Any] | None:
-        """The target content planning recorded for item ``seq`` (None: none recorded)."""
+    async def target_text(self, run_id: str, seq: int) -> str | None:
+        """The target content planning recorded for item ``seq``, as JSON text (None: none)."""
         ...
 
     def record_planned(self, run_id: str, seq: int, planned: Planned) -> None:

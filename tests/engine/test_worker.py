@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from orchestrator.engine.worker import recalled
+from orchestrator.genesys.content import canonical, content_hash
 from orchestrator.journal import Journal
+from orchestrator.journal.columns import canonical_text
 from orchestrator.sandbox import Faults, Sandbox
 from tests.support import CONFIGS, SandboxFactory, execute, make_plan, puts, statuses
 
@@ -302,3 +306,29 @@ async def test_set_forces_fields_on_top_of_the_target(
     _, data = await execute(plan, journal)
     assert statuses(data) == {config_id: "succeeded"}
     assert sandbox.config("canary", config_id).body["trafficPercent"] == 7
+
+
+TRICKY = {
+    "name": 'Büro \u2013 請求 \u2028 "quoted" \\ tab\t',
+    "z": [1, 1.5, 0.1, -0.0, 1e-07, 12345678901234567890, True, None],
+    "a": {"b": {"d": [], "c": {}}, "é": "ü"},
+}
+
+
+def test_the_journal_stores_a_target_as_the_text_its_hash_is_of() -> None:
+    """The journal's canonical text and the content hash's are the same bytes."""
+    assert canonical_text(TRICKY) == canonical(TRICKY).decode()
+
+
+def test_a_recalled_target_is_the_content_planning_hashed() -> None:
+    """Canonical text is taken as it is; older text is encoded again; anything else is refused."""
+    want = content_hash(TRICKY)
+    assert recalled(canonical_text(TRICKY), want) == TRICKY
+    older = json.dumps(dict(reversed(list(TRICKY.items()))), separators=(",", ":"))
+    assert "\\u" in older  # ASCII escapes, other key order: not the canonical bytes
+    assert recalled(older, want) == TRICKY
+    changed = canonical_text({**TRICKY, "name": "other"})
+    assert recalled(changed, want) is None
+    assert recalled('{"name": ', want) is None  # a damaged row
+    assert recalled("[1]", content_hash({})) is None
+    assert recalled(None, want) is None

@@ -76,5 +76,5 @@ async def test_each_intent_is_committed_when_it_returns_however_many_race(
     finally:
         await other.aclose()
     assert unseen == []
-    assert await journal.target_fields("r1", 7) == {"n": 7}
-    assert await journal.target_fields("r1", ITEMS + 1) is None
+    assert await journal.target_text("r1", 7) == '{"n":7}'
+    assert await journal.target_text("r1", ITEMS + 1) is None

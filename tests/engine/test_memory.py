@@ -11,7 +11,6 @@ import gc
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -74,13 +73,13 @@ async def test_the_content_written_is_read_back_from_the_journal(
 ) -> None:
     """Planning sheds the target's content; each write reads it from the journal, once."""
     asked: list[int] = []
-    real = journal.target_fields
+    real = journal.target_text
 
-    async def spy(run_id: str, seq: int) -> dict[str, Any] | None:
+    async def spy(run_id: str, seq: int) -> str | None:
         asked.append(seq)
         return await real(run_id, seq)
 
-    monkeypatch.setattr(journal, "target_fields", spy)
+    monkeypatch.setattr(journal, "target_text", spy)
     plan = make_plan(tmp_path, sandbox.url, {"canary": CANARY})
     _, data = await execute(plan, journal)
     assert sorted(asked) == list(range(len(CANARY)))
@@ -97,10 +96,10 @@ async def test_a_journal_that_lost_the_planned_content_stops_the_run_before_any_
 ) -> None:
     """Content that no longer matches the planned hash is never written."""
 
-    async def tampered(run_id: str, seq: int) -> dict[str, Any] | None:
-        return {"name": "not what was planned"}
+    async def tampered(run_id: str, seq: int) -> str | None:
+        return '{"name":"not what was planned"}'
 
-    monkeypatch.setattr(journal, "target_fields", tampered)
+    monkeypatch.setattr(journal, "target_text", tampered)
     plan = make_plan(tmp_path, sandbox.url, {"canary": CANARY[:1]})
     with pytest.raises(JournalError, match="does not hold the target content planning recorded"):
         await execute(plan, journal)

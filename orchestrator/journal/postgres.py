@@ -112,22 +112,24 @@ class PostgresJournal(SqlJournal):
     ) -> bool:
         assert self._pool is not None
         try:
+            # One round trip for the lot (BEGIN, the statements, COMMIT), not one
+            # per statement: a commit of a thousand queued steps would otherwise take
+            # a thousand, and each intent three. Only a guard waits for its answer.
             async with (
                 self._pool.connection() as conn,
+                conn.pipeline() as pipeline,
                 conn.transaction(),
                 conn.cursor() as cur,
             ):
                 if guard is not None:
                     await cur.execute(_placeholders(guard[0]), guard[1])
+                    await pipeline.sync()
                     if cur.rowcount < 1:
                         raise _Refused
-                # One round trip for the lot, not one per statement: a commit
-                # of a thousand queued steps would otherwise take a thousand.
-                async with conn.pipeline():
-                    for sql, params in statements:
-                        await cur.execute(_placeholders(sql), params)
-                    if events:
-                        await cur.executemany(_placeholders(EVENT_INSERT), events)
+                for sql, params in statements:
+                    await cur.execute(_placeholders(sql), params)
+                if events:
+                    await cur.executemany(_placeholders(EVENT_INSERT), events)
             return True
         except _Refused:
             return False  # leaving the block by this exception rolled the transaction back

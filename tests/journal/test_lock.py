@@ -75,19 +75,7 @@ async def test_the_lock_is_released_when_its_holder_dies(journal_at: str) -> Non
         waves=[],
         items=[],
     )
-    code = (
-        "import os, signal, anyio\n"
-        "from orchestrator.journal import open_journal\n"
-        "async def main():\n"
-        f"    j = await open_journal({journal_at!r})\n"
-        "    await j.lock('r1')\n"
-        "    print('locked', flush=True)\n"
-        "    os.kill(os.getpid(), signal.SIGKILL)\n"
-        "anyio.run(main)\n"
-    )
-
-    done = await anyio.run_process([sys.executable, "-c", code], check=False)
-    assert done.stdout.decode().strip() == "locked" and done.returncode == -9
+    await _killed_while(journal_at, "await j.lock('r1')")
     await first.lock("r1")  # would raise JournalError if the dead process still held it
     await first.aclose()
 
@@ -130,18 +118,7 @@ async def test_a_resource_is_held_against_every_other_handle(journal_at: str) ->
 
 async def test_a_resource_held_by_a_killed_process_is_free_at_once(journal_at: str) -> None:
     """The kernel (or PostgreSQL, with the session) drops a SIGKILLed writer's resource lock."""
-    code = (
-        "import os, signal, anyio\n"
-        "from orchestrator.journal import open_journal\n"
-        "async def main():\n"
-        f"    j = await open_journal({journal_at!r})\n"
-        "    async with j.resource_lock('org/kind/a'):\n"
-        "        print('holding', flush=True)\n"
-        "        os.kill(os.getpid(), signal.SIGKILL)\n"
-        "anyio.run(main)\n"
-    )
-    done = await anyio.run_process([sys.executable, "-c", code], check=False)
-    assert done.stdout.decode().strip() == "holding" and done.returncode == -9
+    await _killed_while(journal_at, "async with j.resource_lock('org/kind/a'):")
     journal = await open_journal(journal_at)
     try:
         with anyio.fail_after(5):
@@ -149,3 +126,20 @@ async def test_a_resource_held_by_a_killed_process_is_free_at_once(journal_at: s
                 assert not waited
     finally:
         await journal.aclose()
+
+
+async def _killed_while(journal_at: str, holding: str) -> None:
+    """A process opens the journal, runs ``holding`` (a line taking a lock), and SIGKILLs itself."""
+    block = holding.endswith(":")
+    code = (
+        "import os, signal, anyio\n"
+        "from orchestrator.journal import open_journal\n"
+        "async def main():\n"
+        f"    j = await open_journal({journal_at!r})\n"
+        f"    {holding}\n"
+        f"    {'    ' if block else ''}print('holding', flush=True)\n"
+        f"    {'    ' if block else ''}os.kill(os.getpid(), signal.SIGKILL)\n"
+        "anyio.run(main)\n"
+    )
+    done = await anyio.run_process([sys.executable, "-c", code], check=False)
+    assert done.stdout.decode().strip() == "holding" and done.returncode == -9

@@ -124,8 +124,8 @@ class ResourceLocks:
                 break
             taking = self._taking[byte] = anyio.Event()
             try:
-                waited = await self._take(byte)
-                self._holders[byte] = 0
+                await self._take(byte)
+                self._holders[byte], waited = 0, True
             finally:
                 del self._taking[byte]
                 taking.set()
@@ -139,13 +139,13 @@ class ResourceLocks:
                 if self._fd is not None:  # closed meanwhile: the lock went with the file
                     _unlock(self._fd, byte)
 
-    async def _take(self, byte: int) -> bool:
+    async def _take(self, byte: int) -> None:
         """Lock ``byte``, held by another handle a moment ago: poll until it is free."""
         fd = self._file()
         while True:
             await anyio.sleep(POLL_SECONDS)
             if _try_lock(fd, byte):
-                return True
+                return
 
     def _file(self) -> int:
         if self._fd is None:
@@ -182,7 +182,7 @@ def _try_lock(fd: int, byte: int) -> bool:
     except OSError as exc:
         if exc.errno in (errno.EAGAIN, errno.EACCES):
             return False
-        raise
+        raise JournalError(f"cannot take a resource lock: {exc.strerror or exc}") from None
     return True
 
 

@@ -138,7 +138,8 @@ CREATE TABLE IF NOT EXISTS claims (
 # v5: no table changes. Writers now hold a resource with a byte-range lock on one
 # file (``resources.lock``) instead of an ``flock`` on one of 4,096 files; the two
 # do not exclude each other, so a v4 orchestrator must refuse a file that a v5 one
-# writes to rather than write the same resource beside it.
+# writes to rather than write the same resource beside it. (PostgreSQL's schema is
+# this one translated, so its version moves too: one number, one schema.)
 _V5 = ""
 
 MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)

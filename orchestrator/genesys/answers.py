@@ -81,13 +81,31 @@ class Response:
 
 
 def parse_json(raw: bytes) -> Any:
-    """The JSON in ``raw``; None if it is empty or not JSON."""
+    """The JSON in ``raw``; None if it is empty or not JSON.
+
+    Also None for JSON holding a lone surrogate (``"\\ud800"``): it parses,
+    but no Unicode text can hold it (RFC 8259 section 8.2), so its
+    hash, its diff and its journal row could not be written.
+    """
     if not raw:
         return None
     try:
-        return json.loads(raw)
+        value = json.loads(raw)
     except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested to exhaust the stack
         return None
+    # Escaped (\\ud800), or as bytes (ED A0 80: json.loads lets surrogates pass).
+    if (b"\\ud" in raw or b"\\uD" in raw or b"\xed" in raw) and not _unicode(value):
+        return None
+    return value
+
+
+def _unicode(value: Any) -> bool:
+    """Whether every string in ``value`` is text UTF-8 can hold (no lone surrogate)."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def bounded(value: Any, limit: int) -> str | None:

@@ -231,6 +231,9 @@ async def test_a_config_without_an_etag_fails_before_any_write(
         (Answer(body=b"<html/>", content_type="text/html", headers={"ETag": '"3"'}), "JSON"),
         (Answer(body=b"[" * 100_000, headers={"ETag": '"3"'}), "JSON"),
         (Answer(body={"id": "other", "name": "x", "version": 3}, headers={"ETag": '"3"'}), "id"),
+        # An escaped lone surrogate parses, but no UTF-8 text (a hash, a journal) can hold it.
+        (Answer(body=b'{"name": "x\\ud800", "version": 3}', headers={"ETag": '"3"'}), "JSON"),
+        (Answer(body=b'{"name": "x\xed\xa0\x80", "version": 3}', headers={"ETag": '"3"'}), "JSON"),
     ],
     ids=[
         "weak-etag",
@@ -242,6 +245,8 @@ async def test_a_config_without_an_etag_fails_before_any_write(
         "html",
         "deep-json",
         "other-id",
+        "lone-surrogate",
+        "surrogate-bytes",
     ],
 )
 async def test_a_malformed_read_is_an_item_error(

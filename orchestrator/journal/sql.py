@@ -243,6 +243,7 @@ class SqlJournal(ShardStatements, PauseStatements, ReadingStatements):
 
     def record_planned(self, run_id: str, seq: int, planned: Planned) -> None:
         """Queued: the item's live state and resolved target, as planning saw them."""
+        fields = None if planned.target_fields is None else dict(planned.target_fields)
         self._update_item(
             run_id,
             seq,
@@ -257,7 +258,7 @@ class SqlJournal(ShardStatements, PauseStatements, ReadingStatements):
             target_version=planned.target_version,
             target_label=planned.target_label,
             target_hash=planned.target_hash,
-            target_fields=canonical_text(planned.target_fields),
+            target_fields=canonical_text(fields),
             requests=planned.requests,
         )
 

@@ -16,13 +16,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrator.canonical import canonical as canonical  # re-exported for the kinds
 from orchestrator.genesys.fields import BINDING, ENGINE_MANAGED, TABLES, strip, unknown_changes
 from orchestrator.models import Kind
-
-
-def canonical(value: Any) -> bytes:
-    """Deterministic JSON bytes: sorted keys, no whitespace, UTF-8."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def comparable(kind: Kind, body: Mapping[str, Any]) -> dict[str, Any]:

@@ -27,19 +27,6 @@ def dumps(value: Any) -> str | None:
     return None if value is None else json.dumps(value, separators=(",", ":"))
 
 
-def canonical_text(value: Any) -> str | None:
-    """JSON text with sorted keys, no whitespace and UTF-8 characters as they are.
-
-    The text :func:`orchestrator.genesys.content.canonical` hashes (a test pins
-    that the two agree): a target stored this way is checked against its hash
-    without being encoded again. (Were they ever to differ, the check would
-    only take its slower path: parse, then encode.)
-    """
-    if value is None:
-        return None
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def _loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 

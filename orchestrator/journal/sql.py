@@ -17,12 +17,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from orchestrator.canonical import canonical_text
 from orchestrator.errors import JournalError
 from orchestrator.journal.backend import Statement
 from orchestrator.journal.columns import (
     ITEM_COLUMNS,
     SNAPSHOT_COLUMNS,
-    canonical_text,
     dumps,
     record,
 )
@@ -243,7 +243,10 @@ class SqlJournal(ShardStatements, PauseStatements, ReadingStatements):
 
     def record_planned(self, run_id: str, seq: int, planned: Planned) -> None:
         """Queued: the item's live state and resolved target, as planning saw them."""
-        fields = None if planned.target_fields is None else dict(planned.target_fields)
+        # As the content hash's text: read back, it is checked by hashing it as it is.
+        fields = (
+            None if planned.target_fields is None else canonical_text(dict(planned.target_fields))
+        )
         self._update_item(
             run_id,
             seq,
@@ -258,7 +261,7 @@ class SqlJournal(ShardStatements, PauseStatements, ReadingStatements):
             target_version=planned.target_version,
             target_label=planned.target_label,
             target_hash=planned.target_hash,
-            target_fields=canonical_text(fields),
+            target_fields=fields,
             requests=planned.requests,
         )
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.canonical import canonical_text
 from orchestrator.engine.worker import recalled
-from orchestrator.genesys.content import canonical, content_hash
+from orchestrator.genesys.content import content_hash
 from orchestrator.journal import Journal
-from orchestrator.journal.columns import canonical_text
 from orchestrator.sandbox import Faults, Sandbox
 from tests.support import CONFIGS, SandboxFactory, execute, make_plan, puts, statuses
 
@@ -313,11 +313,6 @@ TRICKY = {
     "z": [1, 1.5, 0.1, -0.0, 1e-07, 12345678901234567890, True, None],
     "a": {"b": {"d": [], "c": {}}, "é": "ü"},
 }
-
-
-def test_the_journal_stores_a_target_as_the_text_its_hash_is_of() -> None:
-    """The journal's canonical text and the content hash's are the same bytes."""
-    assert canonical_text(TRICKY) == canonical(TRICKY).decode()
 
 
 def test_a_recalled_target_is_the_content_planning_hashed() -> None:

@@ -1,0 +1,22 @@
+"""Canonical JSON: the one text of a value that hashes and comparisons are taken of.
+
+Sorted keys, no whitespace, characters as they are (UTF-8 once encoded).
+The content hash (:mod:`orchestrator.genesys.content`) and the journal's
+stored targets (:mod:`orchestrator.journal.sql`) both use it, so a target
+read back from the journal is checked by hashing the text as it is.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def canonical_text(value: Any) -> str:
+    """``value`` as canonical JSON text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical(value: Any) -> bytes:
+    """``value`` as canonical JSON bytes (UTF-8)."""
+    return canonical_text(value).encode()

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator import errors
+from orchestrator.canonical import canonical
 from orchestrator.genesys.content import comparable, content_hash
 from orchestrator.genesys.retry import parse_retry_after
 from orchestrator.logs import redact
@@ -81,20 +82,20 @@ class Response:
 
 
 def parse_json(raw: bytes) -> Any:
-    """The JSON in ``raw``; None if it is empty or not JSON.
+    """The JSON in ``raw`` (UTF-8, RFC 8259); None if it is empty or not JSON.
 
-    Also None for JSON holding a lone surrogate (``"\\ud800"``): it parses,
-    but no Unicode text can hold it (RFC 8259 section 8.2), so its
-    hash, its diff and its journal row could not be written.
+    Also None for JSON holding a lone surrogate, as bytes (not UTF-8: the
+    decode refuses them, where ``json.loads`` of bytes would let them pass)
+    or escaped (``"\\ud800"``, which parses): no Unicode text can hold one,
+    so its hash, its diff and its journal row could not be written.
     """
     if not raw:
         return None
     try:
-        value = json.loads(raw)
+        value = json.loads(raw.decode("utf-8-sig"))
     except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested to exhaust the stack
         return None
-    # Escaped (\\ud800), or as bytes (ED A0 80: json.loads lets surrogates pass).
-    if (b"\\ud" in raw or b"\\uD" in raw or b"\xed" in raw) and not _unicode(value):
+    if (b"\\ud" in raw or b"\\uD" in raw) and not _unicode(value):
         return None
     return value
 
@@ -102,7 +103,7 @@ def parse_json(raw: bytes) -> Any:
 def _unicode(value: Any) -> bool:
     """Whether every string in ``value`` is text UTF-8 can hold (no lone surrogate)."""
     try:
-        json.dumps(value, ensure_ascii=False).encode()
+        canonical(value)
     except UnicodeEncodeError:
         return False
     return True

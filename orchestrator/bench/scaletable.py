@@ -42,7 +42,7 @@ def _curve(s: Mapping[str, Any]) -> str:
                     backend,
                     n,
                     f"{r['rollbacks_per_s']:.1f}",
-                    f"{r['cpu_ms_per_rollback']:.3f}",
+                    _cpu(r),
                     f"{r['peak_rss_mib']:.1f}",
                     f"{r['rss_kib_per_item']:.2f}",
                     f"{r['wall_s']:.1f}",
@@ -56,7 +56,7 @@ def _curve(s: Mapping[str, Any]) -> str:
                 "SDK baseline",
                 n,
                 f"{r['rollbacks_per_s']:.1f}",
-                f"{r['cpu_ms_per_rollback']:.3f}",
+                _cpu(r),
                 f"{r['peak_rss_mib']:.1f}",
                 "-",
                 f"{r['wall_s']:.1f}",
@@ -68,8 +68,21 @@ def _curve(s: Mapping[str, Any]) -> str:
         "SCALE: one process, sandbox rate limits off, sandbox in its own process,\n"
         f"{scale.CONCURRENCY} in flight ({scale.ORG_CONCURRENCY} per org; SDK:"
         f" {scale.CONCURRENCY} threads); CPU and peak RSS (VmHWM) of the client's process;\n"
-        "KiB/item = (peak RSS - the empty run's) / items\n" + grid(rows) + "\n" + _goals(s)
+        "KiB/item = (peak RSS - the empty run's) / items; where a size ran in rounds,\n"
+        "each row is its median run by CPU per rollback (the range of all rounds beside it)\n"
+        + grid(rows)
+        + "\n"
+        + _goals(s)
     )
+
+
+def _cpu(r: Mapping[str, Any]) -> str:
+    """CPU per rollback, with the range over the rounds where there were several."""
+    text = f"{r['cpu_ms_per_rollback']:.3f}"
+    if "cpu_ms_per_rollback_range" in r:
+        low, high = r["cpu_ms_per_rollback_range"]
+        text += f" ({low:.3f}-{high:.3f})"
+    return text
 
 
 def _goals(s: Mapping[str, Any]) -> str:

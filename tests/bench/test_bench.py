@@ -207,3 +207,26 @@ def test_scale_goals_and_the_journal_overhead_table() -> None:
     assert sqlite["sdk_cpu_share"] == {"5000": pytest.approx(1 / 3.3)}
     text = scaletable.render(out)
     assert "JOURNAL OVERHEAD: 5,000 items" in text and "MISSED" in text and "MET" in text
+
+
+def test_scale_sizes_run_in_rounds_are_their_median_run_by_cpu() -> None:
+    """The middle run by CPU stands for the size; every round's CPU and the range are kept."""
+    rounds = [_figures(1.2, 60.0), _figures(0.9, 70.0), _figures(1.0, 65.0)]
+    rounds[0]["writes_ok"] = False
+    chosen = scale.median(rounds)
+    assert chosen["cpu_ms_per_rollback"] == 1.0 and chosen["peak_rss_mib"] == 65.0
+    assert chosen["rounds"] == 3
+    assert chosen["cpu_ms_per_rollback_runs"] == [1.2, 0.9, 1.0]
+    assert chosen["cpu_ms_per_rollback_range"] == [0.9, 1.2]
+    assert chosen["writes_ok"] is False  # one wrong round makes the size wrong
+    sdk = [{k: v for k, v in r.items() if k != "writes_ok"} for r in rounds]
+    assert "writes_ok" not in scale.median(sdk)
+    alone = scale.median([_figures(1.1, 60.0)])
+    assert alone == _figures(1.1, 60.0)  # one run: as it was
+    out = {
+        "sizes": [5000],
+        "backends": {"sqlite": {"empty": _figures(0, 50.0), "runs": {"5000": chosen}}},
+    }
+    out["goals"] = scale.goals(out)
+    assert "1.000 (0.900-1.200)" in scaletable.render(out)
+    assert "WRONG" in scaletable.render(out)

@@ -61,7 +61,7 @@ def _curve(s: Mapping[str, Any]) -> str:
                 "-",
                 f"{r['wall_s']:.1f}",
                 f"{r['cpu_wait_s']:.1f}",
-                f"{r['succeeded']}/{r['items']}",
+                f"{r.get('succeeded_least', r['succeeded'])}/{r['items']}",
             ]
         )
     return (

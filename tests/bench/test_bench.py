@@ -220,13 +220,19 @@ def test_scale_sizes_run_in_rounds_are_their_median_run_by_cpu() -> None:
     assert chosen["cpu_ms_per_rollback_range"] == [0.9, 1.2]
     assert chosen["writes_ok"] is False  # one wrong round makes the size wrong
     sdk = [{k: v for k, v in r.items() if k != "writes_ok"} for r in rounds]
-    assert "writes_ok" not in scale.median(sdk)
+    sdk[0]["succeeded"] = 0  # a round that is not the median did nothing
+    theirs = scale.median(sdk)
+    assert "writes_ok" not in theirs
+    assert theirs["succeeded"] == 1 and theirs["succeeded_least"] == 0
     alone = scale.median([_figures(1.1, 60.0)])
     assert alone == _figures(1.1, 60.0)  # one run: as it was
     out = {
         "sizes": [5000],
         "backends": {"sqlite": {"empty": _figures(0, 50.0), "runs": {"5000": chosen}}},
+        "sdk": {"5000": theirs},
     }
     out["goals"] = scale.goals(out)
-    assert "1.000 (0.900-1.200)" in scaletable.render(out)
-    assert "WRONG" in scaletable.render(out)
+    text = scaletable.render(out)
+    assert "1.000 (0.900-1.200)" in text
+    assert "WRONG" in text  # our wrong round
+    assert "0/1" in text  # the SDK's worst round

@@ -8,6 +8,7 @@ read back from the journal is checked by hashing the text as it is.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -20,3 +21,8 @@ def canonical_text(value: Any) -> str:
 def canonical(value: Any) -> bytes:
     """``value`` as canonical JSON bytes (UTF-8)."""
     return canonical_text(value).encode()
+
+
+def text_hash(text: str) -> str:
+    """The content hash of canonical JSON ``text``: sha256 of its UTF-8, in hex."""
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -26,13 +26,13 @@ not drift: the kind then sends only what is left.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
 
 import anyio
 
+from orchestrator.canonical import text_hash
 from orchestrator.engine.job import UNKNOWN, Job, exhausted, failure
 from orchestrator.engine.pool import slot
 from orchestrator.engine.recorder import Recorder
@@ -358,6 +358,6 @@ def recalled(text: str | None, target_hash: str) -> dict[str, Any] | None:
         return None
     if not isinstance(fields, dict):
         return None
-    if hashlib.sha256(text.encode()).hexdigest() == target_hash:
+    if text_hash(text) == target_hash:
         return fields
     return fields if content_hash(fields) == target_hash else None

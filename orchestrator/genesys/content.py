@@ -10,13 +10,13 @@ journal and the snapshot store agree on it byte for byte.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.canonical import canonical as canonical  # re-exported for the kinds
+from orchestrator.canonical import canonical_text, text_hash
 from orchestrator.genesys.fields import BINDING, ENGINE_MANAGED, TABLES, strip, unknown_changes
 from orchestrator.models import Kind
 
@@ -88,7 +88,7 @@ def between(
 
 def content_hash(fields: Mapping[str, Any]) -> str:
     """sha256 of the canonical JSON of already-comparable ``fields``."""
-    return hashlib.sha256(canonical(fields)).hexdigest()
+    return text_hash(canonical_text(fields))
 
 
 _MISSING: Any = object()

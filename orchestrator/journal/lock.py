@@ -187,10 +187,13 @@ def _try_lock(fd: int, byte: int) -> bool:
 
 
 def _unlock(fd: int, byte: int) -> None:
-    if _OFD is None:
-        fcntl.lockf(fd, fcntl.LOCK_UN, 1, byte, os.SEEK_SET)
-    else:
-        fcntl.fcntl(fd, _OFD, struct.pack(_FLOCK, fcntl.F_UNLCK, os.SEEK_SET, byte, 1, 0))
+    try:
+        if _OFD is None:
+            fcntl.lockf(fd, fcntl.LOCK_UN, 1, byte, os.SEEK_SET)
+        else:
+            fcntl.fcntl(fd, _OFD, struct.pack(_FLOCK, fcntl.F_UNLCK, os.SEEK_SET, byte, 1, 0))
+    except OSError as exc:  # as for taking one: a journal error that says so, not a traceback
+        raise JournalError(f"cannot release a resource lock: {exc.strerror or exc}") from None
 
 
 POLL_SECONDS = 0.05

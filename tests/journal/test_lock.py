@@ -10,7 +10,9 @@ import anyio
 import pytest
 
 from orchestrator.engine.run import resumable
+from orchestrator.errors import JournalError
 from orchestrator.journal import Journal, open_journal
+from orchestrator.journal.lock import ResourceLocks
 from orchestrator.sandbox import Faults
 from tests.conftest import parametrize_backends
 from tests.support import (
@@ -143,3 +145,28 @@ async def _killed_while(journal_at: str, holding: str) -> None:
     )
     done = await anyio.run_process([sys.executable, "-c", code], check=False)
     assert done.stdout.decode().strip() == "holding" and done.returncode == -9
+
+
+async def test_a_resource_lock_file_that_cannot_be_made_is_a_journal_error(
+    tmp_path: Path,
+) -> None:
+    """Not an OSError's traceback: the journal's error, naming the file (exit 2, resumable)."""
+    (tmp_path / "resources.lock").mkdir()  # where the lock file must go, a folder
+    locks = ResourceLocks(tmp_path)
+    with pytest.raises(JournalError, match="cannot make the resource lock file"):
+        async with locks.hold("org/kind/a"):
+            pytest.fail("held a resource without a lock file")
+
+
+async def test_a_failing_lock_call_is_a_journal_error(tmp_path: Path) -> None:
+    """Only 'held by another' means wait; any other refusal of the lock call stops the run."""
+    locks = ResourceLocks(tmp_path)
+    path = tmp_path / "resources.lock"
+    path.touch()
+    locks._fd = os.open(path, os.O_RDONLY)  # a write lock on a read-only descriptor: EBADF
+    try:
+        with anyio.fail_after(5), pytest.raises(JournalError, match="cannot take a resource lock"):
+            async with locks.hold("org/kind/a"):
+                pytest.fail("held a resource its lock call refused")
+    finally:
+        locks.close()

@@ -42,6 +42,18 @@ _NO_SHARED_MEMORY = ("SQLITE_READONLY_DIRECTORY", "SQLITE_READONLY_CANTINIT", "S
 OPEN_SECONDS = 30.0
 """How long opening waits for other processes that hold the file (then: an error)."""
 
+CHECKPOINT_PAGES = 10_000
+"""WAL frames (4 KiB pages) between two checkpoints into the main file: about 40 MiB.
+
+SQLite's default, 1,000, checkpointed every 80 items or so. Every item
+changes the same few pages many times (its row and its neighbours', the end
+of the event trail), and a checkpoint copies each page's latest frame only,
+so ten times the interval copies far fewer pages per item: at 20,000 items
+the journal's CPU fell from 144 to 118 µs per item (commits from 81 to 57).
+The -wal file grows to about this size during a run and is removed when the
+last connection closes.
+"""
+
 
 class SqliteJournal(SqlJournal):
     """The SQLite journal of runs and the snapshot store. One per process."""
@@ -72,6 +84,7 @@ class SqliteJournal(SqlJournal):
                 db.row_factory = sqlite3.Row
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=NORMAL")
+                db.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
                 self._migrate(db)
                 return db
             except sqlite3.OperationalError as exc:

@@ -13,7 +13,8 @@ from orchestrator.engine.events import Observer
 from orchestrator.engine.run import resumable, resume_run, run_plan
 from orchestrator.errors import JournalError
 from orchestrator.journal import Journal, open_journal, opened
-from orchestrator.journal.sqlite import SqliteJournal
+from orchestrator.journal.rows import Snapshot
+from orchestrator.journal.sqlite import CHECKPOINT_PAGES, SqliteJournal
 from orchestrator.journal.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 from orchestrator.planfile.loader import load_plan
 from orchestrator.sandbox import Sandbox
@@ -74,6 +75,38 @@ async def test_a_journal_from_a_newer_release_is_refused(tmp_path: Path) -> None
     with pytest.raises(JournalError, match=f"schema version {SCHEMA_VERSION + 1}.*newer"):
         await open_journal(path)
     assert path.read_bytes() == before
+
+
+async def test_commits_gather_in_the_wal_until_many_pages_are_there(tmp_path: Path) -> None:
+    """A checkpoint waits for CHECKPOINT_PAGES frames, not SQLite's default 1,000.
+
+    Checkpointing ten times less often copies each often-changed page into the
+    main file ten times less often. More than 1,000 pages of commits (each
+    snapshot a page of its own) must all still be in the -wal file.
+    """
+    path = tmp_path / "j.sqlite3"
+    pages = 1_500
+    assert CHECKPOINT_PAGES > pages
+    async with opened(path) as journal:
+        for i in range(pages):
+            journal.add_snapshot(
+                Snapshot(
+                    org="org",
+                    kind="agentassist-config",
+                    resource_id=f"r{i}",
+                    taken_at="2026-01-01T00:00:00.000Z",
+                    source="snapshot",
+                    run_id=None,
+                    version=1,
+                    modified=None,
+                    content_hash="0" * 64,
+                    fields={"text": "x" * 4_000},
+                )
+            )
+            await journal.flush()
+        frames = (Path(f"{path}-wal").stat().st_size - 32) // (4_096 + 24)
+        assert frames > pages
+    assert not Path(f"{path}-wal").exists()  # the last connection checkpointed and removed it
 
 
 async def test_a_full_disk_mid_run_is_a_journal_error_and_the_run_stays_resumable(

@@ -70,9 +70,7 @@ def _curve(s: Mapping[str, Any]) -> str:
         f" {scale.CONCURRENCY} threads); CPU and peak RSS (VmHWM) of the client's process;\n"
         "KiB/item = (peak RSS - the empty run's) / items; where a size ran in rounds,\n"
         "each row is its median run by CPU per rollback (the range of all rounds beside it)\n"
-        + grid(rows)
-        + "\n"
-        + _goals(s)
+        "and the highest peak RSS of the rounds\n" + grid(rows) + "\n" + _goals(s)
     )
 
 

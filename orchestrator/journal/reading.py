@@ -13,15 +13,20 @@ from collections.abc import AsyncIterator, Sequence
 from orchestrator.journal.backend import QueuedJournal
 from orchestrator.journal.columns import ITEM_COLUMNS, record
 from orchestrator.journal.rows import Event, ItemRow
+from orchestrator.journal.sqlite_schema import WRITE_EVENTS_SQL
 from orchestrator.statuses import Status
 
+WRITES_OF_ITEMS = (
+    "SELECT seq, at, event, detail FROM events WHERE run_id = ? AND seq BETWEEN ? AND ?"
+    f" AND event IN {WRITE_EVENTS_SQL} ORDER BY id"
+)
+"""The writes of a range of items: the literal list lets it use the partial index."""
 PAGE = 500  # items per read: a few hundred KiB however large the run
 # Every column a report shows: the target's content stays in the journal.
 _LEAN_COLUMNS = ", ".join(
     "NULL AS target_fields" if column == "target_fields" else column
     for column in (c.strip() for c in ITEM_COLUMNS.split(","))
 )
-_WRITE_EVENTS = ("write.confirmed", "write.unknown")
 
 
 class ReadingStatements(QueuedJournal):
@@ -57,11 +62,7 @@ class ReadingStatements(QueuedJournal):
         self, run_id: str, first: int, last: int
     ) -> dict[int, list[str]]:
         """Items ``first``..``last``: the ININ-Correlation-Id of each write that may have landed."""
-        rows = await self._select(
-            "SELECT seq, at, event, detail FROM events WHERE run_id = ? AND seq BETWEEN ? AND ?"
-            f" AND event IN ({', '.join('?' for _ in _WRITE_EVENTS)}) ORDER BY id",
-            (run_id, first, last, *_WRITE_EVENTS),
-        )
+        rows = await self._select(WRITES_OF_ITEMS, (run_id, first, last))
         found: dict[int, list[str]] = {}
         for event in (record(Event, r) for r in rows):
             detail = event.detail if isinstance(event.detail, dict) else {}

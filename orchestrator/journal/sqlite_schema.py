@@ -8,6 +8,13 @@ guessed at.
 
 from __future__ import annotations
 
+WRITE_EVENTS = ("write.confirmed", "write.unknown")
+"""The events that record a write that may have landed, with its correlation id."""
+
+WRITE_EVENTS_SQL = f"({', '.join(repr(name) for name in WRITE_EVENTS)})"
+""":data:`WRITE_EVENTS` as an SQL list of literals: a partial index is used only by
+a query whose condition names the same constants (a bound parameter would not do)."""
+
 _V1 = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
@@ -142,5 +149,17 @@ CREATE TABLE IF NOT EXISTS claims (
 # this one translated, so its version moves too: one number, one schema.)
 _V5 = ""
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+# v6: the run's trail is indexed in the order it is written. An item's events
+# arrive at different times, in any item order, so an index by (run_id, seq)
+# took each insert into the middle of the tree: at 100,000 items it wrote 4.7
+# pages per commit. ``(run_id, id)`` only appends, and serves every read of the
+# trail in order; the one lookup by item (the correlation ids of its writes)
+# gets a partial index over the write outcomes alone, one entry per write.
+_V6 = f"""
+DROP INDEX IF EXISTS events_by_run;
+CREATE INDEX IF NOT EXISTS events_in_order ON events (run_id, id);
+CREATE INDEX IF NOT EXISTS writes_by_item ON events (run_id, seq) WHERE event IN {WRITE_EVENTS_SQL}
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 SCHEMA_VERSION = len(MIGRATIONS)

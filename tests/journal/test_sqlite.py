@@ -13,6 +13,7 @@ from orchestrator.engine.events import Observer
 from orchestrator.engine.run import resumable, resume_run, run_plan
 from orchestrator.errors import JournalError
 from orchestrator.journal import Journal, open_journal, opened
+from orchestrator.journal.reading import WRITES_OF_ITEMS
 from orchestrator.journal.rows import Snapshot
 from orchestrator.journal.sqlite import CHECKPOINT_PAGES, SqliteJournal
 from orchestrator.journal.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
@@ -60,6 +61,37 @@ async def test_an_older_journal_is_migrated_in_place(tmp_path: Path) -> None:
     columns = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
     db.close()
     assert (int(version[0]), "actor" in columns) == (SCHEMA_VERSION, True)
+
+
+async def test_a_v5_trail_is_indexed_in_order_and_its_writes_still_found(tmp_path: Path) -> None:
+    """v6 indexes events by (run, id), and writes alone by item: a v5 trail reads the same."""
+    path = tmp_path / "v5.sqlite3"
+    db = sqlite3.connect(path)
+    for script in MIGRATIONS[:5]:
+        db.executescript(script)
+    db.execute("INSERT INTO meta VALUES ('schema_version', '5')")
+    trail = [
+        (0, "planned", '{"correlation_id": "read-0"}'),
+        (1, "write.unknown", '{"correlation_id": "c-1"}'),
+        (0, "write.intended", '{"correlation_id": "intent-0"}'),
+        (0, "write.confirmed", '{"correlation_id": "c-0"}'),
+        (None, "run.finished", None),
+    ]
+    db.executemany(
+        "INSERT INTO events (run_id, seq, at, event, detail) VALUES ('r0', ?, 'at', ?, ?)", trail
+    )
+    db.commit()
+    db.close()
+    async with opened(path) as journal:
+        assert await journal.write_correlation_ids("r0", 0, 9) == {0: ["c-0"], 1: ["c-1"]}
+        read = [(e.seq, e.event) async for page in journal.event_pages("r0") for e in page]
+        assert read == [(seq, event) for seq, event, _ in trail]
+    db = sqlite3.connect(path)
+    indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    plan = db.execute(f"EXPLAIN QUERY PLAN {WRITES_OF_ITEMS}", ("r0", 0, 9)).fetchall()
+    db.close()
+    assert {"events_in_order", "writes_by_item"} <= indexes and "events_by_run" not in indexes
+    assert "USING INDEX writes_by_item" in " ".join(str(step[-1]) for step in plan)
 
 
 async def test_a_journal_from_a_newer_release_is_refused(tmp_path: Path) -> None:

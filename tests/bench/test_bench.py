@@ -209,6 +209,12 @@ def test_scale_goals_and_the_journal_overhead_table() -> None:
     assert "JOURNAL OVERHEAD: 5,000 items" in text and "MISSED" in text and "MET" in text
 
 
+def test_scale_rounds_visit_every_size_before_the_next_round() -> None:
+    """Round by round, so the machine's drift over a bench falls on every size alike."""
+    order = scale.schedule([5_000, 20_000, 100_000], 2)
+    assert order == [(0, 5_000), (0, 20_000), (0, 100_000), (1, 5_000), (1, 20_000), (1, 100_000)]
+
+
 def test_scale_sizes_run_in_rounds_are_their_median_run_by_cpu() -> None:
     """The middle run by CPU stands for the size, with the highest peak RSS of the rounds."""
     rounds = [_figures(1.2, 60.0), _figures(0.9, 70.0), _figures(1.0, 65.0)]

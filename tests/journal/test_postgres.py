@@ -10,7 +10,7 @@ import pytest
 
 from orchestrator.errors import JournalError
 from orchestrator.journal import open_journal, opened
-from orchestrator.journal.postgres_schema import SCHEMA_VERSION
+from orchestrator.journal.postgres_schema import MIGRATIONS, SCHEMA_VERSION
 from tests.postgres import PostgresServer
 
 pytestmark = pytest.mark.anyio
@@ -32,6 +32,34 @@ async def test_a_journal_from_a_newer_release_is_refused(postgres_server: Postgr
         conn.execute("UPDATE meta SET value = %s", (str(SCHEMA_VERSION + 1),))
     with pytest.raises(JournalError, match=f"schema version {SCHEMA_VERSION + 1}.*newer"):
         await open_journal(url)
+
+
+async def test_a_v5_trail_is_indexed_in_order_and_its_writes_still_found(
+    postgres_server: PostgresServer,
+) -> None:
+    """v6 on PostgreSQL: the v5 index goes, a v5 trail reads the same, writes found by item."""
+    url = postgres_server.new_database()
+    with psycopg.connect(url, autocommit=True) as conn:
+        for script in MIGRATIONS[:5]:
+            conn.execute(script.encode())
+        conn.execute("INSERT INTO meta VALUES ('schema_version', '5')")
+        for seq, event, correlation in [
+            (0, "write.intended", "intent-0"),
+            (1, "write.unknown", "c-1"),
+            (0, "write.confirmed", "c-0"),
+        ]:
+            conn.execute(
+                "INSERT INTO events (run_id, seq, at, event, detail)"
+                " VALUES ('r0', %s, 'at', %s, %s)",
+                (seq, event, f'{{"correlation_id": "{correlation}"}}'),
+            )
+    async with opened(url) as journal:
+        assert await journal.write_correlation_ids("r0", 0, 9) == {0: ["c-0"], 1: ["c-1"]}
+        trail = [(e.seq, e.event) for e in await journal.events("r0")]
+        assert trail == [(0, "write.intended"), (1, "write.unknown"), (0, "write.confirmed")]
+    with psycopg.connect(url) as conn:
+        indexes = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes")}
+    assert {"events_in_order", "writes_by_item"} <= indexes and "events_by_run" not in indexes
 
 
 async def test_two_processes_opening_a_new_database_migrate_it_once(

@@ -11,7 +11,7 @@ from __future__ import annotations
 WRITE_EVENTS = ("write.confirmed", "write.unknown")
 """The events that record a write that may have landed, with its correlation id."""
 
-WRITE_EVENTS_SQL = f"({', '.join(repr(name) for name in WRITE_EVENTS)})"
+WRITE_EVENTS_SQL = "(" + ", ".join(f"'{name}'" for name in WRITE_EVENTS) + ")"
 """:data:`WRITE_EVENTS` as an SQL list of literals: a partial index is used only by
 a query whose condition names the same constants (a bound parameter would not do)."""
 

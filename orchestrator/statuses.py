@@ -76,3 +76,12 @@ EXIT_CODES = {
     RunStatus.INTERRUPTED: ExitCode.INTERRUPTED,
 }
 """The exit code a run's status maps to (a failed preflight overrides it with 4)."""
+
+
+WRITE_CONFIRMED = "write.confirmed"
+"""The journal event of a write whose answer showed it applied."""
+WRITE_UNKNOWN = "write.unknown"
+"""The journal event (and item error code) of a write that may have happened."""
+WRITE_EVENTS = (WRITE_CONFIRMED, WRITE_UNKNOWN)
+"""The events that record a write that may have landed, with its correlation id:
+the report names them, and the journal indexes them by item."""

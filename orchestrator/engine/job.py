@@ -21,7 +21,7 @@ from orchestrator.genesys.content import Change
 from orchestrator.genesys.kinds import Live, ResourceKind, Target
 from orchestrator.genesys.retry import Budget, is_retryable, retrying
 from orchestrator.models import Item, Limits
-from orchestrator.statuses import State, Status
+from orchestrator.statuses import WRITE_UNKNOWN, State, Status
 
 
 @dataclass(slots=True, kw_only=True)
@@ -178,7 +178,7 @@ class Job:
         )
 
 
-UNKNOWN = "write.unknown"
+UNKNOWN = WRITE_UNKNOWN
 NO_FIELDS: Mapping[str, Any] = MappingProxyType({})  # content not held (shared: no dict per item)
 
 

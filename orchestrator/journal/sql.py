@@ -39,7 +39,7 @@ from orchestrator.journal.rows import (
     WaveRow,
 )
 from orchestrator.journal.sharding import ShardStatements
-from orchestrator.statuses import RunStatus, State, Status, WaveStatus
+from orchestrator.statuses import WRITE_CONFIRMED, RunStatus, State, Status, WaveStatus
 from orchestrator.timestamps import stamp
 
 EVENT_INSERT = "INSERT INTO events (run_id, seq, at, event, detail) VALUES (?, ?, ?, ?, ?)"
@@ -304,7 +304,7 @@ class SqlJournal(ShardStatements, PauseStatements, ReadingStatements):
         self._update_item(
             run_id,
             seq,
-            "write.confirmed",
+            WRITE_CONFIRMED,
             {"version": new_version, "correlation_id": correlation_id},
             state=State.WRITTEN.value,
             new_version=new_version,

@@ -8,8 +8,7 @@ guessed at.
 
 from __future__ import annotations
 
-WRITE_EVENTS = ("write.confirmed", "write.unknown")
-"""The events that record a write that may have landed, with its correlation id."""
+from orchestrator.statuses import WRITE_EVENTS
 
 WRITE_EVENTS_SQL = "(" + ", ".join(f"'{name}'" for name in WRITE_EVENTS) + ")"
 """:data:`WRITE_EVENTS` as an SQL list of literals: a partial index is used only by
@@ -155,6 +154,8 @@ _V5 = ""
 # pages per commit. ``(run_id, id)`` only appends, and serves every read of the
 # trail in order; the one lookup by item (the correlation ids of its writes)
 # gets a partial index over the write outcomes alone, one entry per write.
+# (Renaming a write event needs a migration of its own that rebuilds this index:
+# a journal keeps the index it was migrated with.)
 _V6 = f"""
 DROP INDEX IF EXISTS events_by_run;
 CREATE INDEX IF NOT EXISTS events_in_order ON events (run_id, id);

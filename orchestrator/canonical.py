@@ -9,13 +9,14 @@ read back from the journal is checked by hashing the text as it is.
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
+
+from orchestrator import jsontext
 
 
 def canonical_text(value: Any) -> str:
     """``value`` as canonical JSON text."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return jsontext.dumps(value, sort_keys=True)
 
 
 def canonical(value: Any) -> bytes:

@@ -14,7 +14,8 @@ PACKAGE = ROOT / "orchestrator"
 # Lowest first. A module may import from a lower rank, or from inside its own
 # subpackage; never from a higher rank or from a sibling of the same rank.
 RANKS: tuple[tuple[str, ...], ...] = (
-    ("orchestrator.statuses", "orchestrator.timestamps", "orchestrator.canonical"),
+    ("orchestrator.statuses", "orchestrator.timestamps", "orchestrator.jsontext"),
+    ("orchestrator.canonical",),
     ("orchestrator.errors", "orchestrator.logs"),
     ("orchestrator.models",),
     ("orchestrator.genesys", "orchestrator.journal", "orchestrator.sandbox"),

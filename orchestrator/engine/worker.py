@@ -26,12 +26,12 @@ not drift: the kind then sends only what is left.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 import anyio
 
+from orchestrator import jsontext
 from orchestrator.canonical import text_hash
 from orchestrator.engine.job import UNKNOWN, Job, exhausted, failure
 from orchestrator.engine.pool import slot
@@ -353,7 +353,7 @@ def recalled(text: str | None, target_hash: str) -> dict[str, Any] | None:
     if text is None:
         return None
     try:
-        fields = json.loads(text)
+        fields = jsontext.loads(text)
     except ValueError:  # a damaged journal: not the content planning hashed
         return None
     if not isinstance(fields, dict):

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator import errors
+from orchestrator import errors, jsontext
 from orchestrator.canonical import canonical
 from orchestrator.genesys.content import comparable, content_hash
 from orchestrator.genesys.retry import parse_retry_after
@@ -92,7 +92,7 @@ def parse_json(raw: bytes) -> Any:
     if not raw:
         return None
     try:
-        value = json.loads(raw.decode("utf-8-sig"))
+        value = jsontext.loads(raw.decode("utf-8-sig"))
     except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested to exhaust the stack
         return None
     if (b"\\ud" in raw or b"\\uD" in raw) and not _unicode(value):

@@ -20,7 +20,6 @@ redacted and bounded in length before it goes anywhere.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -28,7 +27,7 @@ import aiohttp
 from aiolimiter import AsyncLimiter
 from yarl import URL
 
-from orchestrator import errors
+from orchestrator import errors, jsontext
 from orchestrator.genesys.answers import (
     ID_CHARS,
     Response,
@@ -250,7 +249,7 @@ class OrgClient:
         headers = {"Authorization": f"Bearer {token}", **(extra or {})}
         data = None
         if body is not None:
-            data = json.dumps(body, separators=(",", ":")).encode()
+            data = jsontext.dumps(body).encode()
             headers["Content-Type"] = "application/json"
         stats = self._parent.stats
         learned = False

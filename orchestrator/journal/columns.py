@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from orchestrator import jsontext
 from orchestrator.errors import ItemError, JournalError
 from orchestrator.statuses import State
 
@@ -24,22 +24,22 @@ SNAPSHOT_COLUMNS = (
 
 def dumps(value: Any) -> str | None:
     """JSON text for a column (None stays NULL)."""
-    return None if value is None else json.dumps(value, separators=(",", ":"))
+    return None if value is None else jsontext.dumps(value)
 
 
 def _loads(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+    return None if text is None else jsontext.loads(text)
 
 
 def _error(text: str | None) -> ItemError | None:
-    return None if text is None else ItemError.from_dict(json.loads(text))
+    return None if text is None else ItemError.from_dict(jsontext.loads(text))
 
 
 # Column name -> how a stored value becomes the record's value (identity if absent).
 _CONVERT: dict[str, Callable[[Any], Any]] = {
-    "http": json.loads,
+    "http": jsontext.loads,
     "target_fields": _loads,
-    "fields": json.loads,
+    "fields": jsontext.loads,
     "detail": _loads,
     "error": _error,
     "state": State,

@@ -22,6 +22,12 @@ to :mod:`json` itself, so the results, errors included, are always
 :mod:`json`'s. ``tests/test_jsontext.py`` holds orjson to each of these
 claims. Genesys leaves empty fields out rather than sending ``null``, so the
 fast path is the common one.
+
+Those claims are orjson 3.12's and 3.13's (3.11 wrote ``1e16`` where json
+writes ``1e+16``). A release that writes or reads differently must not change
+a hash: on import, a set of probes is written and read by both, and if any
+comes out differently and unnoticed, :data:`FAST` is False and everything
+goes to :mod:`json`, only slower.
 """
 
 from __future__ import annotations
@@ -61,8 +67,41 @@ def _as_json_writes(text: bytes) -> bool:
     return True
 
 
+# Floats at every formatting boundary json has, integers at 64 bits, both signs of zero.
+_PROBES: tuple[Any, ...] = (
+    *(1e-10, 2.5e-09, 1.5e-07, 1e-05, 0.0001, 0.00012, 0.1, -0.0, 3.141592653589793),
+    *(1e15, 1234567890123456.0, 1e16, 1.2345678901234568e17, 1e22, 9007199254740993.0),
+    *(5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, 100.0, 2.0**63),
+    *(2**63 - 1, -(2**63), 2**64 - 1, 10**18, 0, -1, True, "é\x00\u2028"),
+)
+
+
+def _faithful() -> bool:
+    """Whether this orjson writes and reads every probe as json does, or the checks notice."""
+    for value in (*_PROBES, list(_PROBES), {"b": _PROBES, "a": {"z": 1.5, "y": None}}):
+        try:
+            text = orjson.dumps(value, option=_SORTED)
+        except TypeError:
+            return False
+        expected = json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+        if _as_json_writes(text) and text.decode() != expected:
+            return False
+        try:
+            if repr(orjson.loads(expected)) != repr(json.loads(expected)):
+                return False
+        except orjson.JSONDecodeError:
+            return False
+    return True
+
+
+FAST = _faithful()
+"""Whether orjson's answers are taken at all (False: every call goes to :mod:`json`)."""
+
+
 def dumps(value: Any, *, sort_keys: bool = False) -> str:
     """``json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=sort_keys)``."""
+    if not FAST:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=sort_keys)
     try:
         text = orjson.dumps(value, option=_SORTED if sort_keys else _ENCODE)
     except TypeError:  # orjson.JSONEncodeError is one: json gives the text, or its own error
@@ -75,6 +114,8 @@ def dumps(value: Any, *, sort_keys: bool = False) -> str:
 
 def loads(text: bytes | str) -> Any:
     """``json.loads(text)``: the same value, or the same error."""
+    if not FAST:
+        return json.loads(text)
     try:
         raw = text.encode() if isinstance(text, str) else text
     except UnicodeEncodeError:  # a lone surrogate: json's to read or refuse

@@ -9,6 +9,7 @@ import math
 import struct
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -161,6 +162,26 @@ def test_configurations_take_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> N
     assert jsontext.dumps(config, sort_keys=True) == text
     assert jsontext.loads(text) == config
     assert jsontext.loads(text.encode()) == config
+
+
+def test_an_orjson_that_writes_otherwise_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """orjson 3.11 wrote 1e16 where json writes 1e+16: such a release leaves everything to json."""
+    assert jsontext.FAST  # the locked release passes its own probes
+    real = orjson.dumps
+
+    def like_3_11(value: Any, option: int = 0) -> bytes:
+        return real(value, option=option).replace(b"e+", b"e")
+
+    monkeypatch.setattr(jsontext.orjson, "dumps", like_3_11)
+    assert not jsontext._faithful()
+    monkeypatch.setattr(jsontext.orjson, "dumps", real)
+
+    def reads_wide(text: bytes | str) -> Any:  # as it reads integers past 64 bits
+        value = json.loads(text)
+        return float(value) if isinstance(value, int) and abs(value) >= 2**63 else value
+
+    monkeypatch.setattr(jsontext.orjson, "loads", reads_wide)
+    assert not jsontext._faithful()
 
 
 def test_the_content_hash_does_not_depend_on_the_encoder() -> None:

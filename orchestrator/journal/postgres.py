@@ -67,6 +67,7 @@ class PostgresJournal(SqlJournal):
         self._pool: AsyncConnectionPool | None = None
         self._locks: dict[str, psycopg.AsyncConnection[Any]] = {}
         self._resources: psycopg.AsyncConnection[Any] | None = None  # holds resource locks
+        self._resources_opening = anyio.Lock()  # items starting together open it once
 
     @property
     def location(self) -> str:
@@ -148,9 +149,10 @@ class PostgresJournal(SqlJournal):
     @asynccontextmanager
     async def resource_lock(self, key: str) -> AsyncIterator[bool]:
         """One writer per resource among every process on this database (advisory lock)."""
-        if self._resources is None:
-            self._resources = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
-        conn, waited = self._resources, False
+        async with self._resources_opening:
+            if self._resources is None:
+                self._resources = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
+            conn, waited = self._resources, False
         query = "SELECT pg_try_advisory_lock(hashtextextended(%s, 1))"
         while not (await (await conn.execute(query, (key,))).fetchone() or (False,))[0]:
             waited = True

@@ -80,6 +80,36 @@ async def test_two_processes_opening_a_new_database_migrate_it_once(
     assert version == str(SCHEMA_VERSION)
 
 
+async def test_resources_locked_at_once_hold_one_connection(
+    postgres_server: PostgresServer,
+) -> None:
+    """Items starting together open one connection for their locks, not one each to leak."""
+    url = postgres_server.new_database()
+    taken, all_taken, go_on = 0, anyio.Event(), anyio.Event()
+
+    async def hold(key: str) -> None:
+        nonlocal taken
+        async with journal.resource_lock(key):
+            taken += 1
+            if taken == 8:
+                all_taken.set()
+            await go_on.wait()
+
+    async with opened(url) as journal, anyio.create_task_group() as tg:
+        for n in range(8):
+            tg.start_soon(hold, f"org/kind/{n}")
+        with anyio.fail_after(10):
+            await all_taken.wait()
+        with psycopg.connect(url, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT count(DISTINCT pid), count(*) FROM pg_locks"
+                " WHERE locktype = 'advisory' AND database ="
+                " (SELECT oid FROM pg_database WHERE datname = current_database())"
+            ).fetchone()
+        go_on.set()
+    assert row == (1, 8)  # one session holds all eight
+
+
 async def test_the_password_in_the_url_is_never_shown(postgres_server: PostgresServer) -> None:
     """status, report and errors name the journal without its password, in any output."""
     url = with_password(postgres_server.new_database())

@@ -178,7 +178,6 @@ class Job:
         )
 
 
-UNKNOWN = WRITE_UNKNOWN
 NO_FIELDS: Mapping[str, Any] = MappingProxyType({})  # content not held (shared: no dict per item)
 
 
@@ -201,7 +200,7 @@ def exhausted(job: Job, error: RequestError) -> str:
 def _in_doubt(job: Job, unknown: ItemError, last: RequestError) -> ItemError:
     """``write.unknown``: what left the write in doubt, and why no read settled it."""
     return ItemError(
-        code=UNKNOWN,
+        code=WRITE_UNKNOWN,
         message=(
             f"the write may have happened: {unknown.message} (HTTP {unknown.http_status or '-'}"
             f" {unknown.code}); no read could tell within the item's {job.budget.used}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from orchestrator.engine.job import NO_FIELDS, UNKNOWN, Job
+from orchestrator.engine.job import NO_FIELDS, Job
 from orchestrator.engine.recorder import REVIEWED_SPEC, Recorder
 from orchestrator.engine.scheduler import RESUMABLE_SKIPS
 from orchestrator.errors import JournalError
@@ -20,7 +20,7 @@ from orchestrator.journal.rows import LIMITED, ItemRow, RunRow
 from orchestrator.journal.store import Journal
 from orchestrator.models import Plan
 from orchestrator.planfile.saved import REVIEWED, reviewed_of
-from orchestrator.statuses import RunStatus, State, Status
+from orchestrator.statuses import WRITE_UNKNOWN, RunStatus, State, Status
 
 _UNFINISHED = (RunStatus.RUNNING, RunStatus.HALTED, RunStatus.INTERRUPTED)
 _RECENT = 50  # finished runs looked at for writes whose outcome is unknown
@@ -114,7 +114,11 @@ async def lean_items(journal: Journal, run_id: str) -> list[ItemRow]:
 
 
 def _in_doubt(row: ItemRow) -> bool:
-    return row.status is Status.UNVERIFIED and row.error is not None and row.error.code == UNKNOWN
+    return (
+        row.status is Status.UNVERIFIED
+        and row.error is not None
+        and row.error.code == WRITE_UNKNOWN
+    )
 
 
 def reopen(recorder: Recorder, items: list[ItemRow]) -> list[ItemRow]:

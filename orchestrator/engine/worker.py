@@ -33,7 +33,7 @@ import anyio
 
 from orchestrator import jsontext
 from orchestrator.canonical import text_hash
-from orchestrator.engine.job import UNKNOWN, Job, exhausted, failure
+from orchestrator.engine.job import Job, exhausted, failure
 from orchestrator.engine.pool import slot
 from orchestrator.engine.recorder import Recorder
 from orchestrator.errors import (
@@ -55,7 +55,7 @@ from orchestrator.genesys.kinds import Live
 from orchestrator.genesys.retry import backoff_delay
 from orchestrator.logs import get_logger
 from orchestrator.models import Limits, OnDrift
-from orchestrator.statuses import State, Status
+from orchestrator.statuses import WRITE_UNKNOWN, State, Status
 
 _log = get_logger()
 
@@ -147,7 +147,7 @@ class Worker:
         maybe_ours = job.state is State.INTENDED
         if maybe_ours:
             job.unknown = job.unknown or failure(
-                UNKNOWN, "its write intent was journaled, but no answer to it was"
+                WRITE_UNKNOWN, "its write intent was journaled, but no answer to it was"
             )
         # A reviewed item is read before its write: its baseline is a saved file's.
         fresh = maybe_ours or reread or job.item.reviewed
@@ -239,7 +239,7 @@ class Worker:
     def _unknown(self, job: Job, exc: RequestError) -> RequestError:
         """The write's outcome is unknown: journal it; only a read may tell."""
         job.unknown = exc.item_error()
-        self._recorder.event(job.seq, UNKNOWN, job.unknown.as_dict())
+        self._recorder.event(job.seq, WRITE_UNKNOWN, job.unknown.as_dict())
         _log.warning("write outcome unknown", org=job.org, config_id=job.rid, **_why(exc))
         return exc
 

@@ -9,7 +9,6 @@ import aiohttp
 import pytest
 
 from orchestrator.engine.events import Observer
-from orchestrator.engine.job import UNKNOWN
 from orchestrator.engine.recorder import snapshot_of
 from orchestrator.engine.run import Options, Result, resumable, resume_run, run_plan
 from orchestrator.errors import JournalError
@@ -19,7 +18,7 @@ from orchestrator.journal.rows import ItemRow
 from orchestrator.models import Kind, Plan
 from orchestrator.planfile.loader import load_plan
 from orchestrator.sandbox import Faults, Sandbox
-from orchestrator.statuses import RunStatus
+from orchestrator.statuses import WRITE_UNKNOWN, RunStatus
 from orchestrator.ui import report
 from tests.conftest import parametrize_backends
 from tests.support import (
@@ -201,7 +200,7 @@ async def test_writes_in_doubt_end_unverified_and_resume_settles_them(
 
         result, data = await execute(path, journal, at_wave=after_planning)
         assert result.exit_code == 1
-        doubt = {i["id"] for i in data["items"] if (i["error"] or {}).get("code") == UNKNOWN}
+        doubt = {i["id"] for i in data["items"] if (i["error"] or {}).get("code") == WRITE_UNKNOWN}
         assert doubt, "the seed must leave some writes in doubt"
         for item in data["items"]:
             written = sb.writes(item["org"], item["id"])

@@ -209,6 +209,30 @@ def test_scale_goals_and_the_journal_overhead_table() -> None:
     assert "JOURNAL OVERHEAD: 5,000 items" in text and "MISSED" in text and "MET" in text
 
 
+def test_scale_goals_are_judged_only_at_the_sizes_they_name() -> None:
+    """A bench of 20,000 items alone judges the SDK share there, never the peak or the growth."""
+    out = {
+        "sizes": [20000],
+        "backends": {
+            "sqlite": {"empty": _figures(0, 50.0), "runs": {"20000": _figures(1.0, 400.0)}},
+        },
+        "sdk": {"20000": _figures(2.0, 300.0)},
+    }
+    out["goals"] = scale.goals(out)
+    verdict = out["goals"]["sqlite"]
+    assert verdict["peak_rss_ok"] is None  # 400 MiB, but at 20,000 items: the goal is at 100,000
+    assert verdict["cpu_growth"] is None and verdict["cpu_growth_ok"] is None
+    assert verdict["sdk_cpu_ok"] is False  # 0.5x at 20,000
+    text = scaletable.render(out)
+    assert "at 100000 items: -;" in text and "not judged" in text
+    toy = {
+        "sizes": [20, 60],
+        "backends": {"sqlite": {"empty": _figures(0, 50.0), "runs": {"20": _figures(1.0, 60.0)}}},
+        "sdk": {"20": _figures(3.3, 300.0)},
+    }
+    assert scale.goals(toy)["sqlite"]["sdk_cpu_ok"] is None  # toy sizes judge nothing
+
+
 def test_scale_rounds_visit_every_size_before_the_next_round() -> None:
     """Round by round, so the machine's drift over a bench falls on every size alike."""
     order = scale.schedule([5_000, 20_000, 100_000], 2)

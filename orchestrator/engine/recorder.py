@@ -19,7 +19,15 @@ from orchestrator import logs
 from orchestrator.engine.events import Observer, Pace, RunStarted, WaveFinished, WaveStarted
 from orchestrator.engine.job import Job, failure
 from orchestrator.genesys.kinds import Live
-from orchestrator.journal.rows import LIMITED, Finished, NewItem, Planned, Snapshot
+from orchestrator.journal.rows import (
+    LIMITED,
+    PRE_WRITE,
+    SNAPSHOT_TAKEN,
+    Finished,
+    NewItem,
+    Planned,
+    Snapshot,
+)
 from orchestrator.journal.store import Journal
 from orchestrator.logs import get_logger
 from orchestrator.models import Plan, Wave
@@ -368,7 +376,7 @@ def snapshot_of(
         kind=kind,
         resource_id=rid,
         taken_at=taken_at,
-        source="snapshot" if run_id is None else "pre-write",
+        source=SNAPSHOT_TAKEN if run_id is None else PRE_WRITE,
         run_id=run_id,
         version=live.version,
         modified=live.modified,

@@ -140,6 +140,10 @@ class Finished:
     error: ItemError | None
 
 
+SNAPSHOT_TAKEN = "snapshot"  # a snapshot's source: taken on purpose (`orchestrator snapshot`)
+PRE_WRITE = "pre-write"  # a snapshot's source: what a run's write replaced
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Snapshot:
     """Content of one resource as stored at one instant (``id`` is None until stored)."""
@@ -148,7 +152,7 @@ class Snapshot:
     kind: str
     resource_id: str
     taken_at: str
-    source: str  # "snapshot" (taken on purpose) or "pre-write" (what a write replaced)
+    source: str  # SNAPSHOT_TAKEN (taken on purpose) or PRE_WRITE (what a write replaced)
     run_id: str | None
     version: int | None
     modified: str | None

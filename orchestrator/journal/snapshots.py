@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from orchestrator.errors import TargetUnavailable
-from orchestrator.journal.rows import Snapshot
+from orchestrator.journal.rows import SNAPSHOT_TAKEN, Snapshot
 from orchestrator.journal.store import Journal
 from orchestrator.timestamps import parse_stamp, zulu, zulu_of
 
@@ -21,17 +21,26 @@ async def find(
 ) -> Snapshot:
     """The newest snapshot taken at (or strictly before) ``instant``.
 
+    Of snapshots dated the same second, one taken on purpose (``orchestrator
+    snapshot``) comes before a run's pre-write ones, then the last stored.
+    A pre-write snapshot is dated at its run's start, whole seconds, but it
+    holds what the run read later, at the item's turn: a run that started in
+    the second an operator's snapshot is dated may have read a change made
+    after that snapshot, and ``{snapshot: T}`` would restore the change it
+    was written to undo (two runs at once undid each other's rollback so).
+
     Raises:
         TargetUnavailable: none qualifies; the message lists what exists.
     """
     rows = await journal.snapshots(kind, resource_id)
-    chosen = None
-    for row in rows:
-        taken = parse_stamp(row.taken_at)
-        if taken < instant or (taken == instant and not strictly_before):
-            chosen = row
-    if chosen is not None:
-        return chosen
+    qualifying = [
+        (taken, row.source == SNAPSHOT_TAKEN, order, row)
+        for order, row in enumerate(rows)
+        if (taken := parse_stamp(row.taken_at)) < instant
+        or (taken == instant and not strictly_before)
+    ]
+    if qualifying:
+        return max(qualifying, key=lambda q: q[:3])[3]
     relation = "before" if strictly_before else "at or before"
     if rows:
         times = ", ".join(zulu_of(r.taken_at) for r in rows[-5:])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -10,12 +11,14 @@ import anyio
 import PureCloudPlatformClientV2 as genesys
 import pytest
 
+from orchestrator.engine import run as engine_run
 from orchestrator.engine.run import preview
 from orchestrator.genesys.content import comparable
 from orchestrator.journal import Journal, opened
 from orchestrator.models import Kind
 from orchestrator.planfile.loader import load_plan
 from orchestrator.sandbox import Faults, Sandbox, Seed
+from orchestrator.timestamps import parse_stamp
 from orchestrator.ui.preview import render_preview
 from tests.conftest import parametrize_backends
 from tests.support import (
@@ -163,6 +166,28 @@ async def test_a_missing_snapshot_fails_and_says_what_exists(
         journal,
     )
     assert f"snapshots exist at {taken}" in data["items"][0]["error"]["message"]
+
+
+async def test_a_run_started_in_the_snapshots_second_never_stands_in_for_it(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs undo one change: the later one must not take the earlier one's pre-write
+    snapshot, dated the same second as the operator's, for the operator's, and write the
+    change back (the PostgreSQL run of test_concurrent_runs did so under load)."""
+    before = content(sandbox, BILLING)
+    taken = await snapshot_canary(sandbox, tmp_path, journal)
+    sandbox.patch_assistant("canary", BILLING, state="Inactive")  # the change to undo
+    plan = assistant_plan(tmp_path, sandbox.url, {"snapshot": taken}, ids=[BILLING])
+    second = parse_stamp(taken) + timedelta(milliseconds=800)  # its start, in whole seconds: T
+    with monkeypatch.context() as m:
+        m.setattr(engine_run, "utcnow", lambda: second)
+        _, one = await execute(plan, journal)
+    assert one["started_at"].startswith(taken.removesuffix("Z"))
+    assert one["items"][0]["status"] == "succeeded"
+    _, other = await execute(plan, journal)
+    assert other["items"][0]["status"] == "already_at_target"
+    assert len(sandbox.writes("canary", BILLING)) == 1
+    assert content(sandbox, BILLING) == before
 
 
 async def test_any_run_can_be_undone_from_its_pre_write_snapshots(

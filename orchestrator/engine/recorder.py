@@ -31,7 +31,7 @@ from orchestrator.journal.rows import (
 from orchestrator.journal.store import Journal
 from orchestrator.logs import get_logger
 from orchestrator.models import Plan, Wave
-from orchestrator.statuses import RunStatus, State, Status, WaveStatus
+from orchestrator.statuses import WRITE_CONFIRMED, RunStatus, State, Status, WaveStatus
 from orchestrator.timestamps import stamp, utcnow
 
 _log = get_logger()
@@ -306,8 +306,9 @@ class Recorder:
                 job.seq,
                 new_version=job.written.version if job.written else None,
                 requests=job.requests,
-                # So the write can be found in Genesys Cloud's own audit log.
-                correlation_id=job.written.correlation_id if job.written else None,
+                # So the write can be found in Genesys Cloud's own audit log: each
+                # request of it that landed (none when only a re-read confirmed it).
+                correlation_id=job.stats.take_landed(),
             )
 
     def event(self, seq: int, event: str, detail: Any = None) -> None:
@@ -320,6 +321,11 @@ class Recorder:
         """The job has its final status: journal it, log its one canonical line, tell."""
         assert job.status is not None
         job.state = State.DONE
+        if job.stats.landed:
+            # Part of a write landed (an assistant's PATCH), then the item failed:
+            # those requests changed it, and the report must name them.
+            detail = {"version": None, "correlation_id": job.stats.take_landed(), "partial": True}
+            self.event(job.seq, WRITE_CONFIRMED, detail)
         if job.started is not None and job.duration is None:
             job.duration = time.monotonic() - job.started
         if self.run_id is None:

@@ -287,6 +287,10 @@ class OrgClient:
             stats.answers[method, "error"] += 1
             raise _transport_error(exc, where, maybe_applied=method in WRITES) from None
         stats.answers[method, str(status)] += 1
+        if 200 <= status < 300 and correlation and item_stats is not None and method in CHANGES:
+            if item_stats.landed is None:
+                item_stats.landed = []
+            item_stats.landed.append(correlation)
         listener = self._parent.listener
         if learned and listener is not None:
             await listener.limit_learned(self.org.name, self.gate.limit, self.gate.configured)

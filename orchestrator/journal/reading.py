@@ -67,7 +67,8 @@ class ReadingStatements(QueuedJournal):
         for event in (record(Event, r) for r in rows):
             detail = event.detail if isinstance(event.detail, dict) else {}
             if event.seq is not None and (correlation := detail.get("correlation_id")):
-                found.setdefault(event.seq, []).append(str(correlation))
+                # A write of several requests (an assistant, its queues) joined theirs.
+                found.setdefault(event.seq, []).extend(str(correlation).split(","))
         return found
 
     async def event_pages(self, run_id: str) -> AsyncIterator[list[Event]]:

@@ -18,6 +18,7 @@ from orchestrator.journal import Journal, opened
 from orchestrator.models import Kind
 from orchestrator.planfile.loader import load_plan
 from orchestrator.sandbox import Faults, Sandbox, Seed
+from orchestrator.sandbox.seed_unversioned import PERMISSIONS
 from orchestrator.timestamps import parse_stamp
 from orchestrator.ui.preview import render_preview
 from tests.conftest import parametrize_backends
@@ -126,6 +127,75 @@ async def test_an_assistant_is_rolled_back_to_its_snapshot(
             assert {r.query for r in readbacks} == {"expand=copilot"}
         patches = [r for r in sb.requests if r.method == "PATCH"]
         assert [set(p.body) for p in patches] == [{"name", "state"}] * 3  # only what differs
+
+
+async def test_every_request_of_an_assistants_write_is_named_in_the_report(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """A PATCH and a PUT: both are entries in Genesys Cloud's audit log, so both are listed."""
+    taken = await snapshot_canary(sandbox, tmp_path, journal)
+    sandbox.patch_assistant("canary", BILLING, state="Inactive")
+    sandbox.edit_copilot("canary", BILLING, liveOnQueue=False)
+    path = assistant_plan(tmp_path, sandbox.url, {"snapshot": taken}, ids=[BILLING])
+    sandbox.clear_requests()
+    _, data = await execute(path, journal)
+    (item,) = data["items"]
+    assert item["status"] == "succeeded"
+    sent = sandbox.writes("canary", BILLING)
+    assert [w.method for w in sent] == ["PATCH", "PUT"]
+    assert item["write_correlation_ids"] == [w.correlation_id for w in sent]
+    reads = {r.correlation_id for r in sandbox.requests if r.method == "GET"}
+    assert not reads & set(item["write_correlation_ids"])  # a read's id is never a write's
+
+
+async def test_a_write_finished_in_a_second_attempt_names_both_halves(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """The PATCH lands, the PUT meets a 429; the retry sends the PUT alone. Both landed
+    requests are listed, the refused one is not."""
+    taken = await snapshot_canary(sandbox, tmp_path, journal)
+    sandbox.patch_assistant("canary", BILLING, state="Inactive")
+    sandbox.edit_copilot("canary", BILLING, liveOnQueue=False)
+    path = assistant_plan(tmp_path, sandbox.url, {"snapshot": taken}, ids=[BILLING])
+
+    def throttle_the_put() -> None:  # after planning: the re-read, the PATCH, then the PUT
+        sent = sum(1 for r in sandbox.requests if r.org == "canary" and r.path.startswith("/api/"))
+        sandbox.set_faults("canary", Faults(throttle_at=sent + 3))
+
+    _, data = await execute(path, journal, at_wave=throttle_the_put)
+    (item,) = data["items"]
+    assert item["status"] == "succeeded"
+    sent = [
+        r for r in sandbox.requests if r.resource_id == BILLING and r.method in ("PATCH", "PUT")
+    ]
+    assert [(w.method, w.status) for w in sent][-3:] == [("PATCH", 200), ("PUT", 429), ("PUT", 200)]
+    assert item["write_correlation_ids"] == [sent[-3].correlation_id, sent[-1].correlation_id]
+
+
+async def test_a_write_that_fails_halfway_still_names_the_half_that_landed(
+    sandbox: Sandbox, tmp_path: Path, journal: Journal
+) -> None:
+    """The PATCH lands, the PUT is refused (403): the item fails, and the PATCH that did
+    change it is in the report, beside the PUT the error names."""
+    taken = await snapshot_canary(sandbox, tmp_path, journal)
+    sandbox.patch_assistant("canary", BILLING, state="Inactive")
+    sandbox.edit_copilot("canary", BILLING, liveOnQueue=False)
+    path = assistant_plan(tmp_path, sandbox.url, {"snapshot": taken}, ids=[BILLING])
+
+    def refuse_copilot_writes() -> None:
+        sandbox.set_permissions(
+            "canary", [p for p in PERMISSIONS if p != "assistants:copilot:edit"]
+        )
+
+    _, data = await execute(path, journal, at_wave=refuse_copilot_writes)
+    (item,) = data["items"]
+    assert item["status"] == "failed" and item["error"]["http_status"] == 403
+    sent = [
+        r for r in sandbox.requests if r.resource_id == BILLING and r.method in ("PATCH", "PUT")
+    ]
+    assert [(w.method, w.status) for w in sent] == [("PATCH", 200), ("PUT", 403)]
+    assert item["error"]["correlation_id"] == sent[1].correlation_id
+    assert item["write_correlation_ids"] == [sent[0].correlation_id]
 
 
 async def test_an_assistant_patched_after_planning_is_drift(

@@ -105,6 +105,9 @@ async def test_bindings_are_put_back_as_the_sdk_sees_them(
         ("PATCH", f"/api/v2/assistants/{CLAIMS}/queues", ""),
     ]
     assert sandbox.writes("canary")[0].body == [{"id": billing, "mediaTypes": ["call", "message"]}]
+    for item in data["items"]:  # each request of a write is an entry of Genesys's audit log
+        sent = [w.correlation_id for w in sandbox.writes("canary") if item["id"] in w.path]
+        assert item["write_correlation_ids"] == sent and sent
     # The queue to bind was checked first: bound to nobody, so nobody loses it.
     assert [r.path for r in sandbox.requests if "routing" in r.path] == [
         f"/api/v2/routing/queues/{billing}/assistant"

@@ -61,6 +61,14 @@ def assistant_plan(
     )
 
 
+async def billing_to_undo(sb: Sandbox, tmp_path: Path, journal: Journal, **copilot: Any) -> Path:
+    """Snapshot the org, then change Billing's state and ``copilot``: a plan that undoes it."""
+    taken = await snapshot_canary(sb, tmp_path, journal)
+    sb.patch_assistant("canary", BILLING, state="Inactive")
+    sb.edit_copilot("canary", BILLING, **copilot)
+    return assistant_plan(tmp_path, sb.url, {"snapshot": taken}, ids=[BILLING])
+
+
 def content(sb: Sandbox, assistant_id: str) -> dict[str, Any]:
     return comparable(Kind.ASSISTANT, sb.assistant("canary", assistant_id, expand=True))
 
@@ -133,10 +141,7 @@ async def test_every_request_of_an_assistants_write_is_named_in_the_report(
     sandbox: Sandbox, tmp_path: Path, journal: Journal
 ) -> None:
     """A PATCH and a PUT: both are entries in Genesys Cloud's audit log, so both are listed."""
-    taken = await snapshot_canary(sandbox, tmp_path, journal)
-    sandbox.patch_assistant("canary", BILLING, state="Inactive")
-    sandbox.edit_copilot("canary", BILLING, liveOnQueue=False)
-    path = assistant_plan(tmp_path, sandbox.url, {"snapshot": taken}, ids=[BILLING])
+    path = await billing_to_undo(sandbox, tmp_path, journal, liveOnQueue=False)
     sandbox.clear_requests()
     _, data = await execute(path, journal)
     (item,) = data["items"]
@@ -153,10 +158,7 @@ async def test_a_write_finished_in_a_second_attempt_names_both_halves(
 ) -> None:
     """The PATCH lands, the PUT meets a 429; the retry sends the PUT alone. Both landed
     requests are listed, the refused one is not."""
-    taken = await snapshot_canary(sandbox, tmp_path, journal)
-    sandbox.patch_assistant("canary", BILLING, state="Inactive")
-    sandbox.edit_copilot("canary", BILLING, liveOnQueue=False)
-    path = assistant_plan(tmp_path, sandbox.url, {"snapshot": taken}, ids=[BILLING])
+    path = await billing_to_undo(sandbox, tmp_path, journal, liveOnQueue=False)
 
     def throttle_the_put() -> None:  # after planning: the re-read, the PATCH, then the PUT
         sent = sum(1 for r in sandbox.requests if r.org == "canary" and r.path.startswith("/api/"))
@@ -177,10 +179,7 @@ async def test_a_write_that_fails_halfway_still_names_the_half_that_landed(
 ) -> None:
     """The PATCH lands, the PUT is refused (403): the item fails, and the PATCH that did
     change it is in the report, beside the PUT the error names."""
-    taken = await snapshot_canary(sandbox, tmp_path, journal)
-    sandbox.patch_assistant("canary", BILLING, state="Inactive")
-    sandbox.edit_copilot("canary", BILLING, liveOnQueue=False)
-    path = assistant_plan(tmp_path, sandbox.url, {"snapshot": taken}, ids=[BILLING])
+    path = await billing_to_undo(sandbox, tmp_path, journal, liveOnQueue=False)
 
     def refuse_copilot_writes() -> None:
         sandbox.set_permissions(
@@ -456,10 +455,7 @@ async def test_a_write_cut_between_patch_and_copilot_is_finished_not_taken_for_d
 ) -> None:
     """Every answer is lost: the PATCH lands, the re-read sees our half, only the PUT follows."""
     async with make_sandbox(faults={"canary": Faults(drop_after_write_rate=1.0)}) as sb:
-        taken = await snapshot_canary(sb, tmp_path, journal)
-        sb.patch_assistant("canary", BILLING, state="Inactive")
-        sb.edit_copilot("canary", BILLING, enabled=False)
-        path = assistant_plan(tmp_path, sb.url, {"snapshot": taken}, ids=[BILLING])
+        path = await billing_to_undo(sb, tmp_path, journal, enabled=False)
         sb.clear_requests()
         result, data = await execute(path, journal)
         assert data["items"][0]["status"] == "succeeded"

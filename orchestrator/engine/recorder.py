@@ -308,7 +308,7 @@ class Recorder:
                 requests=job.requests,
                 # So the write can be found in Genesys Cloud's own audit log: each
                 # request of it that landed (none when only a re-read confirmed it).
-                correlation_id=job.stats.take_landed(),
+                correlation_id=",".join(job.stats.take_landed()) or None,
             )
 
     def event(self, seq: int, event: str, detail: Any = None) -> None:
@@ -324,7 +324,8 @@ class Recorder:
         if job.stats.landed:
             # Part of a write landed (an assistant's PATCH), then the item failed:
             # those requests changed it, and the report must name them.
-            detail = {"version": None, "correlation_id": job.stats.take_landed(), "partial": True}
+            landed = ",".join(job.stats.take_landed())
+            detail = {"version": None, "correlation_id": landed, "partial": True}
             self.event(job.seq, WRITE_CONFIRMED, detail)
         if job.started is not None and job.duration is None:
             job.duration = time.monotonic() - job.started

@@ -239,7 +239,15 @@ class Worker:
     def _unknown(self, job: Job, exc: RequestError) -> RequestError:
         """The write's outcome is unknown: journal it; only a read may tell."""
         job.unknown = exc.item_error()
-        self._recorder.event(job.seq, WRITE_UNKNOWN, job.unknown.as_dict())
+        detail = job.unknown.as_dict()
+        # A 2xx the kind would not take (not the resource) counted as landed: it is the
+        # one in doubt here. Any before it were taken (an assistant's PATCH): name them.
+        landed = job.stats.take_landed()
+        if landed and landed[-1] == exc.correlation_id:
+            landed.pop()
+        if landed:
+            detail["landed"] = ",".join(landed)
+        self._recorder.event(job.seq, WRITE_UNKNOWN, detail)
         _log.warning("write outcome unknown", org=job.org, config_id=job.rid, **_why(exc))
         return exc
 

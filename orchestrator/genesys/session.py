@@ -28,16 +28,17 @@ class HttpStats:
     rate_limited: int = 0
     server_errors: int = 0
     # An item's: the ININ-Correlation-Id of each request that changed it (a 2xx to a
-    # PUT, PATCH or DELETE) since the journal last took them. An assistant's write
+    # PUT, PATCH or DELETE; one whose body the kind then refuses is named as in doubt,
+    # by the write.unknown it causes) since the journal last took them. An assistant's write
     # is a PATCH and a PUT, its queues' a PATCH and DELETEs; each is an entry of
     # its own in Genesys Cloud's audit log. None, not a list, until one lands: a
     # run holds one of these per item.
     landed: list[str] | None = None
 
-    def take_landed(self) -> str | None:
-        """The ids landed since the last call, in the order sent, comma-separated."""
-        landed, self.landed = self.landed, None
-        return ",".join(landed) if landed else None
+    def take_landed(self) -> list[str]:
+        """The ids landed since the last call, in the order sent."""
+        landed, self.landed = self.landed or [], None
+        return landed
 
 
 @dataclass(slots=True)

@@ -66,9 +66,13 @@ class ReadingStatements(QueuedJournal):
         found: dict[int, list[str]] = {}
         for event in (record(Event, r) for r in rows):
             detail = event.detail if isinstance(event.detail, dict) else {}
-            if event.seq is not None and (correlation := detail.get("correlation_id")):
-                # A write of several requests (an assistant, its queues) joined theirs.
-                found.setdefault(event.seq, []).extend(str(correlation).split(","))
+            if event.seq is None:
+                continue
+            # A write of several requests (an assistant, its queues) joins their ids;
+            # one in doubt names those of its requests that landed before (``landed``).
+            for key in ("landed", "correlation_id"):
+                if correlation := detail.get(key):
+                    found.setdefault(event.seq, []).extend(str(correlation).split(","))
         return found
 
     async def event_pages(self, run_id: str) -> AsyncIterator[list[Event]]:

@@ -122,6 +122,22 @@ async def test_a_write_that_happened_behind_a_lying_answer_is_found_and_not_repe
     assert "write.unknown" in await events(journal, data["run_id"])
 
 
+async def test_a_2xx_that_is_not_the_resource_is_never_recorded_as_a_write_that_landed(
+    hostile: Hostile, tmp_path: Path, journal: Journal
+) -> None:
+    """A lying 2xx carries a correlation id: the journal names it as a write that may have
+    landed (write.unknown), never as one confirmed, even after the item fails."""
+    lie = Answer(body={}, headers={"ININ-Correlation-Id": "lying-2xx"})
+    hostile.always("PUT", "/configs/", lie)
+    _, data = await execute(plan_for(tmp_path, hostile.url, limits={"attempts": 2}), journal)
+    item = only(data)
+    assert item["status"] == "failed" and hostile.applied(ONE) == 0
+    assert len(hostile.requests("PUT")) == 2
+    trail = await events(journal, data["run_id"])
+    assert trail.count("write.unknown") == 2 and "write.confirmed" not in trail
+    assert item["write_correlation_ids"] == ["lying-2xx", "lying-2xx"]  # once per PUT sent
+
+
 def _fields(answer: Answer) -> dict[str, Any]:
     return {k: getattr(answer, k) for k in ("status", "body", "headers", "content_type")}
 
@@ -332,20 +348,18 @@ async def test_429s_spend_the_item_budget_on_reads_and_writes_alike(
     assert hostile.applied(ONE) == 0
 
 
-@pytest.mark.parametrize("applied", [False, True])
-async def test_an_assistant_patch_is_confirmed_only_by_the_content_written(
-    hostile: Hostile, tmp_path: Path, journal: Journal, applied: bool
-) -> None:
-    """A PATCH answered `{}`: applied, a read-back proves it (one PATCH); not, it fails."""
+async def assistant_to_restore(
+    tmp_path: Path, hostile: Hostile, journal: Journal, **extra: Any
+) -> Path:
+    """A snapshot of the assistant, Active (with ``extra``), and a plan restoring it."""
     (aid,) = ASSISTANT_IDS
-    fields = {"name": "Helper", "state": "Active", "transcriptionConfig": {}}
-    taken = stamp(datetime(2026, 11, 29, 22, tzinfo=UTC))
+    fields = {"name": "Helper", "state": "Active", "transcriptionConfig": {}, **extra}
     journal.add_snapshot(
         Snapshot(
             org="hostile",
             kind="assistant",
             resource_id=aid,
-            taken_at=taken,
+            taken_at=stamp(datetime(2026, 11, 29, 22, tzinfo=UTC)),
             source="snapshot",
             run_id=None,
             version=None,
@@ -355,13 +369,53 @@ async def test_an_assistant_patch_is_confirmed_only_by_the_content_written(
         )
     )
     await journal.flush()
+    item = {"id": aid, "kind": "assistant", "to": {"snapshot": "2026-11-29T22:00:00Z"}}
+    return write_plan(tmp_path, hostile.url, {"hostile": [item]}, orgs=ORG, limits={"attempts": 2})
+
+
+async def test_a_write_in_doubt_names_the_requests_of_it_that_landed_before(
+    hostile: Hostile, tmp_path: Path, journal: Journal
+) -> None:
+    """The PATCH lands (its answer has a correlation id), the copilot PUT gets a 500 each
+    time: the item fails, the PATCH is named as landed, the PUTs as in doubt, none confirmed."""
+    (aid,) = ASSISTANT_IDS
+    hostile.assistants[aid]["copilot"] = {"enabled": False}
+    plan = await assistant_to_restore(tmp_path, hostile, journal, copilot={"enabled": True})
+    patched = Answer(
+        body=lambda request: hostile.assistants[aid],
+        apply=True,
+        headers={"ININ-Correlation-Id": "the-patch"},
+    )
+    hostile.next("PATCH", "/assistants/", patched)
+    failing = {"message": "down", "code": "internal.server.error", "status": 500}
+    refused = Answer(status=500, body=failing, headers={"ININ-Correlation-Id": "a-put"})
+    hostile.always("PUT", "/copilot", refused)
+    result, data = await execute(plan, journal)
+    item = only(data)
+    assert item["status"] == "failed" and result.exit_code == 1
+    assert [s.method for s in hostile.requests() if s.method in ("PATCH", "PUT")] == [
+        "PATCH",
+        "PUT",
+        "PUT",
+    ]
+    assert hostile.assistants[aid]["state"] == "Active"  # the PATCH did land
+    trail = await events(journal, data["run_id"])
+    assert trail.count("write.unknown") == 2 and "write.confirmed" not in trail
+    assert item["write_correlation_ids"] == ["the-patch", "a-put", "a-put"]
+
+
+@pytest.mark.parametrize("applied", [False, True])
+async def test_an_assistant_patch_is_confirmed_only_by_the_content_written(
+    hostile: Hostile, tmp_path: Path, journal: Journal, applied: bool
+) -> None:
+    """A PATCH answered `{}`: applied, a read-back proves it (one PATCH); not, it fails."""
+    (aid,) = ASSISTANT_IDS
+    plan = await assistant_to_restore(tmp_path, hostile, journal)
     lie = Answer(body={}, apply=applied)
     if applied:
         hostile.next("PATCH", "/assistants/", lie)
     else:
         hostile.always("PATCH", "/assistants/", lie)
-    item = {"id": aid, "kind": "assistant", "to": {"snapshot": "2026-11-29T22:00:00Z"}}
-    plan = write_plan(tmp_path, hostile.url, {"hostile": [item]}, orgs=ORG, limits={"attempts": 2})
     result, data = await execute(plan, journal)
     patches = hostile.requests("PATCH")
     if applied:

@@ -96,8 +96,12 @@ def _goals(s: Mapping[str, Any]) -> str:
             f" {_verdict(g['cpu_growth_ok'])}; CPU vs SDK {shares} (goal <= 0.33x at"
             f" {', '.join(map(str, sorted(scale.WITH_SDK)))}): {_verdict(g['sdk_cpu_ok'])}"
         )
-    if any(None in (g["peak_rss_ok"], g["cpu_growth_ok"]) for g in s.get("goals", {}).values()):
-        lines.append("(-: not judged, this bench did not run the sizes that goal names)")
+    verdicts = ("peak_rss_ok", "cpu_growth_ok", "sdk_cpu_ok")
+    if any(g[v] is None for g in s.get("goals", {}).values() for v in verdicts):
+        lines.append(
+            "(-: not judged, this bench did not run what that goal names:"
+            " its sizes, or the SDK baseline)"
+        )
     return "\n".join(lines)
 
 

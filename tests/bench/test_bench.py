@@ -233,6 +233,22 @@ def test_scale_goals_are_judged_only_at_the_sizes_they_name() -> None:
     assert scale.goals(toy)["sqlite"]["sdk_cpu_ok"] is None  # toy sizes judge nothing
 
 
+def test_a_bench_without_the_sdk_says_why_its_share_is_not_judged() -> None:
+    """`--no-sdk` at the goal sizes: the peak and the growth are judged, the share is `-`."""
+    runs = {"5000": _figures(1.0, 60.0), "100000": _figures(1.05, 200.0)}
+    out = {
+        "sizes": [5000, 100000],
+        "backends": {"sqlite": {"empty": _figures(0, 50.0), "runs": runs}},
+    }
+    out["goals"] = scale.goals(out)
+    verdict = out["goals"]["sqlite"]
+    assert verdict["peak_rss_ok"] is True and verdict["cpu_growth_ok"] is True
+    assert verdict["sdk_cpu_ok"] is None
+    text = scaletable.render(out)
+    assert "(goal <= 0.33x at 5000, 20000): -" in text
+    assert "not judged" in text and "or the SDK baseline" in text
+
+
 def test_scale_rounds_visit_every_size_before_the_next_round() -> None:
     """Round by round, so the machine's drift over a bench falls on every size alike."""
     order = scale.schedule([5_000, 20_000, 100_000], 2)

@@ -6,7 +6,8 @@ so every parameter a platform team already uses for its database works as
 is; its pool lets reads proceed while a commit is under way.
 
 - Intents are durable before they return, as on SQLite; concurrent
-  intents share one commit (see :class:`~orchestrator.journal.backend.QueuedJournal`).
+  intents share one commit (see :class:`~orchestrator.journal.backend.QueuedJournal`),
+  and a commit is one message and one round trip, however many steps it carries.
 - The run lock is a session advisory lock on a connection of its own:
   PostgreSQL releases it when that connection dies, so a crashed holder
   never blocks a restart.
@@ -51,6 +52,10 @@ def masked(url: str) -> str:
         register_secret(str(password))
         return url.replace(str(password), "***")
     return url
+
+
+_EVENTS_INTO, _, _values = EVENT_INSERT.partition(" VALUES ")
+_EVENT_ROW = _values.replace("?", "%s")
 
 
 def _placeholders(sql: str) -> str:
@@ -112,10 +117,11 @@ class PostgresJournal(SqlJournal):
         self, statements: Sequence[Statement], events: Sequence[Any], guard: Statement | None = None
     ) -> bool:
         assert self._pool is not None
+        if guard is None:
+            return await self._in_one_message(statements, events)
         try:
-            # One round trip for the lot (BEGIN, the statements, COMMIT), not one
-            # per statement: a commit of a thousand queued steps would otherwise take
-            # a thousand, and each intent three. Only a guard waits for its answer.
+            # A guard must be answered before the rest is sent: a pipeline, one
+            # transaction, one round trip after the guard's.
             async with (
                 self._pool.connection() as conn,
                 conn.pipeline() as pipeline,
@@ -134,6 +140,29 @@ class PostgresJournal(SqlJournal):
             return True
         except _Refused:
             return False  # leaving the block by this exception rolled the transaction back
+        except psycopg.Error as exc:
+            raise JournalError(f"journal {self.location}: {_why(exc)}") from None
+
+    async def _in_one_message(self, statements: Sequence[Statement], events: Sequence[Any]) -> bool:
+        """Every statement, then every event, in one simple-query message.
+
+        PostgreSQL runs the statements of one such message as one implicit
+        transaction: all are committed, or (one fails) none is. The values are
+        bound client-side (psycopg quotes them as literals), so a commit of
+        a thousand queued steps is one string and one round trip. A pipeline
+        of the same statements with server-side binding cost the client four
+        times the CPU (about 650 µs for an intent's nine, against 200).
+        """
+        assert self._pool is not None
+        try:
+            async with self._pool.connection() as conn, psycopg.AsyncClientCursor(conn) as cur:
+                parts = [cur.mogrify(_placeholders(sql), params) for sql, params in statements]
+                if events:
+                    rows = ", ".join(cur.mogrify(_EVENT_ROW, row) for row in events)
+                    parts.append(f"{_EVENTS_INTO} VALUES {rows}")
+                if parts:
+                    await cur.execute(";\n".join(parts))
+            return True
         except psycopg.Error as exc:
             raise JournalError(f"journal {self.location}: {_why(exc)}") from None
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import anyio
@@ -30,6 +30,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from orchestrator.errors import JournalError
 from orchestrator.journal.backend import Statement
+from orchestrator.journal.postgres_locks import RESOURCE_POLL_SECONDS, AdvisoryResources, why
 from orchestrator.journal.postgres_schema import MIGRATIONS, SCHEMA_VERSION
 from orchestrator.journal.sql import EVENT_INSERT, SqlJournal
 from orchestrator.logs import register_secret
@@ -37,7 +38,6 @@ from orchestrator.timestamps import stamp
 
 _MIGRATION_LOCK = 0x6F7263686573  # "orches": one migrator at a time
 POOL_SIZE = 4
-RESOURCE_POLL_SECONDS = 0.05
 HOLDER_POLLS = 40  # 2 s: the time a holder takes to write its name after its lock
 
 
@@ -71,8 +71,7 @@ class PostgresJournal(SqlJournal):
         self._location = masked(url)
         self._pool: AsyncConnectionPool | None = None
         self._locks: dict[str, psycopg.AsyncConnection[Any]] = {}
-        self._resources: psycopg.AsyncConnection[Any] | None = None  # holds resource locks
-        self._resources_opening = anyio.Lock()  # items starting together open it once
+        self._resources = AdvisoryResources(url, self._location)
 
     @property
     def location(self) -> str:
@@ -93,7 +92,7 @@ class PostgresJournal(SqlJournal):
             await self._migrate()
         except (psycopg.Error, TimeoutError) as exc:
             await self._disconnect()
-            raise JournalError(f"cannot open journal {self.location}: {_why(exc)}") from None
+            raise JournalError(f"cannot open journal {self.location}: {why(exc)}") from None
 
     async def _migrate(self) -> None:
         assert self._pool is not None
@@ -141,7 +140,7 @@ class PostgresJournal(SqlJournal):
         except _Refused:
             return False  # leaving the block by this exception rolled the transaction back
         except psycopg.Error as exc:
-            raise JournalError(f"journal {self.location}: {_why(exc)}") from None
+            raise JournalError(f"journal {self.location}: {why(exc)}") from None
 
     async def _in_one_message(self, statements: Sequence[Statement], events: Sequence[Any]) -> bool:
         """Every statement, then every event, in one simple-query message.
@@ -164,7 +163,7 @@ class PostgresJournal(SqlJournal):
                     await cur.execute(";\n".join(parts))
             return True
         except psycopg.Error as exc:
-            raise JournalError(f"journal {self.location}: {_why(exc)}") from None
+            raise JournalError(f"journal {self.location}: {why(exc)}") from None
 
     async def _query(self, sql: str, params: tuple[Any, ...]) -> list[Mapping[str, Any]]:
         assert self._pool is not None
@@ -173,24 +172,11 @@ class PostgresJournal(SqlJournal):
                 await cur.execute(_placeholders(sql), params)
                 return list(await cur.fetchall())
         except psycopg.Error as exc:
-            raise JournalError(f"journal {self.location}: {_why(exc)}") from None
+            raise JournalError(f"journal {self.location}: {why(exc)}") from None
 
-    @asynccontextmanager
-    async def resource_lock(self, key: str) -> AsyncIterator[bool]:
+    def resource_lock(self, key: str) -> AbstractAsyncContextManager[bool]:
         """One writer per resource among every process on this database (advisory lock)."""
-        async with self._resources_opening:
-            if self._resources is None:
-                self._resources = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
-            conn, waited = self._resources, False
-        query = "SELECT pg_try_advisory_lock(hashtextextended(%s, 1))"
-        while not (await (await conn.execute(query, (key,))).fetchone() or (False,))[0]:
-            waited = True
-            await anyio.sleep(RESOURCE_POLL_SECONDS)
-        try:
-            yield waited
-        finally:
-            with anyio.CancelScope(shield=True):
-                await conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 1))", (key,))
+        return self._resources.hold(key)
 
     async def lock(self, run_id: str) -> None:
         """Hold ``run_id`` through a session advisory lock on a connection of its own.
@@ -232,9 +218,7 @@ class PostgresJournal(SqlJournal):
     async def _disconnect(self) -> None:
         for run_id in list(self._locks):
             await self.unlock(run_id)
-        if self._resources is not None:
-            await self._resources.close()
-            self._resources = None
+        await self._resources.close()
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -252,8 +236,3 @@ async def _schema_version(conn: psycopg.AsyncConnection[Any]) -> int:
     cur = await conn.execute("SELECT value FROM meta WHERE key = 'schema_version'")
     row = await cur.fetchone()
     return int(row[0]) if row else 0
-
-
-def _why(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

@@ -219,7 +219,9 @@ class Recorder:
             yield False
             return
         key = f"{job.org}/{job.kind.kind.value}/{job.rid}"
-        async with self.journal.resource_lock(key) as waited:
+        # A target shed at planning is read back next: it may come with the lock.
+        item = (self.run_id, job.seq) if job.target_shed and self.run_id is not None else None
+        async with self.journal.resource_lock(key, item=item) as waited:
             if waited:
                 self.event(job.seq, "resource.waited", {"for": "another run writing it"})
             yield waited

@@ -129,10 +129,10 @@ class Worker:
             self._verify(job)
             return
         async with slot(job.client.work):  # the run's items in work at once: see Client.work
-            if job.target_shed:
-                await self._recall_target(job)
             try:
                 async with self._recorder.writing(job) as waited:
+                    if job.target_shed:
+                        await self._recall_target(job)
                     await self._execute(job, reread=waited)
             except RequestError as exc:
                 job.stopped_by(exc, self._limits)

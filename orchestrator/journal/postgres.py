@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
@@ -54,6 +54,7 @@ def masked(url: str) -> str:
     return url
 
 
+_TARGET = "SELECT target_fields FROM items WHERE run_id = %s AND seq = %s"
 _EVENTS_INTO, _, _values = EVENT_INSERT.partition(" VALUES ")
 _EVENT_ROW = _values.replace("?", "%s")
 
@@ -72,6 +73,7 @@ class PostgresJournal(SqlJournal):
         self._pool: AsyncConnectionPool | None = None
         self._locks: dict[str, psycopg.AsyncConnection[Any]] = {}
         self._resources = AdvisoryResources(url, self._location)
+        self._carried: dict[tuple[str, int], str] = {}  # target texts a lock's message brought
 
     @property
     def location(self) -> str:
@@ -174,9 +176,31 @@ class PostgresJournal(SqlJournal):
         except psycopg.Error as exc:
             raise JournalError(f"journal {self.location}: {why(exc)}") from None
 
-    def resource_lock(self, key: str) -> AbstractAsyncContextManager[bool]:
-        """One writer per resource among every process on this database (advisory lock)."""
-        return self._resources.hold(key)
+    @asynccontextmanager
+    async def resource_lock(
+        self, key: str, *, item: tuple[str, int] | None = None
+    ) -> AsyncIterator[bool]:
+        """One writer per resource among every process on this database (advisory lock).
+
+        ``item``: the target content of that item (run id, seq) comes back in
+        the lock's message, for :meth:`target_text` to answer from while it is held.
+        """
+        rider = None if item is None else (_TARGET, item)
+        async with self._resources.hold(key, rider) as (waited, row):
+            if item is not None and row is not None and row[0] is not None:
+                self._carried[item] = row[0]
+            try:
+                yield waited
+            finally:
+                if item is not None:
+                    self._carried.pop(item, None)
+
+    async def target_text(self, run_id: str, seq: int) -> str | None:
+        """As :meth:`SqlJournal.target_text`; taken from the lock's message when it brought it."""
+        carried = self._carried.pop((run_id, seq), None)
+        if carried is not None:
+            return carried
+        return await super().target_text(run_id, seq)
 
     async def lock(self, run_id: str) -> None:
         """Hold ``run_id`` through a session advisory lock on a connection of its own.

@@ -8,6 +8,8 @@ message; when none comes, it goes on its own within :data:`RELEASE_SECONDS`.
 Another process waiting for that resource polls every
 :data:`RESOURCE_POLL_SECONDS`, so it waits at most that much longer, and a
 process that dies drops every lock it held with its session, released or not.
+A lock's message may carry one query more (a rider): the target of the item
+about to be written, read back without a round trip of its own.
 
 The timer is asyncio's: the journal has no task group of its own to start a
 task in, and the process runs on asyncio anyway (aiohttp and psycopg's
@@ -25,6 +27,7 @@ import anyio
 import psycopg
 
 from orchestrator.errors import JournalError
+from orchestrator.journal.backend import Statement
 from orchestrator.logs import get_logger
 
 RESOURCE_POLL_SECONDS = 0.05
@@ -49,15 +52,22 @@ class AdvisoryResources:
         self._sending: asyncio.Task[None] | None = None
 
     @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[bool]:
-        """Hold ``key``, polling while another session has it; yields whether it waited."""
+    async def hold(
+        self, key: str, rider: Statement | None = None
+    ) -> AsyncIterator[tuple[bool, Any]]:
+        """Hold ``key``, polling while another session has it.
+
+        Yields whether it waited, and the first row of ``rider`` (a query in
+        psycopg's placeholders, sent in the message that took the lock; None
+        without one, or when it found no row).
+        """
         conn = await self._connection()
         waited = False
-        while not await self._take(conn, key):
+        while not (taken := await self._take(conn, key, rider))[0]:
             waited = True
             await anyio.sleep(RESOURCE_POLL_SECONDS)
         try:
-            yield waited
+            yield waited, taken[1]
         finally:
             self._releases.append(key)
             if self._timer is None:
@@ -86,8 +96,10 @@ class AdvisoryResources:
                     raise self._failure(exc) from None
             return self._conn
 
-    async def _take(self, conn: psycopg.AsyncConnection[Any], key: str) -> bool:
-        """Try ``key``, in one message after every release not yet sent.
+    async def _take(
+        self, conn: psycopg.AsyncConnection[Any], key: str, rider: Statement | None
+    ) -> tuple[bool, Any]:
+        """Try ``key``, in one message after every release not yet sent, then ``rider``.
 
         Shielded: the releases it carries must reach the server, and a lock
         taken as a cancel arrives is let go of by :meth:`hold`'s ``finally``.
@@ -96,13 +108,17 @@ class AdvisoryResources:
         with anyio.CancelScope(shield=True):
             try:
                 async with psycopg.AsyncClientCursor(conn) as cur:
-                    await cur.execute(_message(cur, releases, key))
-                    while cur.nextset():  # one result per release, then the lock's
-                        pass
-                    row = await cur.fetchone()
+                    text = _message(cur, releases, key)
+                    if rider is not None:
+                        text += ";" + cur.mogrify(*rider)
+                    await cur.execute(text)
+                    for _ in releases:  # one result per release, then the lock's
+                        cur.nextset()
+                    taken = await cur.fetchone()
+                    ridden = await cur.fetchone() if rider is not None and cur.nextset() else None
             except psycopg.Error as exc:
                 raise self._failure(exc) from None
-        return bool(row and row[0])
+        return bool(taken and taken[0]), ridden
 
     def _send_soon(self) -> None:
         """The timer: no lock came to carry the releases; send them on their own."""

@@ -204,8 +204,13 @@ class SqliteJournal(SqlJournal):
         except sqlite3.Error as exc:
             raise failure(self.path, exc, "it cannot be read") from None
 
-    def resource_lock(self, key: str) -> AbstractAsyncContextManager[bool]:
-        """One writer per resource among the handles on this file (a polled byte-range lock)."""
+    def resource_lock(
+        self, key: str, *, item: tuple[str, int] | None = None
+    ) -> AbstractAsyncContextManager[bool]:
+        """One writer per resource among the handles on this file (a polled byte-range lock).
+
+        ``item`` changes nothing here: reading a target back costs no round trip.
+        """
         return self._resources.hold(key)
 
     async def lock(self, run_id: str) -> None:

@@ -118,11 +118,16 @@ class Journal(Protocol):
         """Release ``run_id``."""
         ...
 
-    def resource_lock(self, key: str) -> AbstractAsyncContextManager[bool]:
+    def resource_lock(
+        self, key: str, *, item: tuple[str, int] | None = None
+    ) -> AbstractAsyncContextManager[bool]:
         """Hold one resource against every other run on this journal while it is written.
 
         Waits while another process holds it; yields True if it had to wait
-        (the caller must then re-read before deciding anything).
+        (the caller must then re-read before deciding anything). ``item``
+        (run id, seq): the item about to be written, whose target
+        :meth:`target_text` is asked for next; a networked backend may bring
+        it back in the same round trip as the lock.
         """
         ...
 

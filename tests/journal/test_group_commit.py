@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.anyio, parametrize_backends()]
 ITEMS = 40
 
 
-async def _run_with_items(journal: Journal) -> None:
+async def run_with_items(journal: Journal) -> None:
     await journal.create_run(
         run_id="r1",
         plan_name="p",
@@ -43,7 +43,7 @@ async def _run_with_items(journal: Journal) -> None:
     )
 
 
-def _planned(target_fields: dict[str, Any]) -> Planned:
+def planned_with(target_fields: dict[str, Any]) -> Planned:
     return Planned(
         name=None,
         from_version=1,
@@ -62,12 +62,12 @@ async def test_each_intent_is_committed_when_it_returns_however_many_race(
     journal: Journal, journal_at: str
 ) -> None:
     """40 intents at once, steps queued between them: each is visible elsewhere on return."""
-    await _run_with_items(journal)
+    await run_with_items(journal)
     other = await open_journal(journal_at)
     unseen: list[int] = []
 
     async def intend(seq: int) -> None:
-        journal.record_planned("r1", seq, _planned({"n": seq}))
+        journal.record_planned("r1", seq, planned_with({"n": seq}))
         journal.record_event("r1", seq, "note", {"n": seq})
         await journal.record_intent(
             "r1", seq, expected_version=2, etag="e", attempts=1, conflicts=0, requests=1
@@ -94,9 +94,9 @@ AWKWARD = "it's 100% \\x00 %s %(n)s ? $1 $$; DROP TABLE runs; -- ünï ☃ \U000
 
 async def test_awkward_text_comes_back_from_a_commit_as_it_went_in(journal: Journal) -> None:
     """Values are bound, never spliced: text shaped like SQL is stored as text."""
-    await _run_with_items(journal)
+    await run_with_items(journal)
     journal.record_event("r1", 3, "note", {"text": AWKWARD, "big": 2**62, "ratio": 1.5e300})
-    journal.record_planned("r1", 3, _planned({"name": AWKWARD}))
+    journal.record_planned("r1", 3, planned_with({"name": AWKWARD}))
     await journal.flush()
     trail = [e for e in await journal.events("r1") if e.event == "note"]
     assert [e.detail for e in trail] == [{"text": AWKWARD, "big": 2**62, "ratio": 1.5e300}]
@@ -112,9 +112,9 @@ async def test_a_commit_that_fails_writes_none_of_its_steps_and_loses_none(
     The queued steps stay queued, and the next commit writes them: a full
     disk or a lost connection costs a retry, never half of a commit.
     """
-    await _run_with_items(journal)
+    await run_with_items(journal)
     journal.record_event("r1", 1, "note", {"n": 1})
-    journal.record_planned("r1", 1, _planned({"n": 1}))
+    journal.record_planned("r1", 1, planned_with({"n": 1}))
     refused = [
         ("UPDATE runs SET status = ? WHERE id = ?", ("halted", "r1")),
         ("INSERT INTO no_such_table VALUES (?)", (1,)),

@@ -7,6 +7,7 @@ import psycopg
 import pytest
 
 from orchestrator.journal import opened, postgres_locks
+from tests.journal.test_group_commit import planned_with, run_with_items
 from tests.postgres import PostgresServer
 
 pytestmark = pytest.mark.anyio
@@ -59,3 +60,25 @@ async def test_a_release_with_no_lock_after_it_goes_on_its_own(
         async with journal.resource_lock("org/kind/a") as waited:  # still ours to take
             assert not waited
             assert _advisory_locks(url) == 1
+
+
+async def test_a_target_comes_back_in_the_message_of_the_lock_over_its_write(
+    postgres_server: PostgresServer,
+) -> None:
+    """The target read is the lock's rider: what was committed when the lock was taken."""
+    url = postgres_server.new_database()
+    async with opened(url) as journal:
+        await run_with_items(journal)
+        journal.record_planned("r1", 1, planned_with({"n": 1}))
+        await journal.flush()
+        async with journal.resource_lock("o/kind/c1", item=("r1", 1)):
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(
+                    "UPDATE items SET target_fields = '{}' WHERE run_id = 'r1' AND seq = 1"
+                )
+            assert await journal.target_text("r1", 1) == '{"n":1}'  # brought by the lock
+            assert await journal.target_text("r1", 1) == "{}"  # asked again: read again
+        # Planned but not committed when its lock was taken: read after a commit.
+        journal.record_planned("r1", 2, planned_with({"n": 2}))
+        async with journal.resource_lock("o/kind/c2", item=("r1", 2)):
+            assert await journal.target_text("r1", 2) == '{"n":2}'

@@ -88,6 +88,8 @@ class AdvisoryResources:
             self._conn = None
 
     async def _connection(self) -> psycopg.AsyncConnection[Any]:
+        if self._conn is not None:  # open: no lock to take on every write
+            return self._conn
         async with self._opening:
             if self._conn is None:
                 try:

@@ -151,8 +151,8 @@ class PostgresJournal(SqlJournal):
         transaction: all are committed, or (one fails) none is. The values are
         bound client-side (psycopg quotes them as literals), so a commit of
         a thousand queued steps is one string and one round trip. A pipeline
-        of the same statements with server-side binding cost the client four
-        times the CPU (about 650 µs for an intent's nine, against 200).
+        of the same statements with server-side binding cost the client over
+        three times the CPU (about 650 µs for an intent's nine, against 200).
         """
         assert self._pool is not None
         try:

@@ -33,7 +33,7 @@ from typing import Any
 import PureCloudPlatformClientV2 as genesys
 from PureCloudPlatformClientV2.rest import ApiException, RESTClientObject
 
-from orchestrator.bench.measure import answer, cpu_seconds, cpu_wait_seconds, peak_rss_mib
+from orchestrator.bench.measure import answer, timed
 
 CONFIG = "/api/v2/agentassist/configs/{configId}"
 VERSION = CONFIG + "/versions/{versionId}"
@@ -131,20 +131,7 @@ def main(argv: list[str]) -> None:
     """Child: run the baseline, print rollbacks/s, CPU per rollback and peak RSS as JSON."""
     url, targets_path, threads = argv[0], Path(argv[1]), int(argv[2])
     targets = json.loads(targets_path.read_text())
-    cpu, wait, start = cpu_seconds(), cpu_wait_seconds(), time.perf_counter()
-    figures = run(url, targets, threads)
-    wall, cpu = time.perf_counter() - start, cpu_seconds() - cpu
-    wait = cpu_wait_seconds() - wait
-    succeeded = figures["succeeded"]
-    figures |= {
-        "wall_s": wall,
-        "cpu_s": cpu,
-        "cpu_wait_s": wait,
-        "rollbacks_per_s": succeeded / wall,
-        "cpu_ms_per_rollback": 1000 * cpu / max(1, succeeded),
-        "peak_rss_mib": peak_rss_mib(),
-    }
-    answer(figures)
+    answer(timed(lambda: run(url, targets, threads)))
 
 
 if __name__ == "__main__":

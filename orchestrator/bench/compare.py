@@ -22,6 +22,7 @@ from orchestrator.sandbox import generate_seed
 # By name, not imported: the parent must not load the SDK (nor time its import).
 ORCHESTRATOR_CHILD = "orchestrator.bench.throughput"
 BASELINE_CHILD = "orchestrator.bench.baseline"
+FLOOR_CHILD = "orchestrator.bench.floor"
 CHILD_TIMEOUT = 1800.0
 UNBOUND = 100_000  # requests per minute that never bind
 GOAL_SPEED = 2.0  # orchestrator rollbacks/s at least this many times the baseline's
@@ -113,11 +114,26 @@ def orchestrator(
 
 def sdk(size: Size, targets: Mapping[str, Sequence[Rollback]], workdir: Path) -> dict[str, Any]:
     """The SDK baseline's figures, and what its (fresh) sandbox saw."""
-    path = workdir / "baseline-targets.json"
+    return _baseline(BASELINE_CHILD, "baseline", size, targets, workdir)
+
+
+def floor(size: Size, targets: Mapping[str, Sequence[Rollback]], workdir: Path) -> dict[str, Any]:
+    """The floor's figures (:mod:`orchestrator.bench.floor`), and what its sandbox saw."""
+    return _baseline(FLOOR_CHILD, "floor", size, targets, workdir)
+
+
+def _baseline(
+    child: str,
+    name: str,
+    size: Size,
+    targets: Mapping[str, Sequence[Rollback]],
+    workdir: Path,
+) -> dict[str, Any]:
+    path = workdir / f"{name}-targets.json"
     path.write_text(json.dumps(targets))
-    with SandboxProcess(size.orgs, size.configs, workdir / "sandbox-baseline.log") as sb:
+    with SandboxProcess(size.orgs, size.configs, workdir / f"sandbox-{name}.log") as sb:
         args = [sb.url, str(path), str(size.concurrency)]
-        client = run_child(BASELINE_CHILD, args, timeout=CHILD_TIMEOUT)
+        client = run_child(child, args, timeout=CHILD_TIMEOUT)
         log = sb.summary()
     return {"client": client, "log": log}
 

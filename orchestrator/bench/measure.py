@@ -7,7 +7,8 @@ import os
 import resource
 import subprocess
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,27 @@ def peak_rss_mib() -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed(rollbacks: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Call ``rollbacks`` (its figures count ``succeeded``); add its wall, CPU and rates.
+
+    A baseline child's measure, so that every baseline is measured alike:
+    from after its imports to the end of its last rollback, login included.
+    """
+    cpu, wait, start = cpu_seconds(), cpu_wait_seconds(), time.perf_counter()
+    figures = rollbacks()
+    wall, cpu = time.perf_counter() - start, cpu_seconds() - cpu
+    wait = cpu_wait_seconds() - wait
+    succeeded = figures["succeeded"]
+    return figures | {
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "cpu_wait_s": wait,
+        "rollbacks_per_s": succeeded / wall,
+        "cpu_ms_per_rollback": 1000 * cpu / max(1, succeeded),
+        "peak_rss_mib": peak_rss_mib(),
+    }
 
 
 def answer(figures: dict[str, Any]) -> None:

@@ -7,7 +7,10 @@ orchestrator's alone. Per size and backend: rollbacks/s, CPU per rollback,
 peak RSS, and RSS per item: peak minus the peak of an "empty" run (one org,
 one config) on the same backend, divided by the items. At the sizes in
 :data:`WITH_SDK` the official SDK's baseline runs the same rollbacks too,
-so the CPU ratio is measured in the same bench. Every size runs
+so the CPU ratio is measured in the same bench, and so does the floor
+(:mod:`orchestrator.bench.floor`: the same four requests per rollback through
+bare aiohttp, nothing else), which shows how much of the goal's budget the
+requests alone take. Every size runs
 :data:`ROUNDS` times on every side, and each is judged by its median run
 (see :func:`median`): the growth goal compares 100,000 items with 5,000, so
 both ends must resist one unlucky run.
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from orchestrator.bench.compare import CHILD_TIMEOUT, ORCHESTRATOR_CHILD, UNBOUND, sdk
+from orchestrator.bench.compare import CHILD_TIMEOUT, ORCHESTRATOR_CHILD, UNBOUND, floor, sdk
 from orchestrator.bench.compare import Size as CompareSize
 from orchestrator.bench.measure import run_child
 from orchestrator.bench.pgserver import PostgresServer
@@ -94,6 +97,7 @@ def run(
     empties: dict[str, dict[str, Any]] = {}
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {b: {} for b in backends}
     theirs: dict[str, list[dict[str, Any]]] = {}
+    floors: dict[str, list[dict[str, Any]]] = {}
     server = PostgresServer() if "postgresql" in backends else None
     try:
         if server is not None:
@@ -112,6 +116,8 @@ def run(
             if with_sdk and (n in WITH_SDK or quick):
                 say(f"scale: the SDK baseline at {n} items{tag}")
                 theirs.setdefault(str(n), []).append(_sdk(shape, workdir, k)["client"])
+                say(f"scale: the floor (bare aiohttp) at {n} items{tag}")
+                floors.setdefault(str(n), []).append(_sdk(shape, workdir, k, floor)["client"])
     finally:
         if server is not None:
             server.stop()
@@ -125,7 +131,9 @@ def run(
         out["backends"][backend] = {"empty": empty, "runs": medians}
     if with_sdk:
         out["sdk"] = {n: median(rs) for n, rs in theirs.items()}
+        out["floor"] = {n: median(rs) for n, rs in floors.items()}
     out["goals"] = goals(out)
+    out["budget"] = budget(out)
     return out
 
 
@@ -199,12 +207,44 @@ def _one(
     return figures
 
 
-def _sdk(shape: Shape, workdir: Path, round_: int = 0) -> dict[str, Any]:
-    here = workdir / f"scale-sdk-{shape.items}" / f"round-{round_ + 1}"
+def _sdk(
+    shape: Shape, workdir: Path, round_: int = 0, side: Callable[..., dict[str, Any]] = sdk
+) -> dict[str, Any]:
+    """The SDK baseline's run (or, with ``side=floor``, the floor's) at ``shape``."""
+    here = workdir / f"scale-{side.__name__}-{shape.items}" / f"round-{round_ + 1}"
     here.mkdir(parents=True, exist_ok=True)
     size = CompareSize(orgs=shape.orgs, configs=shape.configs, concurrency=CONCURRENCY)
     targets = rollbacks(generate_seed(orgs=shape.orgs, configs=shape.configs))
-    return sdk(size, targets, here)
+    return side(size, targets, here)
+
+
+def budget(out: Mapping[str, Any]) -> dict[str, Any]:
+    """Per size where the SDK and the floor both ran: the third goal's budget and its spending.
+
+    ``budget_ms`` is what the goal allows per rollback (a third of the SDK's
+    CPU), ``floor_ms`` what the four requests alone cost through aiohttp
+    (its ``floor_share`` of the budget), and ``above_floor_ms`` per backend
+    what the orchestrator spends beyond them: the journal, the checks, the
+    engine.
+    """
+    figures: dict[str, Any] = {}
+    for n, theirs in out.get("sdk", {}).items():
+        bare = out.get("floor", {}).get(n)
+        if bare is None:
+            continue
+        allowed = GOAL_SDK_SHARE * theirs["cpu_ms_per_rollback"]
+        least = bare["cpu_ms_per_rollback"]
+        figures[n] = {
+            "budget_ms": allowed,
+            "floor_ms": least,
+            "floor_share": least / allowed,
+            "above_floor_ms": {
+                backend: data["runs"][n]["cpu_ms_per_rollback"] - least
+                for backend, data in out["backends"].items()
+                if n in data["runs"]
+            },
+        }
+    return figures
 
 
 def goals(out: dict[str, Any]) -> dict[str, Any]:

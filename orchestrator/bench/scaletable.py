@@ -50,10 +50,11 @@ def _curve(s: Mapping[str, Any]) -> str:
                     "ok" if r["writes_ok"] else "WRONG",
                 ]
             )
-    for n, r in s.get("sdk", {}).items():
+    sides = [("SDK baseline", s.get("sdk", {})), ("floor: bare aiohttp", s.get("floor", {}))]
+    for name, n, r in [(name, n, r) for name, runs in sides for n, r in runs.items()]:
         rows.append(
             [
-                "SDK baseline",
+                name,
                 n,
                 f"{r['rollbacks_per_s']:.1f}",
                 _cpu(r),
@@ -70,7 +71,8 @@ def _curve(s: Mapping[str, Any]) -> str:
         f" {scale.CONCURRENCY} threads); CPU and peak RSS (VmHWM) of the client's process;\n"
         "KiB/item = (peak RSS - the empty run's) / items; where a size ran in rounds,\n"
         "each row is its median run by CPU per rollback (the range of all rounds beside it)\n"
-        "and the highest peak RSS of the rounds\n" + grid(rows) + "\n" + _goals(s)
+        "and the highest peak RSS of the rounds; the floor: the SDK baseline's four requests\n"
+        "per rollback through bare aiohttp, nothing else\n" + grid(rows) + "\n" + _goals(s)
     )
 
 
@@ -95,6 +97,13 @@ def _goals(s: Mapping[str, Any]) -> str:
             f" {scale.GOAL_SIZE}{growth} (goal <= +{100 * scale.GOAL_CPU_GROWTH:.0f}%):"
             f" {_verdict(g['cpu_growth_ok'])}; CPU vs SDK {shares} (goal <= 0.33x at"
             f" {', '.join(map(str, sorted(scale.WITH_SDK)))}): {_verdict(g['sdk_cpu_ok'])}"
+        )
+    for n, b in s.get("budget", {}).items():
+        above = ", ".join(f"{k} {v:+.3f} ms" for k, v in b["above_floor_ms"].items()) or "-"
+        lines.append(
+            f"budget at {n} items: a third of the SDK's CPU is {b['budget_ms']:.3f} ms per"
+            f" rollback; the floor's four requests alone take {b['floor_ms']:.3f} ms"
+            f" ({100 * b['floor_share']:.0f}% of it); the orchestrator above the floor: {above}"
         )
     verdicts = ("peak_rss_ok", "cpu_growth_ok", "sdk_cpu_ok")
     if any(g[v] is None for g in s.get("goals", {}).values() for v in verdicts):

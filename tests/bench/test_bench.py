@@ -174,7 +174,8 @@ def test_scale_sizes_outside_the_known_ones_are_refused(
     assert "no scale size 7" in capsys.readouterr().err
 
 
-def _figures(cpu_ms: float, rss: float) -> dict[str, float | bool | int]:
+def scale_figures(cpu_ms: float, rss: float = 60.0) -> dict[str, float | bool | int]:
+    """One run's figures as the scale part keeps them (what goals and tables read)."""
     return {
         "rollbacks_per_s": 500.0,
         "cpu_ms_per_rollback": cpu_ms,
@@ -190,15 +191,15 @@ def _figures(cpu_ms: float, rss: float) -> dict[str, float | bool | int]:
 
 def test_scale_goals_and_the_journal_overhead_table() -> None:
     """Goals judged from the figures; the 5,000-item pair of backends gets its own table."""
-    runs = {"5000": _figures(1.0, 60.0), "100000": _figures(1.05, 250.0)}
-    slow = {"5000": _figures(1.0, 60.0), "100000": _figures(1.2, 400.0)}
+    runs = {"5000": scale_figures(1.0, 60.0), "100000": scale_figures(1.05, 250.0)}
+    slow = {"5000": scale_figures(1.0, 60.0), "100000": scale_figures(1.2, 400.0)}
     out = {
         "sizes": [5000, 100000],
         "backends": {
-            "sqlite": {"empty": _figures(0, 50.0), "runs": runs},
-            "postgresql": {"empty": _figures(0, 50.0), "runs": slow},
+            "sqlite": {"empty": scale_figures(0, 50.0), "runs": runs},
+            "postgresql": {"empty": scale_figures(0, 50.0), "runs": slow},
         },
-        "sdk": {"5000": _figures(3.3, 300.0)},
+        "sdk": {"5000": scale_figures(3.3, 300.0)},
     }
     out["goals"] = scale.goals(out)
     sqlite, postgresql = out["goals"]["sqlite"], out["goals"]["postgresql"]
@@ -214,9 +215,12 @@ def test_scale_goals_are_judged_only_at_the_sizes_they_name() -> None:
     out = {
         "sizes": [20000],
         "backends": {
-            "sqlite": {"empty": _figures(0, 50.0), "runs": {"20000": _figures(1.0, 400.0)}},
+            "sqlite": {
+                "empty": scale_figures(0, 50.0),
+                "runs": {"20000": scale_figures(1.0, 400.0)},
+            },
         },
-        "sdk": {"20000": _figures(2.0, 300.0)},
+        "sdk": {"20000": scale_figures(2.0, 300.0)},
     }
     out["goals"] = scale.goals(out)
     verdict = out["goals"]["sqlite"]
@@ -227,18 +231,20 @@ def test_scale_goals_are_judged_only_at_the_sizes_they_name() -> None:
     assert "at 100000 items: -;" in text and "not judged" in text
     toy = {
         "sizes": [20, 60],
-        "backends": {"sqlite": {"empty": _figures(0, 50.0), "runs": {"20": _figures(1.0, 60.0)}}},
-        "sdk": {"20": _figures(3.3, 300.0)},
+        "backends": {
+            "sqlite": {"empty": scale_figures(0, 50.0), "runs": {"20": scale_figures(1.0, 60.0)}}
+        },
+        "sdk": {"20": scale_figures(3.3, 300.0)},
     }
     assert scale.goals(toy)["sqlite"]["sdk_cpu_ok"] is None  # toy sizes judge nothing
 
 
 def test_a_bench_without_the_sdk_says_why_its_share_is_not_judged() -> None:
     """`--no-sdk` at the goal sizes: the peak and the growth are judged, the share is `-`."""
-    runs = {"5000": _figures(1.0, 60.0), "100000": _figures(1.05, 200.0)}
+    runs = {"5000": scale_figures(1.0, 60.0), "100000": scale_figures(1.05, 200.0)}
     out = {
         "sizes": [5000, 100000],
-        "backends": {"sqlite": {"empty": _figures(0, 50.0), "runs": runs}},
+        "backends": {"sqlite": {"empty": scale_figures(0, 50.0), "runs": runs}},
     }
     out["goals"] = scale.goals(out)
     verdict = out["goals"]["sqlite"]
@@ -257,7 +263,7 @@ def test_scale_rounds_visit_every_size_before_the_next_round() -> None:
 
 def test_scale_sizes_run_in_rounds_are_their_median_run_by_cpu() -> None:
     """The middle run by CPU stands for the size, with the highest peak RSS of the rounds."""
-    rounds = [_figures(1.2, 60.0), _figures(0.9, 70.0), _figures(1.0, 65.0)]
+    rounds = [scale_figures(1.2, 60.0), scale_figures(0.9, 70.0), scale_figures(1.0, 65.0)]
     rounds[0]["writes_ok"] = False
     chosen = scale.median(rounds)
     assert chosen["cpu_ms_per_rollback"] == 1.0
@@ -271,11 +277,11 @@ def test_scale_sizes_run_in_rounds_are_their_median_run_by_cpu() -> None:
     theirs = scale.median(sdk)
     assert "writes_ok" not in theirs
     assert theirs["succeeded"] == 1 and theirs["succeeded_least"] == 0
-    alone = scale.median([_figures(1.1, 60.0)])
-    assert alone == _figures(1.1, 60.0)  # one run: as it was
+    alone = scale.median([scale_figures(1.1, 60.0)])
+    assert alone == scale_figures(1.1, 60.0)  # one run: as it was
     out = {
         "sizes": [5000],
-        "backends": {"sqlite": {"empty": _figures(0, 50.0), "runs": {"5000": chosen}}},
+        "backends": {"sqlite": {"empty": scale_figures(0, 50.0), "runs": {"5000": chosen}}},
         "sdk": {"5000": theirs},
     }
     out["goals"] = scale.goals(out)

@@ -12,6 +12,7 @@ import pytest
 from orchestrator.bench import compare, scale, scaletable
 from orchestrator.bench.plans import rollbacks
 from orchestrator.sandbox import generate_seed
+from tests.bench.test_bench import scale_figures
 
 SIZE = compare.Size(orgs=3, configs=4, concurrency=4)
 
@@ -42,32 +43,18 @@ def test_a_refused_rollback_is_counted_and_named_not_written(tmp_path: Path) -> 
     assert " 404 " in client["errors"][0]
 
 
-def _figures(cpu_ms: float) -> dict[str, float | bool | int]:
-    return {
-        "rollbacks_per_s": 500.0,
-        "cpu_ms_per_rollback": cpu_ms,
-        "peak_rss_mib": 60.0,
-        "rss_kib_per_item": 1.0,
-        "wall_s": 1.0,
-        "cpu_wait_s": 0.0,
-        "writes_ok": True,
-        "succeeded": 1,
-        "items": 1,
-    }
-
-
 def test_the_budget_shows_what_the_floor_leaves_of_a_third_of_the_sdk() -> None:
     """Budget = SDK / 3; the floor's share of it; each backend's CPU above the floor."""
     out = {
         "sizes": [5000, 20000],
         "backends": {
             "sqlite": {
-                "empty": _figures(0),
-                "runs": {"5000": _figures(1.2), "20000": _figures(1.3)},
+                "empty": scale_figures(0),
+                "runs": {"5000": scale_figures(1.2), "20000": scale_figures(1.3)},
             },
         },
-        "sdk": {"5000": _figures(3.6), "20000": _figures(2.7)},
-        "floor": {"5000": _figures(0.6)},  # no floor at 20,000: no budget line there
+        "sdk": {"5000": scale_figures(3.6), "20000": scale_figures(2.7)},
+        "floor": {"5000": scale_figures(0.6)},  # no floor at 20,000: no budget line there
     }
     out["goals"] = scale.goals(out)
     out["budget"] = scale.budget(out)

@@ -84,12 +84,12 @@ async def rollback(
         old = await _json(resp)
     new = live["version"] + 1
     body = jsontext.dumps({**old, "version": new})  # read-only fields are ignored by the API
-    headers = {**auth, "If-Match": etag, "Content-Type": JSON}
-    async with session.put(path, data=body, headers=headers) as resp:
+    posting = {**auth, "Content-Type": JSON}
+    async with session.put(path, data=body, headers={**posting, "If-Match": etag}) as resp:
         await _json(resp)
     query = jsontext.dumps({"filter": {"configId": config_id}})
     for _ in range(VERIFY_POLLS):
-        async with session.post(url + QUERY, data=query, headers=headers) as resp:
+        async with session.post(url + QUERY, data=query, headers=posting) as resp:
             results = (await _json(resp)).get("results") or []
         active = [r.get("activeVersion") for r in results]
         if any(isinstance(v, int) and v >= new for v in active):

@@ -84,8 +84,9 @@ def run(
     """Every size on every backend, the empty runs first; figures and goal verdicts.
 
     Each size runs :data:`ROUNDS` times on each side, round by round (see
-    :func:`schedule`; within a size SQLite, PostgreSQL, then the SDK where
-    it runs), and each side's figures are its median run by CPU per rollback.
+    :func:`schedule`; within a size SQLite, PostgreSQL, then the SDK and
+    the floor where they run), and each side's figures are its median run by
+    CPU per rollback.
 
     ``profile``: a folder; each orchestrator run is profiled (cProfile) into
     ``<backend>-<items>.prof`` there (profiling inflates CPU figures, so

@@ -40,10 +40,11 @@ JSON = "application/json"
 VERIFY_POLLS = 60  # as the baseline polls
 VERIFY_INTERVAL = 0.5
 SHOWN_ERRORS = 5
+ONCE: dict[str, Any] = {"allow_redirects": False}  # a redirect is a refusal, never followed
 
 
 class Refused(Exception):
-    """An answer that is not a success, or a version that never became active."""
+    """An answer that is not a 2xx (a redirect included), or a version that never became active."""
 
 
 async def _json(resp: aiohttp.ClientResponse) -> Any:
@@ -61,7 +62,7 @@ async def login(session: aiohttp.ClientSession, url: str, org: str) -> str:
         "Content-Type": "application/x-www-form-urlencoded",
     }
     form = "grant_type=client_credentials"
-    async with session.post(url + "/oauth/token", data=form, headers=headers) as resp:
+    async with session.post(url + "/oauth/token", data=form, headers=headers, **ONCE) as resp:
         token: str = (await _json(resp))["access_token"]
     return token
 
@@ -76,20 +77,20 @@ async def rollback(
     """
     auth = {"Authorization": f"Bearer {token}"}
     path = url + CONFIG + config_id
-    async with session.get(path, headers=auth) as resp:
+    async with session.get(path, headers=auth, **ONCE) as resp:
         live = await _json(resp)
         etag = resp.headers["ETag"]
     wanted = live["version"] - 1 if to is None else to
-    async with session.get(f"{path}/versions/{wanted}", headers=auth) as resp:
+    async with session.get(f"{path}/versions/{wanted}", headers=auth, **ONCE) as resp:
         old = await _json(resp)
     new = live["version"] + 1
     body = jsontext.dumps({**old, "version": new})  # read-only fields are ignored by the API
     posting = {**auth, "Content-Type": JSON}
-    async with session.put(path, data=body, headers={**posting, "If-Match": etag}) as resp:
+    async with session.put(path, data=body, headers={**posting, "If-Match": etag}, **ONCE) as resp:
         await _json(resp)
     query = jsontext.dumps({"filter": {"configId": config_id}})
     for _ in range(VERIFY_POLLS):
-        async with session.post(url + QUERY, data=query, headers=posting) as resp:
+        async with session.post(url + QUERY, data=query, headers=posting, **ONCE) as resp:
             results = (await _json(resp)).get("results") or []
         active = [r.get("activeVersion") for r in results]
         if any(isinstance(v, int) and v >= new for v in active):
